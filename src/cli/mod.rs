@@ -1,0 +1,146 @@
+//! The command line: arguments, output formats, exit codes. `main.rs` only calls [`run`].
+
+mod validate;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+
+use crate::cloud::{Cloud, Endpoints};
+
+const EXAMPLES: &str = "\
+Examples:
+  entra-mail validate -f examples/pandora-itsm.toml
+  entra-mail validate -f tenant-a.toml -f tenant-b.toml --output json
+  entra-mail completions bash > /etc/bash_completion.d/entra-mail";
+
+/// Provision a Microsoft Entra tenant for Pandora ITSM's Microsoft 365 mail from one file.
+#[derive(Debug, Parser)]
+#[command(name = "entra-mail", version, about, after_help = EXAMPLES)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Desired-state file (TOML); repeat for several tenants.
+    #[arg(short = 'f', long = "config", global = true, value_name = "FILE")]
+    pub config: Vec<PathBuf>,
+
+    /// Microsoft Graph endpoint, overriding --cloud's.
+    #[arg(long, global = true, value_name = "URL")]
+    pub graph_url: Option<String>,
+
+    /// Authority host for sign-in, overriding --cloud's.
+    #[arg(long, global = true, env = "AZURE_AUTHORITY_HOST", value_name = "URL")]
+    pub authority_host: Option<String>,
+
+    /// The Microsoft cloud the tenant lives in.
+    #[arg(long, global = true, value_enum, default_value_t = Cloud::Public)]
+    pub cloud: Cloud,
+
+    /// Extra trusted root certificates (PEM), e.g. for TLS inspection proxies.
+    #[arg(long, global = true, env = "SSL_CERT_FILE", value_name = "PEM")]
+    pub ca_cert: Option<PathBuf>,
+
+    /// Output format of reports.
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+
+    /// More log output (-v info, -vv debug, -vvv trace); logs go to stderr.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Only errors on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// Log HTTP bodies (secrets and tokens redacted) to stderr.
+    #[arg(long, global = true)]
+    pub trace_http: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check config files and print the resolved desired state; no tenant is contacted.
+    Validate,
+    /// Print a shell completion script.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+impl GlobalArgs {
+    /// The Graph and authority endpoints these options select.
+    pub fn endpoints(&self) -> Result<Endpoints, crate::cloud::EndpointError> {
+        Endpoints::resolve(
+            self.cloud,
+            self.graph_url.as_deref(),
+            self.authority_host.as_deref(),
+        )
+    }
+}
+
+/// Runs the parsed command line and returns the process exit code.
+pub async fn run(cli: Cli) -> ExitCode {
+    init_logging(&cli.global);
+    let result = match &cli.command {
+        Command::Validate => validate::run(&cli.global),
+        Command::Completions { shell } => {
+            let mut command = Cli::command();
+            clap_complete::generate(*shell, &mut command, "entra-mail", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            report_error(&error);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints an error and its causes, one per line, like cargo does.
+fn report_error(error: &anyhow::Error) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "error: {error}");
+    for cause in error.chain().skip(1) {
+        let _ = writeln!(stderr, "  caused by: {cause}");
+    }
+}
+
+fn init_logging(global: &GlobalArgs) {
+    use tracing_subscriber::EnvFilter;
+    let level = match (global.quiet, global.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, 2) => "debug",
+        (false, _) => "trace",
+    };
+    let mut directives =
+        std::env::var("RUST_LOG").unwrap_or_else(|_| format!("entra_mail={level},warn"));
+    if global.trace_http {
+        directives.push_str(",entra_mail::http_trace=trace");
+    }
+    let filter = EnvFilter::try_new(&directives).unwrap_or_else(|_| EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}

@@ -1,0 +1,120 @@
+//! `entra-mail validate`: check config files offline and print the resolved desired state.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use serde_json::json;
+
+use super::{GlobalArgs, OutputFormat};
+use crate::config::{self, ConfigError, Diagnostic};
+
+pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+    if global.config.is_empty() {
+        bail!("no config file given; pass one with -f FILE (try examples/pandora-itsm.toml)");
+    }
+    let results: Vec<_> = global
+        .config
+        .iter()
+        .map(|path| (path, config::load(path)))
+        .collect();
+    let all_valid = results.iter().all(|(_, r)| r.is_ok());
+    let mut stdout = std::io::stdout().lock();
+    match global.output {
+        OutputFormat::Json => {
+            let files: Vec<_> = results
+                .iter()
+                .map(|(path, result)| match result {
+                    Ok(desired) => json!({"path": path, "valid": true, "desired": desired}),
+                    Err(error) => {
+                        json!({"path": path, "valid": false, "errors": error_list(error)})
+                    }
+                })
+                .collect();
+            let report = json!({"valid": all_valid, "files": files});
+            writeln!(stdout, "{}", serde_json::to_string_pretty(&report)?)?;
+        }
+        OutputFormat::Text => {
+            for (path, result) in &results {
+                match result {
+                    Ok(desired) => {
+                        let resolved = toml::to_string_pretty(desired)
+                            .context("cannot print the resolved desired state")?;
+                        writeln!(
+                            stdout,
+                            "# {}: valid; resolved desired state:\n{resolved}",
+                            path.display()
+                        )?;
+                    }
+                    Err(error) => print_errors(error),
+                }
+            }
+        }
+    }
+    Ok(if all_valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn error_list(error: &ConfigError) -> serde_json::Value {
+    match error {
+        ConfigError::Invalid(diagnostics) => json!(diagnostics),
+        ConfigError::Read { .. } => json!([{"message": error.to_string()}]),
+    }
+}
+
+fn print_errors(error: &ConfigError) {
+    let mut stderr = std::io::stderr().lock();
+    match error {
+        ConfigError::Read { .. } => {
+            let _ = writeln!(stderr, "error: {error}");
+        }
+        ConfigError::Invalid(diagnostics) => {
+            for diagnostic in diagnostics {
+                let _ = writeln!(stderr, "{}", render(diagnostic));
+            }
+            let count = diagnostics.len();
+            let _ = writeln!(
+                stderr,
+                "error: {count} problem{} found; nothing was sent to any tenant",
+                if count == 1 { "" } else { "s" }
+            );
+        }
+    }
+}
+
+/// A diagnostic the way rustc shows one: message, location, the line and a caret.
+fn render(d: &Diagnostic) -> String {
+    let mut out = format!(
+        "error: {}\n  --> {}:{}:{}",
+        d.message,
+        d.file.display(),
+        d.line,
+        d.column
+    );
+    let source_line = std::fs::read_to_string(&d.file).ok().and_then(|text| {
+        text.lines()
+            .nth(d.line.saturating_sub(1))
+            .map(str::to_string)
+    });
+    if let Some(line) = source_line {
+        let gutter = d.line.to_string().len();
+        let pad = " ".repeat(gutter);
+        let caret_pad: String = line
+            .chars()
+            .take(d.column.saturating_sub(1))
+            .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .collect();
+        out.push_str(&format!(
+            "\n{pad} |\n{} | {line}\n{pad} | {caret_pad}^",
+            d.line
+        ));
+    }
+    if !d.key.is_empty() {
+        out.push_str(&format!("\n  = key: {}", d.key));
+    }
+    out.push('\n');
+    out
+}

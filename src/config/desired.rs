@@ -1,0 +1,138 @@
+//! The desired state after defaults and validation: what `plan` compares with the tenant.
+//! No secret exists here; the client secret is made by Graph and lives only in the outputs.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::Serialize;
+use uuid::Uuid;
+
+pub use super::schema::{
+    GrantControl, GrantOperator, IncomingProtocol, PolicyState, SignInAudience, WhoCanConsent,
+};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Desired {
+    /// The file this was read from.
+    pub source: PathBuf,
+    pub tenant_id: Uuid,
+    pub app: DesiredApp,
+    pub secret: DesiredSecret,
+    pub permissions: Vec<DesiredPermission>,
+    pub api: Option<DesiredApi>,
+    pub conditional_access: Option<DesiredPolicy>,
+    pub outputs: DesiredOutputs,
+    pub pandora_itsm: Option<DesiredPandoraItsm>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DesiredApp {
+    pub unique_name: String,
+    pub display_name: String,
+    pub sign_in_audience: SignInAudience,
+    pub redirect_uris: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DesiredSecret {
+    /// The `passwordCredentials[].displayName` that marks a secret as ours.
+    pub display_name: String,
+    pub lifetime_days: u32,
+    /// A live secret closer than this to its expiry is replaced.
+    pub renew_before_days: u32,
+    /// How long the previous secret stays valid after a new one is made.
+    pub grace_period_days: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DesiredPermission {
+    /// The name as written, when a name was used.
+    pub resource_name: Option<String>,
+    /// The resource's appId (`requiredResourceAccess[].resourceAppId`).
+    pub resource_app_id: Uuid,
+    /// Delegated permission values (`Scope`), e.g. `IMAP.AccessAsUser.All`.
+    pub delegated: Vec<String>,
+    /// Application permission values (`Role`), e.g. `Mail.Read`.
+    pub application: Vec<String>,
+    pub admin_consent: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DesiredApi {
+    /// The identifier URI with `{appId}` / `{tenantId}` placeholders still in it.
+    pub identifier_uri: String,
+    pub scopes: Vec<DesiredScope>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DesiredScope {
+    pub value: String,
+    pub admin_consent_display_name: String,
+    pub admin_consent_description: String,
+    pub user_consent_display_name: Option<String>,
+    pub user_consent_description: Option<String>,
+    pub consent: WhoCanConsent,
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DesiredPolicy {
+    /// Where the policy template came from.
+    pub policy: PolicySource,
+    /// The policy in Graph's JSON, `${placeholders}` not yet filled.
+    pub template: serde_json::Value,
+    pub display_name: String,
+    pub state: PolicyState,
+    pub pilot_groups: Vec<String>,
+    pub pilot_users: Vec<String>,
+    pub emergency_access_users: Vec<String>,
+    pub emergency_access_groups: Vec<String>,
+    /// appIds, or one of Graph's keywords (`All`, `Office365`, `MicrosoftAdminPortals`).
+    pub target_apps: Vec<String>,
+    pub grant_controls: Vec<GrantControl>,
+    pub grant_operator: GrantOperator,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicySource {
+    /// Shipped inside the binary (a copy of `policies/<name>.json`).
+    Builtin(String),
+    File(PathBuf),
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DesiredOutputs {
+    pub directory: PathBuf,
+    pub templates: Vec<TemplateRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TemplateRef {
+    /// A template shipped inside the binary (a copy of `templates/`).
+    Builtin(String),
+    File(PathBuf),
+}
+
+impl fmt::Display for TemplateRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TemplateRef::Builtin(name) => f.write_str(name),
+            TemplateRef::File(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DesiredPandoraItsm {
+    pub public_url: String,
+    pub mailbox: String,
+    pub incoming: IncomingProtocol,
+    pub imap_host: String,
+    pub imap_port: u16,
+    pub pop_host: String,
+    pub pop_port: u16,
+    pub smtp_host: String,
+    pub smtp_port: u16,
+}

@@ -1,0 +1,787 @@
+//! From the file as written to the desired state: defaults filled in, every value checked.
+//! All problems are collected, not just the first, so one run shows everything to fix.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use url::Url;
+use uuid::Uuid;
+
+use super::desired::*;
+use super::location::{KeyPath, LineColumn};
+use super::policy;
+use super::schema::*;
+use crate::render;
+use crate::well_known;
+
+/// Defaults, named so README and `validate` agree with the code.
+pub mod defaults {
+    pub const SECRET_DISPLAY_NAME: &str = "entra-mail";
+    pub const SECRET_LIFETIME_DAYS: i64 = 180;
+    pub const SECRET_RENEW_BEFORE_DAYS: i64 = 30;
+    pub const SECRET_GRACE_PERIOD_DAYS: i64 = 7;
+    pub const IDENTIFIER_URI: &str = "api://{appId}";
+    pub const POLICY_DISPLAY_NAME: &str = "MFA Pilot";
+    pub const OUTPUTS_DIRECTORY: &str = "entra-mail-out";
+    pub const TEMPLATES: &[&str] = &["pandora-itsm", "pandora-itsm-json"];
+    pub const IMAP_HOST: &str = "outlook.office365.com";
+    pub const IMAP_PORT: u16 = 993;
+    pub const POP_HOST: &str = "outlook.office365.com";
+    pub const POP_PORT: u16 = 995;
+    pub const SMTP_HOST: &str = "smtp.office365.com";
+    pub const SMTP_PORT: u16 = 587;
+}
+
+/// Entra's limits that a config can break.
+mod limits {
+    /// Longest client secret lifetime we allow (Entra's portal offers at most 24 months).
+    pub const SECRET_LIFETIME_DAYS_MAX: i64 = 730;
+    pub const GRACE_PERIOD_DAYS_MAX: i64 = 90;
+    pub const SCOPE_VALUE_MAX: usize = 120;
+    pub const REDIRECT_URI_MAX: usize = 256;
+    pub const REDIRECT_URIS_MAX: usize = 256;
+    pub const DISPLAY_NAME_MAX: usize = 256;
+    pub const UNIQUE_NAME_MAX: usize = 128;
+    pub const RESOURCES_MAX: usize = 50;
+    pub const PERMISSIONS_MAX: usize = 400;
+}
+
+/// Where a problem is: a key in the config, or a place in a file the config references.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    Config(KeyPath),
+    File {
+        file: PathBuf,
+        at: LineColumn,
+        key: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub location: Location,
+    pub message: String,
+}
+
+/// Collects problems while resolving.
+#[derive(Default)]
+struct Problems(Vec<Problem>);
+
+impl Problems {
+    fn at(&mut self, path: KeyPath, message: impl Into<String>) {
+        self.0.push(Problem {
+            location: Location::Config(path),
+            message: message.into(),
+        });
+    }
+
+    fn in_file(&mut self, file: &Path, at: LineColumn, key: String, message: String) {
+        self.0.push(Problem {
+            location: Location::File {
+                file: file.to_path_buf(),
+                at,
+                key,
+            },
+            message,
+        });
+    }
+}
+
+/// Resolves `file` (read from `source`, whose directory anchors relative paths).
+pub fn resolve(file: FileConfig, source: &Path) -> Result<Desired, Vec<Problem>> {
+    let base_dir = source.parent().unwrap_or(Path::new("."));
+    let root = KeyPath::root();
+    let mut problems = Problems::default();
+
+    let tenant_id = guid(
+        &file.tenant_id,
+        root.key("tenant_id"),
+        &mut problems,
+        "the directory (tenant) ID",
+    );
+    let app = resolve_app(file.app, &root.key("app"), &mut problems);
+    let secret = resolve_secret(file.secret, &root.key("secret"), &mut problems);
+    let permissions =
+        resolve_permissions(file.permissions, &root.key("permissions"), &mut problems);
+    let api = file
+        .api
+        .map(|api| resolve_api(api, &root.key("api"), &mut problems));
+    let conditional_access = file
+        .conditional_access
+        .map(|ca| resolve_policy(ca, &root.key("conditional_access"), base_dir, &mut problems));
+    let outputs = resolve_outputs(file.outputs, &root.key("outputs"), base_dir, &mut problems);
+    let pandora_itsm = file
+        .pandora_itsm
+        .map(|p| resolve_pandora(p, &root.key("pandora_itsm"), &mut problems));
+
+    if !problems.0.is_empty() {
+        return Err(problems.0);
+    }
+    Ok(Desired {
+        source: source.to_path_buf(),
+        tenant_id: tenant_id.unwrap_or_default(),
+        app,
+        secret,
+        permissions,
+        api,
+        conditional_access,
+        outputs,
+        pandora_itsm,
+    })
+}
+
+fn resolve_app(app: AppSection, path: &KeyPath, problems: &mut Problems) -> DesiredApp {
+    let unique_name_ok = app
+        .unique_name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+    if app.unique_name.is_empty()
+        || app.unique_name.len() > limits::UNIQUE_NAME_MAX
+        || !unique_name_ok
+    {
+        problems.at(
+            path.key("unique_name"),
+            format!(
+                "`{}` is not a valid unique name; use 1 to {} letters, digits, '.', '-' or '_' (it is the app's permanent key in the tenant)",
+                app.unique_name,
+                limits::UNIQUE_NAME_MAX
+            ),
+        );
+    }
+    display_name(&app.display_name, path.key("display_name"), problems);
+    if app.redirect_uris.len() > limits::REDIRECT_URIS_MAX {
+        problems.at(
+            path.key("redirect_uris"),
+            format!(
+                "at most {} redirect URIs are allowed",
+                limits::REDIRECT_URIS_MAX
+            ),
+        );
+    }
+    let mut seen = HashSet::new();
+    for (i, uri) in app.redirect_uris.iter().enumerate() {
+        let at = path.key("redirect_uris").index(i);
+        if let Some(message) = redirect_uri_problem(uri) {
+            problems.at(at, message);
+        } else if !seen.insert(uri.as_str()) {
+            problems.at(at, format!("`{uri}` is listed twice"));
+        }
+    }
+    DesiredApp {
+        unique_name: app.unique_name,
+        display_name: app.display_name,
+        sign_in_audience: app.sign_in_audience.unwrap_or(SignInAudience::AzureADMyOrg),
+        redirect_uris: app.redirect_uris,
+    }
+}
+
+/// Entra's rules for a web redirect URI.
+fn redirect_uri_problem(uri: &str) -> Option<String> {
+    let url = match Url::parse(uri) {
+        Ok(url) => url,
+        Err(e) => return Some(format!("`{uri}` is not an absolute URL ({e})")),
+    };
+    if uri.len() > limits::REDIRECT_URI_MAX {
+        return Some(format!(
+            "`{uri}` is longer than {} characters",
+            limits::REDIRECT_URI_MAX
+        ));
+    }
+    if uri.contains('*') {
+        return Some(format!(
+            "`{uri}`: wildcards are not allowed in redirect URIs"
+        ));
+    }
+    if url.fragment().is_some() {
+        return Some(format!(
+            "`{uri}`: a redirect URI cannot contain a fragment (#)"
+        ));
+    }
+    match url.scheme() {
+        "https" => None,
+        "http" if crate::cloud::is_loopback(&url) => None,
+        _ => Some(format!(
+            "`{uri}` must use https (http is allowed only for localhost, as Entra allows)"
+        )),
+    }
+}
+
+fn resolve_secret(
+    secret: Option<SecretSection>,
+    path: &KeyPath,
+    problems: &mut Problems,
+) -> DesiredSecret {
+    let secret = secret.unwrap_or(SecretSection {
+        display_name: None,
+        lifetime_days: None,
+        renew_before_days: None,
+        grace_period_days: None,
+    });
+    let display_name_value = secret
+        .display_name
+        .unwrap_or_else(|| defaults::SECRET_DISPLAY_NAME.to_string());
+    display_name(&display_name_value, path.key("display_name"), problems);
+    let lifetime = secret
+        .lifetime_days
+        .unwrap_or(defaults::SECRET_LIFETIME_DAYS);
+    let lifetime_ok = in_range(
+        lifetime,
+        1,
+        limits::SECRET_LIFETIME_DAYS_MAX,
+        path.key("lifetime_days"),
+        problems,
+    );
+    let renew = secret
+        .renew_before_days
+        .unwrap_or(defaults::SECRET_RENEW_BEFORE_DAYS);
+    if renew < 0 || (lifetime_ok && renew >= lifetime) {
+        problems.at(
+            path.key("renew_before_days"),
+            format!(
+                "{renew} is out of range; it must be at least 0 and less than lifetime_days ({lifetime})"
+            ),
+        );
+    }
+    let grace = secret
+        .grace_period_days
+        .unwrap_or(defaults::SECRET_GRACE_PERIOD_DAYS);
+    in_range(
+        grace,
+        0,
+        limits::GRACE_PERIOD_DAYS_MAX,
+        path.key("grace_period_days"),
+        problems,
+    );
+    DesiredSecret {
+        display_name: display_name_value,
+        lifetime_days: u32::try_from(lifetime).unwrap_or_default(),
+        renew_before_days: u32::try_from(renew).unwrap_or_default(),
+        grace_period_days: u32::try_from(grace).unwrap_or_default(),
+    }
+}
+
+fn resolve_permissions(
+    sections: Vec<PermissionSection>,
+    path: &KeyPath,
+    problems: &mut Problems,
+) -> Vec<DesiredPermission> {
+    if sections.len() > limits::RESOURCES_MAX {
+        problems.at(
+            path.clone(),
+            format!(
+                "at most {} resources are allowed (Entra's limit)",
+                limits::RESOURCES_MAX
+            ),
+        );
+    }
+    let total: usize = sections
+        .iter()
+        .map(|s| s.delegated.len() + s.application.len())
+        .sum();
+    if total > limits::PERMISSIONS_MAX {
+        problems.at(
+            path.clone(),
+            format!(
+                "{total} permissions in all; Entra allows at most {}",
+                limits::PERMISSIONS_MAX
+            ),
+        );
+    }
+    let mut seen_resources = HashSet::new();
+    let mut resolved = Vec::new();
+    for (i, section) in sections.into_iter().enumerate() {
+        let at = path.index(i);
+        let app_id = resource_app_id(&section.resource, at.key("resource"), problems);
+        if let Some(app_id) = app_id {
+            if !seen_resources.insert(app_id) {
+                problems.at(
+                    at.key("resource"),
+                    format!(
+                        "`{}` appears twice; list each resource once",
+                        section.resource
+                    ),
+                );
+            }
+        }
+        if section.delegated.is_empty() && section.application.is_empty() {
+            problems.at(
+                at.clone(),
+                "a resource needs at least one `delegated` or `application` permission",
+            );
+        }
+        permission_names(&section.delegated, &at.key("delegated"), problems);
+        permission_names(&section.application, &at.key("application"), problems);
+        let is_guid = Uuid::parse_str(&section.resource).is_ok();
+        resolved.push(DesiredPermission {
+            resource_name: (!is_guid).then_some(section.resource),
+            resource_app_id: app_id.unwrap_or_default(),
+            delegated: section.delegated,
+            application: section.application,
+            admin_consent: section.admin_consent.unwrap_or(true),
+        });
+    }
+    resolved
+}
+
+fn resource_app_id(resource: &str, path: KeyPath, problems: &mut Problems) -> Option<Uuid> {
+    if let Some(app_id) = well_known::app_id_by_name(resource) {
+        return Uuid::parse_str(app_id).ok();
+    }
+    if looks_like_guid(resource) {
+        return guid(resource, path, problems, "an appId");
+    }
+    let names: Vec<String> = well_known::app_names()
+        .map(|n| format!("\"{n}\""))
+        .collect();
+    problems.at(
+        path,
+        format!(
+            "unknown resource `{resource}`; use its appId (a GUID) or one of {}",
+            names.join(", ")
+        ),
+    );
+    None
+}
+
+fn permission_names(names: &[String], path: &KeyPath, problems: &mut Problems) {
+    let mut seen = HashSet::new();
+    for (i, name) in names.iter().enumerate() {
+        if name.is_empty() || name.chars().any(char::is_whitespace) {
+            problems.at(
+                path.index(i),
+                format!("`{name}` is not a permission name; names have no spaces, like \"IMAP.AccessAsUser.All\""),
+            );
+        } else if !seen.insert(name.to_ascii_lowercase()) {
+            problems.at(path.index(i), format!("`{name}` is listed twice"));
+        }
+    }
+}
+
+fn resolve_api(api: ApiSection, path: &KeyPath, problems: &mut Problems) -> DesiredApi {
+    let identifier_uri = api
+        .identifier_uri
+        .unwrap_or_else(|| defaults::IDENTIFIER_URI.to_string());
+    if let Some(message) = identifier_uri_problem(&identifier_uri) {
+        problems.at(path.key("identifier_uri"), message);
+    }
+    let mut seen = HashSet::new();
+    let mut scopes = Vec::new();
+    for (i, scope) in api.scopes.into_iter().enumerate() {
+        let at = path.key("scopes").index(i);
+        scope_value(&scope.value, at.key("value"), problems);
+        if !seen.insert(scope.value.to_ascii_lowercase()) {
+            problems.at(
+                at.key("value"),
+                format!("scope `{}` is defined twice", scope.value),
+            );
+        }
+        non_empty(
+            &scope.admin_consent_display_name,
+            at.key("admin_consent_display_name"),
+            problems,
+        );
+        non_empty(
+            &scope.admin_consent_description,
+            at.key("admin_consent_description"),
+            problems,
+        );
+        let consent = scope.consent.unwrap_or(WhoCanConsent::Admins);
+        if consent == WhoCanConsent::AdminsAndUsers {
+            for (key, value) in [
+                (
+                    "user_consent_display_name",
+                    &scope.user_consent_display_name,
+                ),
+                ("user_consent_description", &scope.user_consent_description),
+            ] {
+                if value.as_deref().is_none_or(str::is_empty) {
+                    problems.at(
+                        at.key(key),
+                        format!("`{key}` is required when consent = \"admins_and_users\" (users see it on the consent screen)"),
+                    );
+                }
+            }
+        }
+        scopes.push(DesiredScope {
+            value: scope.value,
+            admin_consent_display_name: scope.admin_consent_display_name,
+            admin_consent_description: scope.admin_consent_description,
+            user_consent_display_name: scope.user_consent_display_name,
+            user_consent_description: scope.user_consent_description,
+            consent,
+            enabled: scope.enabled.unwrap_or(true),
+        });
+    }
+    DesiredApi {
+        identifier_uri,
+        scopes,
+    }
+}
+
+/// Entra's identifier URI forms; the tenant still checks hosts against verified domains.
+fn identifier_uri_problem(uri: &str) -> Option<String> {
+    let mut rest = uri;
+    while let Some(open) = rest.find('{') {
+        let close = rest[open..].find('}').map(|c| open + c)?;
+        let name = &rest[open + 1..close];
+        if name != "appId" && name != "tenantId" {
+            return Some(format!(
+                "unknown placeholder `{{{name}}}` in `{uri}`; known: {{appId}}, {{tenantId}}"
+            ));
+        }
+        rest = &rest[close + 1..];
+    }
+    let sample = uri
+        .replace("{appId}", "00000000-0000-0000-0000-000000000001")
+        .replace("{tenantId}", "00000000-0000-0000-0000-000000000002");
+    let url = match Url::parse(&sample) {
+        Ok(url) => url,
+        Err(e) => return Some(format!("`{uri}` is not an absolute URI ({e})")),
+    };
+    if !matches!(url.scheme(), "api" | "https" | "urn" | "ms-appx") {
+        return Some(format!(
+            "`{uri}` must start with api://, https://, urn: or ms-appx:// (default: \"{}\")",
+            defaults::IDENTIFIER_URI
+        ));
+    }
+    if uri.contains('*') {
+        return Some(format!(
+            "`{uri}`: wildcards are not allowed in identifier URIs"
+        ));
+    }
+    None
+}
+
+fn scope_value(value: &str, path: KeyPath, problems: &mut Problems) {
+    if value.is_empty() || value.chars().count() > limits::SCOPE_VALUE_MAX {
+        problems.at(
+            path,
+            format!(
+                "`{value}` must be 1 to {} characters long",
+                limits::SCOPE_VALUE_MAX
+            ),
+        );
+    } else if value.chars().any(char::is_whitespace) {
+        problems.at(
+            path,
+            format!("`{value}` contains a space; scope values cannot"),
+        );
+    } else if value.starts_with('.') {
+        problems.at(path, format!("`{value}` cannot start with '.'"));
+    }
+}
+
+fn resolve_policy(
+    ca: ConditionalAccessSection,
+    path: &KeyPath,
+    base_dir: &Path,
+    problems: &mut Problems,
+) -> DesiredPolicy {
+    let (source, text) = match &ca.policy {
+        None => (
+            PolicySource::Builtin(policy::BUILTIN_MFA_PILOT.0.to_string()),
+            Some(policy::BUILTIN_MFA_PILOT.1.to_string()),
+        ),
+        Some(file) => {
+            let full = base_dir.join(file);
+            match std::fs::read_to_string(&full) {
+                Ok(text) => (PolicySource::File(full), Some(text)),
+                Err(e) => {
+                    problems.at(
+                        path.key("policy"),
+                        format!("cannot read policy file {}: {e}", full.display()),
+                    );
+                    (PolicySource::File(full), None)
+                }
+            }
+        }
+    };
+    let template = text
+        .map(|text| match policy::check(&text) {
+            Ok(value) => value,
+            Err(found) => {
+                let file = match &source {
+                    PolicySource::File(file) => file.clone(),
+                    PolicySource::Builtin(name) => {
+                        PathBuf::from(format!("(built-in policy {name})"))
+                    }
+                };
+                for p in found {
+                    problems.in_file(&file, p.at, p.pointer, p.message);
+                }
+                serde_json::Value::Null
+            }
+        })
+        .unwrap_or_default();
+
+    let display_name_value = ca
+        .display_name
+        .unwrap_or_else(|| defaults::POLICY_DISPLAY_NAME.to_string());
+    display_name(&display_name_value, path.key("display_name"), problems);
+    if ca.pilot_groups.is_empty() && ca.pilot_users.is_empty() {
+        problems.at(
+            path.key("pilot_groups"),
+            "a policy must name who it applies to: set `pilot_groups` or `pilot_users`",
+        );
+    }
+    for (key, names) in [
+        ("pilot_groups", &ca.pilot_groups),
+        ("emergency_access_groups", &ca.emergency_access_groups),
+    ] {
+        names_list(names, &path.key(key), problems, |name| {
+            name.trim()
+                .is_empty()
+                .then(|| "a group name cannot be empty".to_string())
+        });
+    }
+    for (key, names) in [
+        ("pilot_users", &ca.pilot_users),
+        ("emergency_access_users", &ca.emergency_access_users),
+    ] {
+        names_list(names, &path.key(key), problems, |name| {
+            (!is_user_principal_name(name)).then(|| {
+                format!("`{name}` is not a user principal name; expected name@domain, like breakglass1@contoso.onmicrosoft.com")
+            })
+        });
+    }
+    let target_apps = ca
+        .target_apps
+        .unwrap_or_else(|| vec![well_known::AZURE_SERVICE_MANAGEMENT.to_string()]);
+    if target_apps.is_empty() {
+        problems.at(
+            path.key("target_apps"),
+            "a policy needs at least one target app",
+        );
+    }
+    let target_apps = target_apps
+        .iter()
+        .enumerate()
+        .filter_map(|(i, app)| target_app(app, path.key("target_apps").index(i), problems))
+        .collect();
+    let grant_controls = ca.grant_controls.unwrap_or_else(|| vec![GrantControl::Mfa]);
+    if grant_controls.is_empty() {
+        problems.at(
+            path.key("grant_controls"),
+            "at least one grant control is needed, e.g. [\"mfa\"]",
+        );
+    }
+    DesiredPolicy {
+        policy: source,
+        template,
+        display_name: display_name_value,
+        state: ca.state.unwrap_or(PolicyState::ReportOnly),
+        pilot_groups: ca.pilot_groups,
+        pilot_users: ca.pilot_users,
+        emergency_access_users: ca.emergency_access_users,
+        emergency_access_groups: ca.emergency_access_groups,
+        target_apps,
+        grant_controls,
+        grant_operator: ca.grant_operator.unwrap_or(GrantOperator::Or),
+    }
+}
+
+/// Graph's keywords for `includeApplications`.
+const TARGET_APP_KEYWORDS: &[&str] = &["All", "Office365", "MicrosoftAdminPortals"];
+
+fn target_app(app: &str, path: KeyPath, problems: &mut Problems) -> Option<String> {
+    if let Some(keyword) = TARGET_APP_KEYWORDS
+        .iter()
+        .find(|k| k.eq_ignore_ascii_case(app))
+    {
+        return Some(keyword.to_string());
+    }
+    if let Some(app_id) = well_known::app_id_by_name(app) {
+        return Some(app_id.to_string());
+    }
+    if looks_like_guid(app) {
+        return guid(app, path, problems, "an appId").map(|g| g.to_string());
+    }
+    problems.at(
+        path,
+        format!(
+            "unknown app `{app}`; use an appId (a GUID), a known name such as \"Windows Azure Service Management API\", or one of {}",
+            TARGET_APP_KEYWORDS.join(", ")
+        ),
+    );
+    None
+}
+
+fn names_list(
+    names: &[String],
+    path: &KeyPath,
+    problems: &mut Problems,
+    check: impl Fn(&str) -> Option<String>,
+) {
+    let mut seen = HashSet::new();
+    for (i, name) in names.iter().enumerate() {
+        if let Some(message) = check(name) {
+            problems.at(path.index(i), message);
+        } else if !seen.insert(name.to_lowercase()) {
+            problems.at(path.index(i), format!("`{name}` is listed twice"));
+        }
+    }
+}
+
+fn is_user_principal_name(name: &str) -> bool {
+    match name.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.contains('@')
+                && !name.chars().any(char::is_whitespace)
+        }
+        None => false,
+    }
+}
+
+fn resolve_outputs(
+    outputs: Option<OutputsSection>,
+    path: &KeyPath,
+    base_dir: &Path,
+    problems: &mut Problems,
+) -> DesiredOutputs {
+    let (directory, templates) = match outputs {
+        Some(o) => (o.directory, o.templates),
+        None => (None, None),
+    };
+    let directory =
+        base_dir.join(directory.unwrap_or_else(|| defaults::OUTPUTS_DIRECTORY.to_string()));
+    let names =
+        templates.unwrap_or_else(|| defaults::TEMPLATES.iter().map(|s| s.to_string()).collect());
+    let mut resolved = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let at = path.key("templates").index(i);
+        if render::builtin(name).is_some() {
+            resolved.push(TemplateRef::Builtin(name.clone()));
+        } else if name.ends_with(".hbs") {
+            let file = base_dir.join(name);
+            match std::fs::read_to_string(&file) {
+                Ok(text) => {
+                    if let Err(p) = render::check(&text) {
+                        let at = LineColumn {
+                            line: p.line,
+                            column: p.column,
+                        };
+                        problems.in_file(&file, at, String::new(), p.message);
+                    }
+                }
+                Err(e) => problems.at(at, format!("cannot read template {}: {e}", file.display())),
+            }
+            resolved.push(TemplateRef::File(file));
+        } else {
+            let builtins: Vec<&str> = render::BUILTIN_TEMPLATES.iter().map(|t| t.name).collect();
+            problems.at(
+                at,
+                format!(
+                    "unknown template `{name}`; use a built-in one ({}) or a path ending in .hbs",
+                    builtins.join(", ")
+                ),
+            );
+        }
+    }
+    DesiredOutputs {
+        directory,
+        templates: resolved,
+    }
+}
+
+fn resolve_pandora(
+    p: PandoraItsmSection,
+    path: &KeyPath,
+    problems: &mut Problems,
+) -> DesiredPandoraItsm {
+    match Url::parse(&p.public_url) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {}
+        _ => problems.at(
+            path.key("public_url"),
+            format!(
+                "`{}` is not an http(s) URL; give Pandora ITSM's public address, like https://itsm.example.com/pandoraitsm",
+                p.public_url
+            ),
+        ),
+    }
+    if !is_user_principal_name(&p.mailbox) {
+        problems.at(
+            path.key("mailbox"),
+            format!("`{}` is not an email address", p.mailbox),
+        );
+    }
+    for (key, port) in [
+        ("imap_port", p.imap_port),
+        ("pop_port", p.pop_port),
+        ("smtp_port", p.smtp_port),
+    ] {
+        if port == Some(0) {
+            problems.at(path.key(key), "0 is not a port; use 1 to 65535");
+        }
+    }
+    for (key, host) in [
+        ("imap_host", &p.imap_host),
+        ("pop_host", &p.pop_host),
+        ("smtp_host", &p.smtp_host),
+    ] {
+        if let Some(host) = host {
+            if url::Host::parse(host).is_err() || host.contains(['/', ':']) {
+                problems.at(path.key(key), format!("`{host}` is not a host name"));
+            }
+        }
+    }
+    DesiredPandoraItsm {
+        public_url: p.public_url,
+        mailbox: p.mailbox,
+        incoming: p.incoming.unwrap_or(IncomingProtocol::Imap),
+        imap_host: p.imap_host.unwrap_or_else(|| defaults::IMAP_HOST.into()),
+        imap_port: p.imap_port.unwrap_or(defaults::IMAP_PORT),
+        pop_host: p.pop_host.unwrap_or_else(|| defaults::POP_HOST.into()),
+        pop_port: p.pop_port.unwrap_or(defaults::POP_PORT),
+        smtp_host: p.smtp_host.unwrap_or_else(|| defaults::SMTP_HOST.into()),
+        smtp_port: p.smtp_port.unwrap_or(defaults::SMTP_PORT),
+    }
+}
+
+fn looks_like_guid(s: &str) -> bool {
+    s.len() == 36 && s.chars().filter(|c| *c == '-').count() == 4
+}
+
+/// A GUID in its usual 8-4-4-4-12 form.
+fn guid(value: &str, path: KeyPath, problems: &mut Problems, what: &str) -> Option<Uuid> {
+    match Uuid::try_parse(value) {
+        Ok(uuid) if value.len() == 36 => Some(uuid),
+        _ => {
+            problems.at(
+                path,
+                format!("`{value}` is not a GUID; expected {what} like 72f988bf-86f1-41af-91ab-2d7cd011db47"),
+            );
+            None
+        }
+    }
+}
+
+fn display_name(value: &str, path: KeyPath, problems: &mut Problems) {
+    if value.trim().is_empty() || value.chars().count() > limits::DISPLAY_NAME_MAX {
+        problems.at(
+            path,
+            format!(
+                "a display name must have 1 to {} characters",
+                limits::DISPLAY_NAME_MAX
+            ),
+        );
+    }
+}
+
+fn non_empty(value: &str, path: KeyPath, problems: &mut Problems) {
+    if value.trim().is_empty() {
+        problems.at(path, "cannot be empty");
+    }
+}
+
+fn in_range(value: i64, min: i64, max: i64, path: KeyPath, problems: &mut Problems) -> bool {
+    let ok = (min..=max).contains(&value);
+    if !ok {
+        problems.at(
+            path,
+            format!("{value} is out of range; allowed: {min} to {max}"),
+        );
+    }
+    ok
+}

@@ -1,0 +1,17 @@
+//! entra-mail: provision a Microsoft Entra tenant for Pandora ITSM's Microsoft 365 mail
+//! integration from one declarative file.
+//!
+//! Data flows one way: [`config`] (desired state) and [`graph`] (live state) feed the plan,
+//! the plan feeds apply, apply feeds the outputs. See README.md, "Architecture".
+
+pub mod cli;
+pub mod cloud;
+pub mod config;
+pub mod graph;
+pub mod http;
+pub mod render;
+pub mod secret;
+pub mod well_known;
+
+/// `entra-mail/<version>`: the User-Agent of every request we send.
+pub const USER_AGENT: &str = concat!("entra-mail/", env!("CARGO_PKG_VERSION"));
