@@ -1,1 +1,108 @@
+//! The one HTTP stack: a reqwest client that Graph calls and token requests share, so a
+//! corporate CA or the simulator's CA is trusted by both.
 
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How to build the shared HTTP client.
+#[derive(Debug, Clone)]
+pub struct TransportOptions {
+    /// PEM files with extra trusted roots (`--ca-cert`, `SSL_CERT_FILE`).
+    pub ca_certs: Vec<PathBuf>,
+    pub connect_timeout: Duration,
+    /// Longest a single request may take, headers and body.
+    pub request_timeout: Duration,
+}
+
+impl Default for TransportOptions {
+    fn default() -> Self {
+        Self {
+            ca_certs: Vec::new(),
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(100),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    #[error("cannot read CA certificate file {}: {source}", path.display())]
+    ReadCaCert {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{} holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)", path.display())]
+    NoCertificate { path: PathBuf },
+    #[error("{} is not a valid PEM certificate bundle: {reason}", path.display())]
+    BadCaCert { path: PathBuf, reason: String },
+    #[error("cannot set up the HTTP client: {0}")]
+    Build(#[source] reqwest::Error),
+}
+
+/// Builds the client: our User-Agent, timeouts, and the platform's roots plus extra ones.
+pub fn build_client(options: &TransportOptions) -> Result<reqwest::Client, TransportError> {
+    let mut extra_roots = Vec::new();
+    for path in &options.ca_certs {
+        extra_roots.extend(read_pem_bundle(path)?);
+    }
+    reqwest::Client::builder()
+        .user_agent(crate::USER_AGENT)
+        .connect_timeout(options.connect_timeout)
+        .timeout(options.request_timeout)
+        .tls_certs_merge(extra_roots)
+        .build()
+        .map_err(TransportError::Build)
+}
+
+fn read_pem_bundle(path: &Path) -> Result<Vec<reqwest::Certificate>, TransportError> {
+    let pem = std::fs::read(path).map_err(|source| TransportError::ReadCaCert {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+        return Err(TransportError::NoCertificate {
+            path: path.to_path_buf(),
+        });
+    }
+    reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| TransportError::BadCaCert {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_ca_file_is_named() {
+        let options = TransportOptions {
+            ca_certs: vec![PathBuf::from("/nonexistent/ca.pem")],
+            ..TransportOptions::default()
+        };
+        let err = build_client(&options).unwrap_err();
+        assert!(err
+            .to_string()
+            .starts_with("cannot read CA certificate file /nonexistent/ca.pem:"));
+    }
+
+    #[test]
+    fn a_file_without_certificates_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ca.pem");
+        std::fs::write(&path, "not a certificate").unwrap();
+        let options = TransportOptions {
+            ca_certs: vec![path.clone()],
+            ..TransportOptions::default()
+        };
+        let err = build_client(&options).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{} holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)",
+                path.display()
+            )
+        );
+    }
+}

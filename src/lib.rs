@@ -4,6 +4,7 @@
 //! Data flows one way: [`config`] (desired state) and [`graph`] (live state) feed the plan,
 //! the plan feeds apply, apply feeds the outputs. See README.md, "Architecture".
 
+pub mod auth;
 pub mod cli;
 pub mod cloud;
 pub mod config;

@@ -1,1 +1,12 @@
+//! Microsoft Graph: typed models, the HTTP client with its retries, and typed errors.
 
+mod client;
+mod error;
+pub mod models;
+pub mod odata;
+pub mod redact;
+pub mod retry;
+
+pub use client::{GraphClient, GraphClientBuilder, Request, Response, HTTP_TRACE_TARGET};
+pub use error::{ApiError, ErrorDetail, GraphError, ODataErrorBody};
+pub use retry::RetryPolicy;
