@@ -93,8 +93,7 @@ pub struct DesiredPolicy {
     pub grant_operator: GrantOperator,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PolicySource {
     /// Shipped inside the binary (a copy of `policies/<name>.json`).
     Builtin(String),
@@ -107,13 +106,33 @@ pub struct DesiredOutputs {
     pub templates: Vec<TemplateRef>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TemplateRef {
     /// A template shipped inside the binary (a copy of `templates/`).
     Builtin(String),
     File(PathBuf),
 }
+
+impl fmt::Display for PolicySource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PolicySource::Builtin(name) => write!(f, "(built-in {name})"),
+            PolicySource::File(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+/// Both print as the user would write them: a built-in name or a path.
+macro_rules! serialize_as_display {
+    ($($t:ty),*) => {$(
+        impl Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(self)
+            }
+        }
+    )*};
+}
+serialize_as_display!(PolicySource, TemplateRef);
 
 impl fmt::Display for TemplateRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

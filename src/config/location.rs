@@ -85,13 +85,12 @@ pub struct SpanIndex {
 }
 
 impl SpanIndex {
-    /// Indexes `text`; a document that does not parse gives an empty index (the parse error
-    /// carries its own span).
+    /// Indexes `text`. A document with syntax errors is indexed as far as it parses, so a
+    /// syntax error can still name the key it is in.
     pub fn new(text: &str) -> Self {
         let mut entries = Vec::new();
-        if let Ok(table) = DeTable::parse(text) {
-            index_table(table.get_ref(), &KeyPath::root(), &mut entries);
-        }
+        let (table, _errors) = DeTable::parse_recoverable(text);
+        index_table(table.get_ref(), &KeyPath::root(), &mut entries);
         Self { entries }
     }
 
@@ -114,12 +113,13 @@ impl SpanIndex {
         None
     }
 
-    /// The innermost key path whose key or value contains `offset`.
+    /// The innermost key path whose key or value contains `offset` (or ends right at it:
+    /// an unterminated value's error points just past it).
     pub fn path_at(&self, offset: usize) -> Option<KeyPath> {
         self.entries
             .iter()
             .filter(|e| {
-                e.value_span.contains(&offset)
+                (e.value_span.start..=e.value_span.end).contains(&offset)
                     || e.key_span.as_ref().is_some_and(|k| k.contains(&offset))
             })
             .max_by_key(|e| e.path.0.len())
