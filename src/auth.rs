@@ -49,3 +49,62 @@ impl TokenCredential for StaticToken {
         Ok(AccessToken::new(self.token.clone(), self.expires_on))
     }
 }
+
+use azure_core::cloud::{CloudConfiguration, CustomConfiguration};
+use azure_core::http::{ClientOptions, ExponentialRetryOptions, RetryOptions, Transport};
+use url::Url;
+
+use crate::secret::SecretString;
+
+/// Why a credential could not be set up (before any token is asked for).
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("cannot set up {credential}: {message}")]
+    Setup {
+        credential: &'static str,
+        message: String,
+    },
+}
+
+/// Options every azure_identity credential gets: the shared HTTP client (so token requests
+/// trust the same roots as Graph calls), the authority host, and retries that give up within
+/// seconds, since an untrusted certificate or a refused connection will not heal by waiting.
+pub fn credential_options(http: &reqwest::Client, authority_host: &Url) -> ClientOptions {
+    let mut custom = CustomConfiguration::default();
+    custom.authority_host = authority_host.as_str().trim_end_matches('/').to_string();
+    ClientOptions {
+        transport: Some(Transport::new(Arc::new(http.clone()))),
+        cloud: Some(Arc::new(CloudConfiguration::Custom(custom))),
+        retry: RetryOptions::exponential(ExponentialRetryOptions {
+            initial_delay: time::Duration::milliseconds(500),
+            max_retries: 2,
+            max_total_elapsed: time::Duration::seconds(10),
+            max_delay: time::Duration::seconds(2),
+        }),
+        ..ClientOptions::default()
+    }
+}
+
+/// A client-secret credential (`AZURE_CLIENT_SECRET`) on the shared HTTP stack.
+pub fn client_secret(
+    tenant_id: &str,
+    client_id: &str,
+    secret: &SecretString,
+    http: &reqwest::Client,
+    authority_host: &Url,
+) -> Result<Arc<dyn TokenCredential>, AuthError> {
+    let options = azure_identity::ClientSecretCredentialOptions {
+        client_options: credential_options(http, authority_host),
+    };
+    let credential = azure_identity::ClientSecretCredential::new(
+        tenant_id,
+        client_id.to_string(),
+        Secret::new(secret.expose().to_string()),
+        Some(options),
+    )
+    .map_err(|e| AuthError::Setup {
+        credential: "the client secret credential",
+        message: e.to_string(),
+    })?;
+    Ok(credential)
+}

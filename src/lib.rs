@@ -8,10 +8,12 @@ pub mod auth;
 pub mod cli;
 pub mod cloud;
 pub mod config;
+pub mod fsutil;
 pub mod graph;
 pub mod http;
 pub mod render;
 pub mod secret;
+pub mod sim;
 pub mod well_known;
 
 /// `entra-mail/<version>`: the User-Agent of every request we send.

@@ -123,3 +123,4 @@ async fn answer(
     }
     response
 }
+pub mod sim;

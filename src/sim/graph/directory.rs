@@ -1,0 +1,135 @@
+//! Users, groups, the organization, and the security defaults policy.
+
+use axum::http::Method;
+use serde_json::{json, Value};
+
+use super::{error, list_view, need, not_found, Ctx, Key, Res, Segment};
+
+pub fn route(
+    ctx: &mut Ctx<'_>,
+    set: &str,
+    method: &Method,
+    key: Option<Key>,
+    rest: &[Segment],
+    _body: &[u8],
+) -> Res {
+    if let Some(segment) = rest.first() {
+        return Err(error(
+            400,
+            "BadRequest",
+            format!("Resource not found for the segment '{}'.", segment.name),
+        ));
+    }
+    match (set, method.as_str(), key) {
+        ("groups", "GET", None) => {
+            ctx.require(need::GROUP_READ)?;
+            let items = list_view(&ctx.tenant.groups, ctx.now);
+            ctx.collection(
+                "groups",
+                items,
+                &[
+                    "id",
+                    "displayName",
+                    "mailNickname",
+                    "securityEnabled",
+                    "mailEnabled",
+                ],
+            )
+        }
+        ("groups", "GET", Some(key)) => {
+            ctx.require(need::GROUP_READ)?;
+            let id = key.describe().to_string();
+            let data = ctx
+                .tenant
+                .groups
+                .iter()
+                .filter_map(|g| g.view(ctx.now, false))
+                .find(|g| g.get("id").and_then(Value::as_str) == Some(id.as_str()))
+                .cloned()
+                .ok_or_else(|| not_found(&id))?;
+            Ok(ctx.entity(200, "groups", &data))
+        }
+        ("users", "GET", None) => {
+            ctx.require(need::USER_READ)?;
+            let items = list_view(&ctx.tenant.users, ctx.now);
+            ctx.collection(
+                "users",
+                items,
+                &[
+                    "id",
+                    "displayName",
+                    "userPrincipalName",
+                    "mail",
+                    "accountEnabled",
+                ],
+            )
+        }
+        ("users", "GET", Some(key)) => {
+            // A user reads themself with User.Read; anyone else needs a directory read permission.
+            let id = key.describe().to_string();
+            let data = ctx
+                .tenant
+                .users
+                .iter()
+                .filter_map(|u| u.view(ctx.now, false))
+                .find(|u| {
+                    u.get("id").and_then(Value::as_str) == Some(id.as_str())
+                        || u.get("userPrincipalName")
+                            .and_then(Value::as_str)
+                            .is_some_and(|upn| upn.eq_ignore_ascii_case(&id))
+                })
+                .cloned()
+                .ok_or_else(|| not_found(&id))?;
+            let is_self =
+                data.get("id").and_then(Value::as_str) == Some(ctx.caller.object_id.as_str());
+            if !(is_self && ctx.holds("User.Read")) {
+                ctx.require(need::USER_READ)?;
+            }
+            Ok(ctx.entity(200, "users", &data))
+        }
+        ("organization", "GET", None) => {
+            ctx.require(need::ORGANIZATION_READ)?;
+            let domains: Vec<Value> = ctx
+                .tenant
+                .domains
+                .iter()
+                .enumerate()
+                .map(|(i, d)| json!({"name": d, "isDefault": i == 0, "isInitial": i == 0, "type": "Managed", "capabilities": "Email, OfficeCommunicationsOnline"}))
+                .collect();
+            let org = crate::sim::seed::object(json!({
+                "id": ctx.tenant.id,
+                "displayName": ctx.tenant.display_name,
+                "verifiedDomains": domains,
+                "assignedPlans": if ctx.tenant.p1_licence {
+                    json!([{"capabilityStatus": "Enabled", "service": "AADPremiumService", "servicePlanId": "41781fb2-bc02-4b7c-bd55-b576c07bb09d"}])
+                } else { json!([]) },
+            }));
+            ctx.collection("organization", vec![org], &["id"])
+        }
+        ("policies/identitySecurityDefaultsEnforcementPolicy", "GET", None) => {
+            ctx.require(need::POLICY_READ)?;
+            let data = crate::sim::seed::object(json!({
+                "id": "00000000-0000-0000-0000-000000000005",
+                "displayName": "Security Defaults",
+                "description": "Security defaults is a set of basic identity security mechanisms recommended by Microsoft. When enabled, these recommendations will be automatically enforced in your organization. Administrators and users will be better protected from common identity related attacks.",
+                "isEnabled": ctx.tenant.security_defaults,
+            }));
+            let mut reply = ctx.entity(
+                200,
+                "policies/identitySecurityDefaultsEnforcementPolicy",
+                &data,
+            );
+            if let Some(body) = reply.body.as_mut() {
+                body["@odata.context"] = json!(
+                    ctx.context("policies/identitySecurityDefaultsEnforcementPolicy/$entity")
+                );
+            }
+            Ok(reply)
+        }
+        _ => Err(error(
+            405,
+            "Request_BadRequest",
+            "The HTTP method is not allowed on this resource.",
+        )),
+    }
+}

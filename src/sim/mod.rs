@@ -1,0 +1,365 @@
+//! The simulated Entra tenant: a local Microsoft Graph v1.0 and token endpoint over HTTPS
+//! with Entra's behaviour (alternate-key upsert, secrets shown once, replication lag,
+//! throttling, permission checks, licensing, security defaults).
+//!
+//! It is what `--sim` runs and what every test talks to, through the same TLS, credential and
+//! Graph client code that production uses against Microsoft.
+
+pub mod graph;
+mod schema;
+pub mod seed;
+mod server;
+pub mod state;
+mod tls;
+mod token;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+pub use seed::TenantSpec;
+pub use state::{Counters, Faults, LogEntry, Tenant};
+
+use crate::secret::SecretString;
+use server::{AppState, Shared};
+use state::Inner;
+
+/// How to start a simulator.
+#[derive(Debug, Clone, Default)]
+pub struct SimOptions {
+    /// 0 picks a free port.
+    pub port: u16,
+    /// Seeds ids, secrets and fault decisions, so a run can be replayed.
+    pub seed: u64,
+    /// Keep the directory in this file across runs (written after every change, mode 0600).
+    pub state_file: Option<PathBuf>,
+    pub faults: Faults,
+    /// Tenants to create at start (when the state file does not already hold them).
+    pub tenants: Vec<TenantSpec>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+    #[error("cannot listen on 127.0.0.1:{port}: {source}")]
+    Bind {
+        port: u16,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot read the simulator state {}: {reason}", path.display())]
+    State { path: PathBuf, reason: String },
+}
+
+/// What a client needs to sign in to a simulated tenant as its admin app.
+#[derive(Debug, Clone)]
+pub struct TenantInfo {
+    pub tenant_id: String,
+    /// The initial `*.onmicrosoft.com` domain.
+    pub domain: String,
+    pub admin_client_id: String,
+    pub admin_client_secret: SecretString,
+    pub admin_service_principal_id: String,
+}
+
+/// A running simulator. Dropping it stops the server.
+pub struct Sim {
+    state: AppState,
+    shutdown: Arc<Notify>,
+    ca_pem: String,
+    address: SocketAddr,
+}
+
+impl Sim {
+    /// Starts a simulator on a loopback port.
+    pub async fn start(options: SimOptions) -> Result<Sim, SimError> {
+        let tls = tls::generate()?;
+        let listener = TcpListener::bind(("127.0.0.1", options.port))
+            .await
+            .map_err(|source| SimError::Bind {
+                port: options.port,
+                source,
+            })?;
+        let address = listener.local_addr().map_err(|source| SimError::Bind {
+            port: options.port,
+            source,
+        })?;
+        let mut inner = Inner::new(options.seed);
+        inner.faults = options.faults.clone();
+        if let Some(path) = &options.state_file {
+            if path.exists() {
+                inner.tenants = load(path)?;
+            }
+        }
+        for spec in &options.tenants {
+            let exists = spec
+                .tenant_id
+                .as_ref()
+                .is_some_and(|id| inner.tenants.contains_key(&id.to_ascii_lowercase()));
+            if !exists {
+                let tenant = seed::tenant(&mut inner, spec);
+                inner.tenants.insert(tenant.id.clone(), tenant);
+            }
+        }
+        register_known_secrets(&mut inner);
+        let state = AppState {
+            shared: Arc::new(Shared {
+                inner: Mutex::new(inner),
+                state_file: options.state_file.clone(),
+            }),
+            base_url: Arc::from(format!("https://127.0.0.1:{}", address.port())),
+        };
+        if let Some(path) = &options.state_file {
+            let _ = persist(&state.lock().tenants, path);
+        }
+        let shutdown = Arc::new(Notify::new());
+        tokio::spawn(server::serve(
+            listener,
+            tls.server_config,
+            server::router(state.clone()),
+            shutdown.clone(),
+        ));
+        Ok(Sim {
+            state,
+            shutdown,
+            ca_pem: tls.ca_pem,
+            address,
+        })
+    }
+
+    /// Graph's root (`--graph-url`), e.g. `https://127.0.0.1:41234`.
+    pub fn graph_url(&self) -> String {
+        self.state.base_url.to_string()
+    }
+
+    /// The authority host (`--authority-host`); the same server.
+    pub fn authority_host(&self) -> String {
+        self.state.base_url.to_string()
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The CA certificate (PEM) that signed the server's certificate.
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_pem
+    }
+
+    /// Creates a tenant (or returns the existing one with that id).
+    pub fn add_tenant(&self, spec: TenantSpec) -> TenantInfo {
+        let mut inner = self.state.lock();
+        let existing = spec.tenant_id.as_ref().map(|id| id.to_ascii_lowercase());
+        let id = match existing.filter(|id| inner.tenants.contains_key(id)) {
+            Some(id) => id,
+            None => {
+                let tenant = seed::tenant(&mut inner, &spec);
+                let id = tenant.id.clone();
+                inner.tenants.insert(id.clone(), tenant);
+                id
+            }
+        };
+        if let Some(file) = &self.state.shared.state_file {
+            let _ = persist(&inner.tenants, file);
+        }
+        info_of(&inner.tenants[&id])
+    }
+
+    pub fn tenant_info(&self, tenant_id: &str) -> Option<TenantInfo> {
+        self.state
+            .lock()
+            .tenants
+            .get(&tenant_id.to_ascii_lowercase())
+            .map(info_of)
+    }
+
+    pub fn tenants(&self) -> Vec<TenantInfo> {
+        self.state.lock().tenants.values().map(info_of).collect()
+    }
+
+    /// Changes fault knobs while running.
+    pub fn set_faults(&self, change: impl FnOnce(&mut Faults)) {
+        change(&mut self.state.lock().faults);
+    }
+
+    /// Reads or edits a tenant directly, behind the tool's back (licence, security
+    /// defaults, drift). Changes are visible at once.
+    pub fn with_tenant<R>(
+        &self,
+        tenant_id: &str,
+        change: impl FnOnce(&mut Tenant) -> R,
+    ) -> Option<R> {
+        let mut inner = self.state.lock();
+        let result = inner.tenant_mut(tenant_id).map(change);
+        if let Some(file) = &self.state.shared.state_file {
+            let _ = persist(&inner.tenants, file);
+        }
+        result
+    }
+
+    /// Approves a pending device-code sign-in as the user `upn`.
+    pub fn approve_device_code(&self, user_code: &str, upn: &str) -> bool {
+        approve_device_code(&mut self.state.lock(), user_code, upn)
+    }
+
+    /// Declines a pending device-code sign-in.
+    pub fn decline_device_code(&self, user_code: &str) -> bool {
+        let mut inner = self.state.lock();
+        let found = inner
+            .device_codes
+            .values_mut()
+            .find(|d| d.user_code == user_code);
+        found.map(|d| d.denied = true).is_some()
+    }
+
+    /// Approves every device-code sign-in, now and later, as `upn` (`None` stops that).
+    pub fn auto_approve_device_codes(&self, upn: Option<&str>) {
+        self.state.lock().auto_approve_device_codes = upn.map(String::from);
+    }
+
+    /// User codes of sign-ins waiting for approval.
+    pub fn pending_device_codes(&self) -> Vec<String> {
+        self.state
+            .lock()
+            .device_codes
+            .values()
+            .map(|d| d.user_code.clone())
+            .collect()
+    }
+
+    pub fn counters(&self) -> Counters {
+        self.state.lock().counters.clone()
+    }
+
+    /// Zeroes the counters and the request log (e.g. between a cold and a re-run apply).
+    pub fn reset_counters(&self) {
+        let mut inner = self.state.lock();
+        inner.counters = Counters::default();
+        inner.log.clear();
+    }
+
+    pub fn request_log(&self) -> Vec<LogEntry> {
+        self.state.lock().log.clone()
+    }
+
+    /// Every tenant's directory as JSON (secret values left out).
+    pub fn snapshot(&self) -> Value {
+        snapshot_of(&self.state.lock())
+    }
+
+    /// One tenant's directory as JSON.
+    pub fn tenant_snapshot(&self, tenant_id: &str) -> Option<Value> {
+        self.snapshot().get(tenant_id.to_ascii_lowercase()).cloned()
+    }
+
+    /// Every secret value and token the simulator has handed out, for leak scans.
+    pub fn issued_secrets(&self) -> Vec<String> {
+        self.state.lock().issued_secrets.clone()
+    }
+
+    /// Stops the server.
+    pub fn shutdown(&self) {
+        self.shutdown.notify_waiters();
+        self.shutdown.notify_one();
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn info_of(tenant: &Tenant) -> TenantInfo {
+    TenantInfo {
+        tenant_id: tenant.id.clone(),
+        domain: tenant.domains.first().cloned().unwrap_or_default(),
+        admin_client_id: tenant.admin.client_id.clone(),
+        admin_client_secret: SecretString::new(tenant.admin.client_secret.clone()),
+        admin_service_principal_id: tenant.admin.service_principal_id.clone(),
+    }
+}
+
+fn approve_device_code(inner: &mut Inner, user_code: &str, upn: &str) -> bool {
+    let found = inner
+        .device_codes
+        .values_mut()
+        .find(|d| d.user_code == user_code);
+    found
+        .map(|d| d.approved_by = Some(upn.to_string()))
+        .is_some()
+}
+
+/// Secrets held in a loaded state count as issued, so leak scans cover them.
+fn register_known_secrets(inner: &mut Inner) {
+    let secrets: Vec<String> = inner
+        .tenants
+        .values()
+        .flat_map(|t| {
+            t.applications
+                .iter()
+                .flat_map(|a| a.hidden.passwords.values().cloned())
+        })
+        .collect();
+    for secret in secrets {
+        if !inner.issued_secrets.contains(&secret) {
+            inner.issued_secrets.push(secret);
+        }
+    }
+}
+
+fn snapshot_of(inner: &Inner) -> Value {
+    let data = |objs: &[state::Obj]| -> Value {
+        Value::Array(objs.iter().map(|o| Value::Object(o.data.clone())).collect())
+    };
+    let tenants: serde_json::Map<String, Value> = inner
+        .tenants
+        .iter()
+        .map(|(id, t)| {
+            (
+                id.clone(),
+                json!({
+                    "id": t.id,
+                    "displayName": t.display_name,
+                    "domains": t.domains,
+                    "p1Licence": t.p1_licence,
+                    "securityDefaults": t.security_defaults,
+                    "applications": data(&t.applications),
+                    "servicePrincipals": data(&t.service_principals),
+                    "appRoleAssignments": data(&t.app_role_assignments),
+                    "oauth2PermissionGrants": data(&t.oauth2_permission_grants),
+                    "conditionalAccessPolicies": data(&t.conditional_access_policies),
+                    "groups": data(&t.groups),
+                    "users": data(&t.users),
+                }),
+            )
+        })
+        .collect();
+    Value::Object(tenants)
+}
+
+/// Writes the directory atomically with mode 0600 (it holds the simulated secrets).
+fn persist(tenants: &BTreeMap<String, Tenant>, path: &Path) -> std::io::Result<()> {
+    let text = serde_json::to_vec_pretty(&json!({"version": 1, "tenants": tenants}))?;
+    crate::fsutil::write_private_atomically(path, &text)
+}
+
+fn load(path: &Path) -> Result<BTreeMap<String, Tenant>, SimError> {
+    let fail = |reason: String| SimError::State {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let text = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
+    let mut value: Value = serde_json::from_slice(&text).map_err(|e| fail(e.to_string()))?;
+    let tenants = value
+        .get_mut("tenants")
+        .map(Value::take)
+        .unwrap_or(Value::Null);
+    serde_json::from_value(tenants).map_err(|e| fail(e.to_string()))
+}

@@ -1,0 +1,275 @@
+//! HTTPS serving: TLS accept loop, routes, latency, dropped answers, request log and state
+//! persistence around the Graph and token handlers.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio_rustls::rustls::ServerConfig;
+use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt;
+
+use super::graph::{self, GraphCall};
+use super::state::{Inner, LogEntry};
+use super::token;
+
+/// State shared by every connection.
+pub struct Shared {
+    pub inner: Mutex<Inner>,
+    /// Where `--state` keeps the directory between runs.
+    pub state_file: Option<PathBuf>,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub shared: Arc<Shared>,
+    /// `https://127.0.0.1:{port}`.
+    pub base_url: Arc<str>,
+}
+
+impl AppState {
+    pub fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.shared
+            .inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Marks a response whose connection is cut instead of answered.
+#[derive(Clone, Copy)]
+struct DropConnection;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/{tenant}/oauth2/v2.0/token", post(token::token))
+        .route("/{tenant}/oauth2/v2.0/devicecode", post(token::device_code))
+        .route(
+            "/{tenant}/v2.0/.well-known/openid-configuration",
+            get(token::openid_configuration),
+        )
+        .route("/v1.0/{*path}", axum::routing::any(graph_request))
+        .route("/sim/snapshot", get(snapshot))
+        .route("/sim/counters", get(counters))
+        .route("/sim/log", get(request_log))
+        .route(
+            "/sim/device-codes/{user_code}/approve",
+            post(approve_device_code),
+        )
+        .with_state(state)
+}
+
+async fn graph_request(
+    State(app): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let started = Instant::now();
+    let path = uri
+        .path()
+        .strip_prefix("/v1.0/")
+        .unwrap_or_default()
+        .to_string();
+    let delay = {
+        let inner = app.lock();
+        let route_delay = inner
+            .faults
+            .route_latency
+            .iter()
+            .filter(|(prefix, _)| path.starts_with(prefix.as_str()))
+            .map(|(_, d)| *d)
+            .max()
+            .unwrap_or_default();
+        inner.faults.latency + route_delay
+    };
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    let call = GraphCall {
+        method: &method,
+        path: &path,
+        query: uri.query().unwrap_or_default(),
+        headers: &headers,
+        body: &body,
+    };
+    let (outcome, drop_answer) = {
+        let mut inner = app.lock();
+        let outcome = graph::handle(&mut inner, &app.base_url, &call);
+        inner.counters.requests += 1;
+        *inner
+            .counters
+            .by_route
+            .entry(outcome.route.clone())
+            .or_default() += 1;
+        let mut drop_answer = false;
+        if outcome.wrote {
+            inner.counters.writes += 1;
+            inner.writes_seen += 1;
+            let nth = inner.writes_seen;
+            let rate = inner.faults.drop_answer_rate;
+            drop_answer = inner.faults.drop_answer_of_writes.contains(&nth)
+                || (rate > 0.0 && inner.rng.f64() < rate);
+            if drop_answer {
+                inner.counters.dropped_answers += 1;
+            }
+            if let Some(file) = &app.shared.state_file {
+                if let Err(e) = super::persist(&inner.tenants, file) {
+                    tracing::warn!("cannot save the simulator state to {}: {e}", file.display());
+                }
+            }
+        }
+        inner.log.push(LogEntry {
+            tenant: outcome.tenant.clone(),
+            method: method.to_string(),
+            path: path.clone(),
+            status: outcome.reply.status,
+            latency_ms: started.elapsed().as_millis() as u64,
+            wrote: outcome.wrote,
+        });
+        (outcome, drop_answer)
+    };
+    let mut response = to_response(outcome.reply, &headers);
+    if drop_answer {
+        response.extensions_mut().insert(DropConnection);
+    }
+    response
+}
+
+/// A reply with Graph's headers and `innerError`.
+fn to_response(reply: graph::Reply, request_headers: &HeaderMap) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let client_request_id = request_headers
+        .get("client-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(String::from)
+        .unwrap_or_else(|| request_id.clone());
+    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = match reply.body {
+        Some(mut body) => {
+            if let Some(error) = body.get_mut("error").and_then(Value::as_object_mut) {
+                error.insert(
+                    "innerError".into(),
+                    json!({"date": graph::now_rfc3339().trim_end_matches('Z'), "request-id": request_id, "client-request-id": client_request_id}),
+                );
+            }
+            (status, Json(body)).into_response()
+        }
+        None => status.into_response(),
+    };
+    let headers = response.headers_mut();
+    for (name, value) in [
+        ("request-id", &request_id),
+        ("client-request-id", &client_request_id),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            headers.insert(name, value);
+        }
+    }
+    for (name, value) in reply.headers {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(name, value);
+        }
+    }
+    if let Some(content_type) = headers.get_mut("content-type") {
+        if content_type == "application/json" {
+            *content_type = HeaderValue::from_static("application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8");
+        }
+    }
+    response
+}
+
+async fn snapshot(State(app): State<AppState>) -> Json<Value> {
+    Json(super::snapshot_of(&app.lock()))
+}
+
+async fn counters(State(app): State<AppState>) -> Json<Value> {
+    Json(json!(app.lock().counters))
+}
+
+async fn request_log(State(app): State<AppState>) -> Json<Value> {
+    Json(json!(app.lock().log))
+}
+
+async fn approve_device_code(
+    State(app): State<AppState>,
+    Path(user_code): Path<String>,
+    Query(query): Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let user = query.get("user").cloned().unwrap_or_default();
+    if super::approve_device_code(&mut app.lock(), &user_code, &user) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        (
+            StatusCode::NOT_FOUND,
+            "no pending sign-in with that user code",
+        )
+            .into_response()
+    }
+}
+
+/// Ends a connection without an answer (hyper closes it when the service fails).
+#[derive(Debug)]
+struct AnswerDropped;
+
+impl std::fmt::Display for AnswerDropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("answer dropped by fault injection")
+    }
+}
+
+impl std::error::Error for AnswerDropped {}
+
+/// Accepts TLS connections until `shutdown` is notified.
+pub async fn serve(
+    listener: TcpListener,
+    tls: Arc<ServerConfig>,
+    router: Router,
+    shutdown: Arc<Notify>,
+) {
+    let acceptor = TlsAcceptor::from(tls);
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = shutdown.notified() => return,
+        };
+        let Ok((tcp, _)) = accepted else { continue };
+        let acceptor = acceptor.clone();
+        let router = router.clone();
+        tokio::spawn(async move {
+            let Ok(tls) = acceptor.accept(tcp).await else {
+                return;
+            };
+            let service = hyper::service::service_fn(
+                move |request: hyper::Request<hyper::body::Incoming>| {
+                    let router = router.clone();
+                    async move {
+                        let response = match router.oneshot(request.map(Body::new)).await {
+                            Ok(response) => response,
+                            Err(never) => match never {},
+                        };
+                        if response.extensions().get::<DropConnection>().is_some() {
+                            // The write committed; the client never learns (a lost answer).
+                            return Err(AnswerDropped);
+                        }
+                        Ok(response)
+                    }
+                },
+            );
+            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(tls), service)
+                .await;
+        });
+    }
+}

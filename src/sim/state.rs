@@ -1,0 +1,332 @@
+//! The simulated directory: tenants and their objects, issued tokens, fault knobs,
+//! counters and the request log. One lock guards it all; handlers never await under it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// A directory object with replication lag: until `visible_at`, point reads see `previous`
+/// (nothing, for a new object); until `list_visible_at`, lists do.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Obj {
+    pub data: Map<String, Value>,
+    /// What only the simulator knows: secret values, owners, federated credentials.
+    #[serde(default)]
+    pub hidden: Hidden,
+    #[serde(skip)]
+    pub previous: Option<Map<String, Value>>,
+    #[serde(skip)]
+    pub visible_at: Option<Instant>,
+    #[serde(skip)]
+    pub list_visible_at: Option<Instant>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Hidden {
+    /// keyId -> secretText, for client_secret sign-in.
+    #[serde(default)]
+    pub passwords: BTreeMap<String, String>,
+    /// Object ids of owners (service principals or users).
+    #[serde(default)]
+    pub owners: Vec<String>,
+    /// Federated identity credentials: who may sign in with a client assertion.
+    #[serde(default)]
+    pub federated: Vec<FederatedCredential>,
+    /// SHA-1 thumbprints (base64url) of certificates that may sign client assertions.
+    #[serde(default)]
+    pub certificate_thumbprints: Vec<String>,
+    /// Directory roles of a user (display names), e.g. "Global Administrator".
+    #[serde(default)]
+    pub directory_roles: Vec<String>,
+    /// Members of a group (user object ids).
+    #[serde(default)]
+    pub members: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FederatedCredential {
+    pub issuer: String,
+    pub subject: String,
+    pub audience: String,
+}
+
+impl Obj {
+    pub fn new(data: Map<String, Value>) -> Self {
+        Self {
+            data,
+            hidden: Hidden::default(),
+            previous: None,
+            visible_at: None,
+            list_visible_at: None,
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        self.data
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    }
+
+    pub fn str(&self, key: &str) -> Option<&str> {
+        self.data.get(key).and_then(Value::as_str)
+    }
+
+    /// What a reader sees now: a point read (`list == false`) or a list.
+    pub fn view(&self, now: Instant, list: bool) -> Option<&Map<String, Value>> {
+        let until = if list {
+            self.list_visible_at
+        } else {
+            self.visible_at
+        };
+        match until {
+            Some(t) if now < t => self.previous.as_ref(),
+            _ => Some(&self.data),
+        }
+    }
+
+    /// Whether a point read sees the object at all (dependent writes check this).
+    pub fn visible(&self, now: Instant) -> bool {
+        self.view(now, false).is_some()
+    }
+
+    /// Starts replication of a change: readers keep the old version for `lag`.
+    pub fn start_change(&mut self, now: Instant, lag: Lag) {
+        if lag.point.is_zero() && lag.list.is_zero() {
+            return;
+        }
+        let settled = self.visible_at.is_none_or(|t| now >= t);
+        if settled {
+            self.previous = Some(self.data.clone());
+        }
+        self.visible_at = Some(now + lag.point);
+        self.list_visible_at = Some(now + lag.list);
+    }
+
+    /// A new object: invisible to readers for `lag`.
+    pub fn created(data: Map<String, Value>, now: Instant, lag: Lag) -> Self {
+        let mut obj = Self::new(data);
+        if !lag.point.is_zero() || !lag.list.is_zero() {
+            obj.visible_at = Some(now + lag.point);
+            obj.list_visible_at = Some(now + lag.list);
+        }
+        obj
+    }
+}
+
+/// Replication lag for point reads and for lists.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Lag {
+    pub point: Duration,
+    pub list: Duration,
+}
+
+/// One tenant's directory.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Tenant {
+    pub id: String,
+    pub display_name: String,
+    /// Verified domains; the first is the initial `*.onmicrosoft.com` one.
+    pub domains: Vec<String>,
+    /// Microsoft Entra ID P1 (Conditional Access needs it).
+    pub p1_licence: bool,
+    pub security_defaults: bool,
+    pub applications: Vec<Obj>,
+    pub service_principals: Vec<Obj>,
+    pub app_role_assignments: Vec<Obj>,
+    pub oauth2_permission_grants: Vec<Obj>,
+    pub conditional_access_policies: Vec<Obj>,
+    pub groups: Vec<Obj>,
+    pub users: Vec<Obj>,
+    /// The admin app tests and `--sim` sign in with.
+    pub admin: AdminApp,
+    #[serde(skip)]
+    pub last_conditional_access_request: Option<Instant>,
+}
+
+/// The provisioning identity of a simulated tenant.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AdminApp {
+    pub client_id: String,
+    pub client_secret: String,
+    pub service_principal_id: String,
+}
+
+/// A token the simulator issued; Graph accepts only these.
+#[derive(Debug, Clone)]
+pub struct IssuedToken {
+    pub tenant_id: String,
+    pub expires_at: Instant,
+    /// The calling app's service principal (app-only) or the user (delegated).
+    pub object_id: String,
+    pub app_id: String,
+    /// App roles (app-only tokens).
+    pub roles: Vec<String>,
+    /// Delegated scopes; `Some` for user tokens.
+    pub scopes: Option<Vec<String>>,
+    pub user_principal_name: Option<String>,
+}
+
+impl IssuedToken {
+    /// The permissions Graph checks: roles for an app, scopes for a user.
+    pub fn permissions(&self) -> &[String] {
+        self.scopes.as_deref().unwrap_or(&self.roles)
+    }
+
+    pub fn is_delegated(&self) -> bool {
+        self.scopes.is_some()
+    }
+}
+
+/// A device-code sign-in in progress.
+#[derive(Debug, Clone)]
+pub struct DeviceCode {
+    pub tenant_id: String,
+    pub client_id: String,
+    pub user_code: String,
+    pub scopes: Vec<String>,
+    pub expires_at: Instant,
+    pub interval: Duration,
+    pub last_poll: Option<Instant>,
+    /// Set when a user approves: their UPN.
+    pub approved_by: Option<String>,
+    pub denied: bool,
+}
+
+/// Fault knobs. All randomness comes from one generator seeded by `--seed`.
+#[derive(Debug, Clone)]
+pub struct Faults {
+    /// How long a new or changed object stays invisible to point reads and dependent writes.
+    pub replication_lag: Duration,
+    /// How long it stays invisible to lists (Entra's lists lag longer).
+    pub list_lag: Duration,
+    /// Share of Graph requests answered 429 (0.0 to 1.0).
+    pub throttle_rate: f64,
+    /// The `Retry-After` seconds sent with those 429s; `None` sends none.
+    pub throttle_retry_after: Option<u64>,
+    /// Share of Graph requests answered 503.
+    pub unavailable_rate: f64,
+    /// Conditional Access: at most one request per second per tenant, else 429 without
+    /// Retry-After, as Entra does.
+    pub conditional_access_rate_limit: bool,
+    /// Writes (1-based, counted over the server's life) whose answer is lost: the write
+    /// commits, then the connection is dropped.
+    pub drop_answer_of_writes: Vec<u64>,
+    /// Share of writes whose answer is lost after they commit.
+    pub drop_answer_rate: f64,
+    /// Latency added to every request.
+    pub latency: Duration,
+    /// Latency added to requests whose path starts with a prefix (after `/v1.0/`).
+    pub route_latency: Vec<(String, Duration)>,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Self {
+            replication_lag: Duration::ZERO,
+            list_lag: Duration::ZERO,
+            throttle_rate: 0.0,
+            throttle_retry_after: Some(1),
+            unavailable_rate: 0.0,
+            conditional_access_rate_limit: true,
+            drop_answer_of_writes: Vec::new(),
+            drop_answer_rate: 0.0,
+            latency: Duration::ZERO,
+            route_latency: Vec::new(),
+        }
+    }
+}
+
+impl Faults {
+    pub fn lag(&self) -> Lag {
+        Lag {
+            point: self.replication_lag,
+            list: self.list_lag.max(self.replication_lag),
+        }
+    }
+}
+
+/// Counts of what the server has seen.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Counters {
+    pub requests: u64,
+    /// Graph requests that changed the directory.
+    pub writes: u64,
+    pub token_requests: u64,
+    pub throttled: u64,
+    pub unavailable: u64,
+    pub dropped_answers: u64,
+    /// Requests per "METHOD route", e.g. "PATCH applications(uniqueName)".
+    pub by_route: BTreeMap<String, u64>,
+}
+
+/// One line of the request log.
+#[derive(Debug, Clone, Serialize)]
+pub struct LogEntry {
+    pub tenant: Option<String>,
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    pub latency_ms: u64,
+    pub wrote: bool,
+}
+
+/// Everything behind the lock.
+pub struct Inner {
+    pub tenants: BTreeMap<String, Tenant>,
+    pub tokens: HashMap<String, IssuedToken>,
+    pub device_codes: HashMap<String, DeviceCode>,
+    /// Device codes approved ahead of time: user code "*" approves any, as this UPN.
+    pub auto_approve_device_codes: Option<String>,
+    pub faults: Faults,
+    pub rng: fastrand::Rng,
+    pub counters: Counters,
+    pub log: Vec<LogEntry>,
+    /// Every secret value the simulator handed out (client secrets, tokens), so tests can
+    /// scan outputs for leaks.
+    pub issued_secrets: Vec<String>,
+    pub writes_seen: u64,
+}
+
+impl Inner {
+    pub fn new(seed: u64) -> Self {
+        Self {
+            tenants: BTreeMap::new(),
+            tokens: HashMap::new(),
+            device_codes: HashMap::new(),
+            auto_approve_device_codes: None,
+            faults: Faults::default(),
+            rng: fastrand::Rng::with_seed(seed),
+            counters: Counters::default(),
+            log: Vec::new(),
+            issued_secrets: Vec::new(),
+            writes_seen: 0,
+        }
+    }
+
+    /// A new GUID from the seeded generator, so a seed reproduces a run's ids.
+    pub fn new_guid(&mut self) -> String {
+        let bytes: [u8; 16] = std::array::from_fn(|_| self.rng.u8(..));
+        uuid::Builder::from_random_bytes(bytes)
+            .into_uuid()
+            .to_string()
+    }
+
+    /// A secret in Entra's client-secret shape: 40 characters, `~` at position 4.
+    pub fn new_secret_text(&mut self) -> String {
+        const ALPHABET: &[u8] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-";
+        let mut text: String = (0..40)
+            .map(|_| ALPHABET[self.rng.usize(..ALPHABET.len())] as char)
+            .collect();
+        text.replace_range(3..4, "~");
+        self.issued_secrets.push(text.clone());
+        text
+    }
+
+    pub fn tenant_mut(&mut self, id: &str) -> Option<&mut Tenant> {
+        self.tenants.get_mut(&id.to_ascii_lowercase())
+    }
+}
