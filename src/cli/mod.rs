@@ -1,5 +1,6 @@
 //! The command line: arguments, output formats, exit codes. `main.rs` only calls [`run`].
 
+mod sim;
 mod validate;
 
 use std::io::Write;
@@ -14,6 +15,7 @@ const EXAMPLES: &str = "\
 Examples:
   entra-mail validate -f examples/pandora-itsm.toml
   entra-mail validate -f tenant-a.toml -f tenant-b.toml --output json
+  entra-mail sim serve --state sim.json --replication-lag-ms 2000
   entra-mail completions bash > /etc/bash_completion.d/entra-mail";
 
 /// Provision a Microsoft Entra tenant for Pandora ITSM's Microsoft 365 mail from one file.
@@ -34,7 +36,7 @@ pub struct GlobalArgs {
     pub config: Vec<PathBuf>,
 
     /// Microsoft Graph endpoint, overriding --cloud's.
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(long, global = true, env = "ENTRA_MAIL_GRAPH_URL", value_name = "URL")]
     pub graph_url: Option<String>,
 
     /// Authority host for sign-in, overriding --cloud's.
@@ -76,6 +78,9 @@ pub enum OutputFormat {
 pub enum Command {
     /// Check config files and print the resolved desired state; no tenant is contacted.
     Validate,
+    /// The simulated Entra tenant.
+    #[command(subcommand)]
+    Sim(sim::SimCommand),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -99,6 +104,7 @@ pub async fn run(cli: Cli) -> ExitCode {
     init_logging(&cli.global);
     let result = match &cli.command {
         Command::Validate => validate::run(&cli.global),
+        Command::Sim(command) => sim::run(&cli.global, command).await,
         Command::Completions { shell } => {
             let mut command = Cli::command();
             clap_complete::generate(*shell, &mut command, "entra-mail", &mut std::io::stdout());
