@@ -9,6 +9,8 @@ use std::time::Duration;
 pub struct TransportOptions {
     /// PEM files with extra trusted roots (`--ca-cert`, `SSL_CERT_FILE`).
     pub ca_certs: Vec<PathBuf>,
+    /// Extra trusted roots given as PEM text (the in-process simulator's CA).
+    pub ca_pems: Vec<String>,
     pub connect_timeout: Duration,
     /// Longest a single request may take, headers and body.
     pub request_timeout: Duration,
@@ -18,6 +20,7 @@ impl Default for TransportOptions {
     fn default() -> Self {
         Self {
             ca_certs: Vec::new(),
+            ca_pems: Vec::new(),
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(100),
         }
@@ -45,6 +48,15 @@ pub fn build_client(options: &TransportOptions) -> Result<reqwest::Client, Trans
     let mut extra_roots = Vec::new();
     for path in &options.ca_certs {
         extra_roots.extend(read_pem_bundle(path)?);
+    }
+    for pem in &options.ca_pems {
+        let certificates = reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| {
+            TransportError::BadCaCert {
+                path: PathBuf::from("(built-in simulator CA)"),
+                reason: e.to_string(),
+            }
+        })?;
+        extra_roots.extend(certificates);
     }
     reqwest::Client::builder()
         .user_agent(crate::USER_AGENT)

@@ -4,6 +4,7 @@
 //! Data flows one way: [`config`] (desired state) and [`graph`] (live state) feed the plan,
 //! the plan feeds apply, apply feeds the outputs. See README.md, "Architecture".
 
+pub mod apply;
 pub mod auth;
 pub mod cli;
 pub mod cloud;
@@ -11,7 +12,12 @@ pub mod config;
 pub mod fsutil;
 pub mod graph;
 pub mod http;
+pub mod live;
+pub mod outputs;
+pub mod plan;
+pub mod progress;
 pub mod render;
+pub mod resources;
 pub mod secret;
 pub mod sim;
 pub mod well_known;

@@ -33,6 +33,173 @@ pub fn app_names() -> impl Iterator<Item = &'static str> {
     APPS.iter().map(|(name, _)| *name)
 }
 
+/// (value, GUID) of Microsoft Graph application permissions (appRoles).
+/// Source: ../shared/reference/graph/well_known_ids.json (Microsoft's permissions-ids list).
+/// The tool resolves names against the tenant's published permissions; these cross-check.
+pub const GRAPH_ROLES: &[(&str, &str)] = &[
+    (
+        "Application.Read.All",
+        "9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30",
+    ),
+    (
+        "Application.ReadWrite.All",
+        "1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9",
+    ),
+    (
+        "Application.ReadWrite.OwnedBy",
+        "18a4783c-866b-4cc7-a460-3d5e5662c884",
+    ),
+    (
+        "AppRoleAssignment.ReadWrite.All",
+        "06b708a9-e830-4db3-a914-8e69da51d44f",
+    ),
+    (
+        "DelegatedPermissionGrant.ReadWrite.All",
+        "8e8e4742-1d95-4f68-9d56-6ee75648c72a",
+    ),
+    ("Directory.Read.All", "7ab1d382-f21e-4acd-a863-ba3e13f7da61"),
+    ("Group.Read.All", "5b567255-7703-4780-807c-7be8301ae99b"),
+    (
+        "Group.ReadBasic.All",
+        "07d67222-3a10-4d3b-9ddc-b8aa43198a00",
+    ),
+    ("Policy.Read.All", "246dd0d5-5bd0-4def-940b-0421030a5b68"),
+    (
+        "Policy.ReadWrite.ConditionalAccess",
+        "01c0a623-fc9b-48e9-b794-0756f8e8f067",
+    ),
+    ("Mail.Read", "810c84a8-4a9e-49e6-bf7d-12d183f40d01"),
+    ("Mail.ReadWrite", "e2a3a72e-5f79-4c64-b1b1-878b674786c9"),
+    ("Mail.Send", "b633e1c5-b582-4048-a93e-9f11b44c7e96"),
+    ("User.Read.All", "df021288-bdef-4463-88db-98f22de89214"),
+];
+
+/// (value, GUID, consent type) of Microsoft Graph delegated permissions.
+pub const GRAPH_SCOPES: &[(&str, &str, &str)] = &[
+    (
+        "IMAP.AccessAsUser.All",
+        "652390e4-393a-48de-9484-05f9b1212954",
+        "User",
+    ),
+    (
+        "POP.AccessAsUser.All",
+        "d7b7f2d9-0f45-4ea1-9d42-e50810c06991",
+        "User",
+    ),
+    ("SMTP.Send", "258f6531-6087-4cc4-bb90-092c5fb3ed3f", "User"),
+    (
+        "offline_access",
+        "7427e0e9-2fba-42fe-b0c0-848c9e6a8182",
+        "User",
+    ),
+    ("openid", "37f7f235-527c-4136-accd-4a02d197296e", "User"),
+    ("profile", "14dad69e-099b-42c9-810b-d002981feec1", "User"),
+    ("email", "64a6cdd6-aab1-4aaf-94b8-3cc8405e90d0", "User"),
+    ("User.Read", "e1fe6dd8-ba31-4d61-89e7-88639da4683d", "User"),
+    (
+        "User.Read.All",
+        "a154be20-db9c-4678-8ab7-66f6cc099a59",
+        "Admin",
+    ),
+    ("Mail.Read", "570282fd-fa5c-430d-a7fd-fc8dc98a9dca", "User"),
+    (
+        "Mail.ReadWrite",
+        "024d486e-b451-40bb-833d-3e66d98c5c73",
+        "User",
+    ),
+    ("Mail.Send", "e383f46e-2787-4529-855e-0e479a3ffac0", "User"),
+    (
+        "Application.Read.All",
+        "c79f8feb-a9db-4090-85f9-90d820caa0eb",
+        "Admin",
+    ),
+    (
+        "Application.ReadWrite.All",
+        "bdfbf15f-ee85-4955-8675-146e8e5296b5",
+        "Admin",
+    ),
+    (
+        "AppRoleAssignment.ReadWrite.All",
+        "84bccea3-f856-4a8a-967b-dbe0a3d53a64",
+        "Admin",
+    ),
+    (
+        "DelegatedPermissionGrant.ReadWrite.All",
+        "41ce6ca6-6826-4807-84f1-1c82854f7ee5",
+        "Admin",
+    ),
+    (
+        "Directory.Read.All",
+        "06da0dbc-49e2-44d2-8312-53f166ab848a",
+        "Admin",
+    ),
+    (
+        "Group.Read.All",
+        "5f8c59db-677d-491f-a6b8-5f174b11ec1d",
+        "Admin",
+    ),
+    (
+        "Group.ReadBasic.All",
+        "ba1917bc-a64b-4c71-b66d-229d4a520e66",
+        "User",
+    ),
+    (
+        "Policy.Read.All",
+        "572fea84-0151-49b2-9301-11cb16974376",
+        "Admin",
+    ),
+    (
+        "Policy.ReadWrite.ConditionalAccess",
+        "ad902697-1014-4ef5-81ef-2b4301988e8c",
+        "Admin",
+    ),
+];
+
+/// Office 365 Exchange Online. Its GUIDs are known only from third-party sources
+/// (well_known_ids.json says so); the tool resolves names against the live service principal.
+pub const EXCHANGE_ROLES: &[(&str, &str)] = &[
+    ("IMAP.AccessAsApp", "5e5addcd-3e8d-4e90-baf5-964efab2b20a"),
+    ("POP.AccessAsApp", "cb842b43-da6e-4506-86fe-bb12199c656d"),
+    ("SMTP.SendAsApp", "7146a1f0-8703-45b3-9eae-527a64c00995"),
+    ("full_access_as_app", "dc890d15-9560-4a4c-9b7f-a736ec74ec40"),
+];
+pub const EXCHANGE_SCOPES: &[(&str, &str, &str)] = &[
+    (
+        "IMAP.AccessAsUser.All",
+        "195adc35-e27b-454b-a7ed-1ecdffa1c09f",
+        "User",
+    ),
+    (
+        "POP.AccessAsUser.All",
+        "fb698133-92fa-453e-a9ed-688e10f2e5ac",
+        "User",
+    ),
+    ("SMTP.Send", "76faac2a-0f20-42f1-928a-50de5b9dbe52", "User"),
+];
+
+/// The documented id of a permission, if it is in the tables above.
+pub fn documented_permission_id(
+    resource_app_id: &str,
+    value: &str,
+    delegated: bool,
+) -> Option<&'static str> {
+    type Roles = &'static [(&'static str, &'static str)];
+    type Scopes = &'static [(&'static str, &'static str, &'static str)];
+    let (roles, scopes): (Roles, Scopes) = match resource_app_id {
+        MICROSOFT_GRAPH => (GRAPH_ROLES, GRAPH_SCOPES),
+        EXCHANGE_ONLINE => (EXCHANGE_ROLES, EXCHANGE_SCOPES),
+        _ => return None,
+    };
+    if delegated {
+        scopes
+            .iter()
+            .find(|(v, _, _)| *v == value)
+            .map(|(_, id, _)| *id)
+    } else {
+        roles.iter().find(|(v, _)| *v == value).map(|(_, id)| *id)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,5 +1,9 @@
 //! The command line: arguments, output formats, exit codes. `main.rs` only calls [`run`].
 
+mod apply;
+mod plan;
+mod render;
+mod session;
 mod sim;
 mod validate;
 
@@ -13,6 +17,8 @@ use crate::cloud::{Cloud, Endpoints};
 
 const EXAMPLES: &str = "\
 Examples:
+  entra-mail apply --sim -f examples/pandora-itsm.toml
+  entra-mail plan --sim -f examples/pandora-itsm.toml
   entra-mail validate -f examples/pandora-itsm.toml
   entra-mail validate -f tenant-a.toml -f tenant-b.toml --output json
   entra-mail sim serve --state sim.json --replication-lag-ms 2000
@@ -78,6 +84,14 @@ pub enum OutputFormat {
 pub enum Command {
     /// Check config files and print the resolved desired state; no tenant is contacted.
     Validate,
+    /// Show what apply would change. Exit 0: no changes, 2: changes pending, 1: error.
+    Plan(session::TenantArgs),
+    /// Make the tenant match the config, then write the outputs and render the templates.
+    Apply(apply::ApplyArgs),
+    /// Remove what entra-mail made (only objects carrying its keys).
+    Destroy(apply::DestroyArgs),
+    /// Render the templates again from the outputs file, without contacting the tenant.
+    Render,
     /// The simulated Entra tenant.
     #[command(subcommand)]
     Sim(sim::SimCommand),
@@ -104,6 +118,10 @@ pub async fn run(cli: Cli) -> ExitCode {
     init_logging(&cli.global);
     let result = match &cli.command {
         Command::Validate => validate::run(&cli.global),
+        Command::Plan(args) => plan::run(&cli.global, args).await,
+        Command::Apply(args) => apply::run(&cli.global, args).await,
+        Command::Destroy(args) => apply::destroy(&cli.global, args).await,
+        Command::Render => render::run(&cli.global),
         Command::Sim(command) => sim::run(&cli.global, command).await,
         Command::Completions { shell } => {
             let mut command = Cli::command();
@@ -123,9 +141,15 @@ pub async fn run(cli: Cli) -> ExitCode {
 /// Prints an error and its causes, one per line, like cargo does.
 fn report_error(error: &anyhow::Error) {
     let mut stderr = std::io::stderr().lock();
-    let _ = writeln!(stderr, "error: {error}");
+    let mut said = error.to_string();
+    let _ = writeln!(stderr, "error: {said}");
     for cause in error.chain().skip(1) {
-        let _ = writeln!(stderr, "  caused by: {cause}");
+        let text = cause.to_string();
+        // Typed errors often embed their source already; say each thing once.
+        if !said.contains(&text) {
+            let _ = writeln!(stderr, "  caused by: {text}");
+            said.push_str(&text);
+        }
     }
 }
 

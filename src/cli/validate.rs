@@ -65,7 +65,7 @@ fn error_list(error: &ConfigError) -> serde_json::Value {
     }
 }
 
-fn print_errors(error: &ConfigError) {
+pub(super) fn print_errors(error: &ConfigError) {
     let mut stderr = std::io::stderr().lock();
     match error {
         ConfigError::Read { .. } => {

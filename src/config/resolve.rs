@@ -109,7 +109,14 @@ pub fn resolve(file: FileConfig, source: &Path) -> Result<Desired, Vec<Problem>>
     let conditional_access = file
         .conditional_access
         .map(|ca| resolve_policy(ca, &root.key("conditional_access"), base_dir, &mut problems));
-    let outputs = resolve_outputs(file.outputs, &root.key("outputs"), base_dir, &mut problems);
+    let has_pandora = file.pandora_itsm.is_some();
+    let outputs = resolve_outputs(
+        file.outputs,
+        &root.key("outputs"),
+        base_dir,
+        has_pandora,
+        &mut problems,
+    );
     let pandora_itsm = file
         .pandora_itsm
         .map(|p| resolve_pandora(p, &root.key("pandora_itsm"), &mut problems));
@@ -638,6 +645,7 @@ fn resolve_outputs(
     outputs: Option<OutputsSection>,
     path: &KeyPath,
     base_dir: &Path,
+    has_pandora: bool,
     problems: &mut Problems,
 ) -> DesiredOutputs {
     let (directory, templates) = match outputs {
@@ -646,12 +654,24 @@ fn resolve_outputs(
     };
     let directory =
         base_dir.join(directory.unwrap_or_else(|| defaults::OUTPUTS_DIRECTORY.to_string()));
-    let names =
-        templates.unwrap_or_else(|| defaults::TEMPLATES.iter().map(|s| s.to_string()).collect());
+    // The built-in templates describe Pandora ITSM; without its section there is nothing to render.
+    let names = templates.unwrap_or_else(|| {
+        if has_pandora {
+            defaults::TEMPLATES.iter().map(|s| s.to_string()).collect()
+        } else {
+            Vec::new()
+        }
+    });
     let mut resolved = Vec::new();
     for (i, name) in names.iter().enumerate() {
         let at = path.key("templates").index(i);
         if render::builtin(name).is_some() {
+            if !has_pandora && name.starts_with("pandora-itsm") {
+                problems.at(
+                    at.clone(),
+                    format!("the built-in template `{name}` needs a [pandora_itsm] section (public_url, mailbox)"),
+                );
+            }
             resolved.push(TemplateRef::Builtin(name.clone()));
         } else if name.ends_with(".hbs") {
             let file = base_dir.join(name);

@@ -130,6 +130,14 @@ pub struct GraphClient {
     token: tokio::sync::Mutex<Option<AccessToken>>,
     retry: RetryPolicy,
     trace_http: bool,
+    stats: RequestStats,
+}
+
+/// How many requests a client sent, and how many of them could write.
+#[derive(Debug, Default)]
+struct RequestStats {
+    requests: std::sync::atomic::AtomicU64,
+    writes: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for GraphClient {
@@ -184,6 +192,7 @@ impl GraphClientBuilder {
             token: tokio::sync::Mutex::new(None),
             retry: self.retry,
             trace_http: self.trace_http,
+            stats: RequestStats::default(),
         })
     }
 }
@@ -223,6 +232,15 @@ impl GraphClient {
         &self.base
     }
 
+    /// (requests sent, of which writes) so far, retries included.
+    pub fn request_counts(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering;
+        (
+            self.stats.requests.load(Ordering::Relaxed),
+            self.stats.writes.load(Ordering::Relaxed),
+        )
+    }
+
     /// GET `path` as `T`.
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, GraphError> {
         self.send(&Request::get(path)).await?.json()
@@ -233,7 +251,15 @@ impl GraphClient {
         &self,
         path: &str,
     ) -> Result<Option<T>, GraphError> {
-        match self.send(&Request::get(path)).await {
+        self.send_optional(&Request::get(path)).await
+    }
+
+    /// Sends `request`; `None` when Graph answers 404.
+    pub async fn send_optional<T: DeserializeOwned>(
+        &self,
+        request: &Request,
+    ) -> Result<Option<T>, GraphError> {
+        match self.send(request).await {
             Ok(response) => response.json().map(Some),
             Err(e) if e.status() == Some(404) => Ok(None),
             Err(e) => Err(e),
@@ -384,6 +410,14 @@ impl GraphClient {
         }
         if self.trace_http {
             self.trace_request(request, url, client_request_id, body.as_deref());
+        }
+        self.stats
+            .requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if request.method != Method::GET {
+            self.stats
+                .writes
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         let response = builder.send().await.map_err(|e| {
             if e.is_connect() || e.is_builder() {

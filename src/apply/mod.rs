@@ -1,0 +1,346 @@
+//! Apply: run a plan's changes as a dependency graph, independent ones at the same time,
+//! waiting out Entra's replication lag inside a time budget, and save what it produced.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use futures::stream::{FuturesUnordered, StreamExt};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::config::Desired;
+use crate::graph::{GraphClient, GraphError};
+use crate::live::LiveState;
+use crate::outputs::{HeldSecret, Outputs, OutputsError, PreviousSecret};
+use crate::plan::{Operation, Plan, ResourceChange};
+use crate::progress::Progress;
+use crate::render::RenderError;
+use crate::resources::{application, client_secret, consent, service_principal};
+use crate::secret::SecretString;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error(transparent)]
+    Graph(#[from] GraphError),
+    #[error("{address}: {source}")]
+    Change {
+        address: String,
+        #[source]
+        source: Box<ApplyError>,
+    },
+    #[error("gave up waiting for Entra to replicate {what} after {:.0}s (time budget {:.0}s; raise it with --timeout); last answer: {last}", waited.as_secs_f64(), budget.as_secs_f64())]
+    ReplicationTimeout {
+        what: String,
+        waited: Duration,
+        budget: Duration,
+        last: String,
+    },
+    #[error("missing {0}: an earlier step did not produce it")]
+    Missing(&'static str),
+    #[error(transparent)]
+    Outputs(#[from] OutputsError),
+    #[error(transparent)]
+    Render(#[from] RenderError),
+}
+
+/// Ids learned from the tenant or from create answers (never re-queried when known).
+#[derive(Debug, Clone, Default)]
+pub struct Known {
+    pub app_object_id: Option<String>,
+    pub app_id: Option<String>,
+    pub sp_id: Option<String>,
+}
+
+/// Called with a new secret before anything else happens (CI masking).
+pub type SecretHook = Box<dyn Fn(&SecretString) + Send + Sync>;
+
+/// What a change needs while it runs.
+pub struct ApplyContext<'a> {
+    pub client: &'a GraphClient,
+    pub desired: &'a Desired,
+    pub progress: &'a Progress,
+    known: Mutex<Known>,
+    outputs: Mutex<Option<Outputs>>,
+    budget: Duration,
+    started: Instant,
+    on_new_secret: Option<SecretHook>,
+    replication_waits: Mutex<u32>,
+}
+
+/// What an apply did.
+#[derive(Debug, Clone, Default)]
+pub struct ApplyReport {
+    pub applied: Vec<String>,
+    pub replication_waits: u32,
+    pub outputs: Option<Outputs>,
+    pub written_files: Vec<std::path::PathBuf>,
+    pub new_secret: bool,
+}
+
+impl<'a> ApplyContext<'a> {
+    pub fn new(
+        client: &'a GraphClient,
+        desired: &'a Desired,
+        live: &LiveState,
+        outputs: Option<Outputs>,
+        budget: Duration,
+        progress: &'a Progress,
+        on_new_secret: Option<SecretHook>,
+    ) -> Self {
+        let known = Known {
+            app_object_id: live.app_object_id().map(String::from),
+            app_id: live.app_id().map(String::from),
+            sp_id: live.service_principal_id().map(String::from),
+        };
+        Self {
+            client,
+            desired,
+            progress,
+            known: Mutex::new(known),
+            outputs: Mutex::new(outputs),
+            budget,
+            started: Instant::now(),
+            on_new_secret,
+            replication_waits: Mutex::new(0),
+        }
+    }
+
+    pub fn known(&self) -> Known {
+        self.known.lock().map(|k| k.clone()).unwrap_or_default()
+    }
+
+    pub fn learn_application(&self, object_id: String, app_id: String) {
+        if let Ok(mut known) = self.known.lock() {
+            known.app_object_id = Some(object_id);
+            known.app_id = Some(app_id);
+        }
+    }
+
+    pub fn learn_service_principal(&self, id: String) {
+        if let Ok(mut known) = self.known.lock() {
+            known.sp_id = Some(id);
+        }
+    }
+
+    /// Keeps a new secret: masks it in CI, then writes the outputs file at once, because
+    /// Graph never shows the value again.
+    pub fn record_secret(&self, secret: HeldSecret) -> Result<(), ApplyError> {
+        if let Some(hook) = &self.on_new_secret {
+            hook(&secret.value);
+        }
+        let outputs = {
+            let mut guard = self
+                .outputs
+                .lock()
+                .map_err(|_| ApplyError::Missing("the outputs"))?;
+            let previous = guard
+                .as_ref()
+                .and_then(|o| o.secret.as_ref())
+                .filter(|held| held.key_id != secret.key_id)
+                .map(|held| PreviousSecret {
+                    key_id: held.key_id,
+                    replaced_at: OffsetDateTime::now_utc(),
+                })
+                .or_else(|| guard.as_ref().and_then(|o| o.previous_secret.clone()));
+            let mut outputs = self.current_outputs(guard.as_ref());
+            outputs.secret = Some(secret);
+            outputs.previous_secret = previous;
+            *guard = Some(outputs.clone());
+            outputs
+        };
+        outputs.write(&self.desired.outputs.directory)?;
+        Ok(())
+    }
+
+    /// After a secret is removed, the outputs stop tracking it as the previous one.
+    pub fn forget_previous_secret(&self, key_id: Uuid) {
+        if let Ok(mut guard) = self.outputs.lock() {
+            if let Some(outputs) = guard.as_mut() {
+                if outputs
+                    .previous_secret
+                    .as_ref()
+                    .is_some_and(|p| p.key_id == key_id)
+                {
+                    outputs.previous_secret = None;
+                }
+            }
+        }
+    }
+
+    fn current_outputs(&self, held: Option<&Outputs>) -> Outputs {
+        let known = self.known();
+        let same_app = held.filter(|o| Some(o.client_id.as_str()) == known.app_id.as_deref());
+        Outputs {
+            tenant_id: self.desired.tenant_id,
+            unique_name: self.desired.app.unique_name.clone(),
+            client_id: known.app_id.clone().unwrap_or_default(),
+            application_object_id: known.app_object_id.clone().unwrap_or_default(),
+            service_principal_id: known.sp_id.clone(),
+            secret: same_app.and_then(|o| o.secret.clone()),
+            previous_secret: same_app.and_then(|o| o.previous_secret.clone()),
+        }
+    }
+
+    /// Writes `outputs.json` with every id now known and renders the templates.
+    pub fn write_outputs(&self) -> Result<(Outputs, Vec<std::path::PathBuf>), ApplyError> {
+        let outputs = {
+            let mut guard = self
+                .outputs
+                .lock()
+                .map_err(|_| ApplyError::Missing("the outputs"))?;
+            let outputs = self.current_outputs(guard.as_ref());
+            *guard = Some(outputs.clone());
+            outputs
+        };
+        let mut written = vec![outputs.write(&self.desired.outputs.directory)?];
+        let files = crate::render::render_all(self.desired, &outputs)?;
+        written.extend(crate::render::write_all(&files)?);
+        Ok((outputs, written))
+    }
+
+    /// Runs `attempt` until it succeeds, fails with something other than replication lag,
+    /// or the time budget is spent. Waits grow from 250 ms to 4 s: no fixed sleeps.
+    pub async fn retry_while_replicating<T, F, Fut>(
+        &self,
+        what: &str,
+        is_lag: impl Fn(&GraphError) -> bool,
+        mut attempt: F,
+    ) -> Result<T, ApplyError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, GraphError>>,
+    {
+        let mut wait = Duration::from_millis(250);
+        loop {
+            match attempt().await {
+                Ok(value) => return Ok(value),
+                Err(e) if is_lag(&e) => {
+                    let waited = self.started.elapsed();
+                    if waited + wait > self.budget {
+                        return Err(ApplyError::ReplicationTimeout {
+                            what: what.to_string(),
+                            waited,
+                            budget: self.budget,
+                            last: e.to_string(),
+                        });
+                    }
+                    if let Ok(mut count) = self.replication_waits.lock() {
+                        *count += 1;
+                    }
+                    self.progress.waiting(&format!(
+                        "waiting for Entra to replicate {what} ({:.1}s so far)",
+                        waited.as_secs_f64()
+                    ));
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(4));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+}
+
+/// Runs one change.
+async fn apply_one(ctx: &ApplyContext<'_>, change: &ResourceChange) -> Result<(), ApplyError> {
+    match &change.operation {
+        Operation::UpsertApplication {
+            body,
+            disable_scopes_first,
+        } => application::upsert(ctx, body, disable_scopes_first.as_ref()).await,
+        Operation::SetIdentifierUris { template } => {
+            application::set_identifier_uris(ctx, template).await
+        }
+        Operation::UpsertServicePrincipal => service_principal::upsert(ctx).await,
+        Operation::AddSecret {
+            display_name,
+            lifetime_days,
+        } => client_secret::add(ctx, display_name, *lifetime_days).await,
+        Operation::RemoveSecret { key_id } => client_secret::remove(ctx, *key_id).await,
+        Operation::GrantAppRole {
+            resource_sp_id,
+            app_role_id,
+        } => consent::grant_app_role(ctx, resource_sp_id, *app_role_id).await,
+        Operation::RevokeAppRole {
+            resource_sp_id,
+            assignment_id,
+        } => consent::revoke_app_role(ctx, resource_sp_id, assignment_id).await,
+        Operation::CreateGrant {
+            resource_sp_id,
+            scope,
+        } => consent::create_grant(ctx, resource_sp_id, scope).await,
+        Operation::UpdateGrant { grant_id, scope } => {
+            consent::update_grant(ctx, grant_id, scope).await
+        }
+        Operation::DeleteGrant { grant_id } => consent::delete_grant(ctx, grant_id).await,
+        Operation::DeleteServicePrincipal { id } => service_principal::delete(ctx, id).await,
+        Operation::DeleteApplication { id } => application::delete(ctx, id).await,
+        Operation::WriteOutputs => ctx.write_outputs().map(|_| ()),
+    }
+}
+
+/// Applies `plan`: each change once every change it depends on has succeeded, all ready
+/// changes at once. On a failure, nothing new starts; running changes finish.
+pub async fn run(ctx: &ApplyContext<'_>, plan: &Plan) -> Result<ApplyReport, ApplyError> {
+    let index: HashMap<&str, usize> = plan
+        .changes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.address.as_str(), i))
+        .collect();
+    let dependencies: Vec<Vec<usize>> = plan
+        .changes
+        .iter()
+        .map(|c| {
+            c.depends_on
+                .iter()
+                .filter_map(|d| index.get(d.as_str()).copied())
+                .collect()
+        })
+        .collect();
+    let mut done = vec![false; plan.changes.len()];
+    let mut started = vec![false; plan.changes.len()];
+    let mut running = FuturesUnordered::new();
+    let mut failure: Option<ApplyError> = None;
+    let mut report = ApplyReport::default();
+    loop {
+        if failure.is_none() {
+            for (i, change) in plan.changes.iter().enumerate() {
+                if !started[i] && dependencies[i].iter().all(|d| done[*d]) {
+                    started[i] = true;
+                    ctx.progress.step(&format!("applying {}", change.address));
+                    running.push(async move { (i, apply_one(ctx, change).await) });
+                }
+            }
+        }
+        match running.next().await {
+            None => break,
+            Some((i, Ok(()))) => {
+                done[i] = true;
+                let change = &plan.changes[i];
+                ctx.progress.note(&format!(
+                    "  {} {}",
+                    crate::plan::report::symbol(change.action),
+                    change.address
+                ));
+                report.applied.push(change.address.clone());
+                if matches!(change.operation, Operation::AddSecret { .. }) {
+                    report.new_secret = true;
+                }
+            }
+            Some((i, Err(e))) => {
+                failure.get_or_insert(ApplyError::Change {
+                    address: plan.changes[i].address.clone(),
+                    source: Box::new(e),
+                });
+            }
+        }
+    }
+    report.replication_waits = ctx.replication_waits.lock().map(|c| *c).unwrap_or(0);
+    if let Some(error) = failure {
+        return Err(error);
+    }
+    report.outputs = ctx.outputs.lock().ok().and_then(|o| o.clone());
+    Ok(report)
+}

@@ -1,0 +1,245 @@
+//! `entra-mail apply` and `destroy`: show the plan, confirm, change the tenant, save outputs.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+
+use anyhow::bail;
+use clap::Args;
+
+use super::plan::{load_configs, prepare, sim_for, Prepared};
+use super::session::TenantArgs;
+use super::{GlobalArgs, OutputFormat};
+use crate::apply::{self, ApplyContext, SecretHook};
+use crate::plan::{report, Action, Plan};
+use crate::progress::Progress;
+
+#[derive(Debug, Args, Clone)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub tenant: TenantArgs,
+    /// Apply without asking (required when stdin is not a terminal).
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Print only the client secret on stdout (for piping into a vault); everything else
+    /// goes to stderr.
+    #[arg(long)]
+    pub secret_stdout: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DestroyArgs {
+    #[command(flatten)]
+    pub tenant: TenantArgs,
+    /// Destroy without asking (required when stdin is not a terminal).
+    #[arg(long)]
+    pub auto_approve: bool,
+}
+
+/// Where reports go: stdout, or stderr when stdout is reserved for the secret.
+fn report_line(to_stderr: bool, text: &str) {
+    if to_stderr {
+        eprint!("{text}");
+    } else {
+        print!("{text}");
+        let _ = std::io::stdout().flush();
+    }
+}
+
+/// Asks on the terminal; refuses without one.
+fn confirm(question: &str, auto_approve: bool) -> anyhow::Result<bool> {
+    if auto_approve {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!("refusing to change the tenant without confirmation: stdin is not a terminal; review the plan and pass --auto-approve");
+    }
+    eprint!("{question} Only 'yes' will be accepted: ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(answer.trim() == "yes")
+}
+
+/// Masks the secret in GitHub Actions logs before anything can print it.
+fn secret_hook() -> Option<SecretHook> {
+    let on_github = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
+    on_github.then(|| -> SecretHook {
+        Box::new(|secret| {
+            println!("::add-mask::{}", secret.expose());
+            let _ = std::io::stdout().flush();
+        })
+    })
+}
+
+pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitCode> {
+    let configs = match load_configs(global) {
+        Ok(configs) => configs,
+        Err(code) => return Ok(code),
+    };
+    let sim = sim_for(&args.tenant, &configs).await?;
+    let to_stderr = args.secret_stdout || global.output == OutputFormat::Json;
+    let mut summaries = Vec::new();
+    for desired in configs {
+        let prepared = prepare(global, &args.tenant, desired, sim.as_ref()).await?;
+        summaries.push(apply_one(global, args, prepared, to_stderr).await?);
+    }
+    if global.output == OutputFormat::Json {
+        let value = if summaries.len() == 1 {
+            summaries.remove(0)
+        } else {
+            serde_json::json!({"applies": summaries})
+        };
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn apply_one(
+    global: &GlobalArgs,
+    args: &ApplyArgs,
+    prepared: Prepared,
+    to_stderr: bool,
+) -> anyhow::Result<serde_json::Value> {
+    let Prepared {
+        desired,
+        client,
+        outputs,
+        live,
+        plan,
+    } = prepared;
+    let style = report::Style::detect();
+    report_line(to_stderr, &report::text(&plan, style));
+    let mut summary = summary_json(&plan);
+    if !plan.has_changes() {
+        let (requests, writes) = client.request_counts();
+        report_line(
+            to_stderr,
+            &format!("Nothing to apply: {writes} writes ({requests} Graph requests, all reads).\n"),
+        );
+        if args.secret_stdout {
+            print_held_secret(outputs.as_ref())?;
+        }
+        summary["graph_requests"] = requests.into();
+        summary["graph_writes"] = writes.into();
+        return Ok(summary);
+    }
+    if !confirm("\nApply these changes?", args.auto_approve)? {
+        bail!("apply cancelled; nothing was changed");
+    }
+    let progress = Progress::new(global.quiet);
+    let ctx = ApplyContext::new(
+        &client,
+        &desired,
+        &live,
+        outputs,
+        args.tenant.budget(),
+        &progress,
+        secret_hook(),
+    );
+    let result = apply::run(&ctx, &plan).await;
+    progress.finish();
+    let report = result?;
+    let (requests, writes) = client.request_counts();
+    let outputs_path = crate::outputs::Outputs::path_in(&desired.outputs.directory);
+    report_line(
+        to_stderr,
+        &format!(
+            "\nApply complete: {} added, {} changed, {} removed; {requests} Graph requests ({writes} writes){}.\nOutputs: {} (mode 0600: it holds the client secret)\n",
+            plan.count(Action::Create),
+            plan.count(Action::Update),
+            plan.count(Action::Delete),
+            if report.replication_waits > 0 { format!(", {} waits for replication", report.replication_waits) } else { String::new() },
+            outputs_path.display(),
+        ),
+    );
+    if args.secret_stdout {
+        print_held_secret(report.outputs.as_ref())?;
+    }
+    summary["applied"] = serde_json::json!(report.applied);
+    summary["graph_requests"] = requests.into();
+    summary["graph_writes"] = writes.into();
+    summary["replication_waits"] = report.replication_waits.into();
+    summary["outputs"] = serde_json::json!(outputs_path);
+    Ok(summary)
+}
+
+fn print_held_secret(outputs: Option<&crate::outputs::Outputs>) -> anyhow::Result<()> {
+    let Some(secret) = outputs.and_then(|o| o.secret.as_ref()) else {
+        bail!("--secret-stdout: no client secret is held; run apply first");
+    };
+    println!("{}", secret.value.expose());
+    Ok(())
+}
+
+fn summary_json(plan: &Plan) -> serde_json::Value {
+    serde_json::json!({
+        "config": plan.source,
+        "tenant_id": plan.tenant_id,
+        "plan": report::json(plan),
+    })
+}
+
+pub async fn destroy(global: &GlobalArgs, args: &DestroyArgs) -> anyhow::Result<ExitCode> {
+    let configs = match load_configs(global) {
+        Ok(configs) => configs,
+        Err(code) => return Ok(code),
+    };
+    let sim = sim_for(&args.tenant, &configs).await?;
+    for desired in configs {
+        let Prepared {
+            desired,
+            client,
+            live,
+            ..
+        } = prepare(global, &args.tenant, desired, sim.as_ref()).await?;
+        let plan = crate::plan::build_destroy(&desired, &live);
+        if !plan.has_changes() {
+            let removed = crate::render::remove_all(&desired);
+            println!(
+                "Nothing to destroy in tenant {}: no object carries our keys.{}",
+                desired.tenant_id,
+                removed_note(&removed)
+            );
+            continue;
+        }
+        print!(
+            "{}",
+            report::text(&plan, report::Style::detect()).replace("will change", "will destroy in")
+        );
+        if !confirm("\nDestroy these objects?", args.auto_approve)? {
+            bail!("destroy cancelled; nothing was changed");
+        }
+        let progress = Progress::new(global.quiet);
+        let ctx = ApplyContext::new(
+            &client,
+            &desired,
+            &live,
+            None,
+            args.tenant.budget(),
+            &progress,
+            None,
+        );
+        let result = apply::run(&ctx, &plan).await;
+        progress.finish();
+        result?;
+        let removed = crate::render::remove_all(&desired);
+        println!(
+            "\nDestroy complete: {} removed.{}",
+            plan.count(Action::Delete),
+            removed_note(&removed)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn removed_note(removed: &[std::path::PathBuf]) -> String {
+    if removed.is_empty() {
+        String::new()
+    } else {
+        let names: Vec<String> = removed.iter().map(|p| p.display().to_string()).collect();
+        format!(
+            " Removed the outputs that held its secret: {}.",
+            names.join(", ")
+        )
+    }
+}

@@ -1,0 +1,197 @@
+//! The outputs file: what apply learned (ids) and the one copy of the client secret.
+//! Written atomically with mode 0600; the tenant keeps no copy of the secret's value.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::fsutil::write_private_atomically;
+use crate::secret::SecretString;
+
+pub const FILE_NAME: &str = "outputs.json";
+
+/// Everything apply produced for one tenant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outputs {
+    pub tenant_id: Uuid,
+    pub unique_name: String,
+    pub client_id: String,
+    pub application_object_id: String,
+    pub service_principal_id: Option<String>,
+    pub secret: Option<HeldSecret>,
+    /// The secret replaced by the last renewal, kept valid for the grace period.
+    pub previous_secret: Option<PreviousSecret>,
+}
+
+/// A client secret whose value we hold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeldSecret {
+    pub key_id: Uuid,
+    pub display_name: String,
+    pub value: SecretString,
+    pub expires: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PreviousSecret {
+    pub key_id: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    pub replaced_at: OffsetDateTime,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OutputsError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{} is not a valid outputs file: {reason}", path.display())]
+    Invalid { path: PathBuf, reason: String },
+    #[error("cannot write {} (the previous file is left as it was): {source}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The file format. Kept separate so the secret's value is serialized only here.
+#[derive(Serialize, Deserialize)]
+struct FileFormat {
+    format_version: u32,
+    tenant_id: Uuid,
+    unique_name: String,
+    client_id: String,
+    application_object_id: String,
+    service_principal_id: Option<String>,
+    client_secret: Option<SecretFormat>,
+    previous_client_secret: Option<PreviousSecret>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SecretFormat {
+    key_id: Uuid,
+    display_name: String,
+    value: String,
+    #[serde(with = "time::serde::rfc3339")]
+    expires: OffsetDateTime,
+}
+
+impl Outputs {
+    pub fn path_in(directory: &Path) -> PathBuf {
+        directory.join(FILE_NAME)
+    }
+
+    /// Reads the outputs in `directory`; `None` when there are none yet.
+    pub fn read(directory: &Path) -> Result<Option<Outputs>, OutputsError> {
+        let path = Self::path_in(directory);
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(OutputsError::Read { path, source }),
+        };
+        let file: FileFormat =
+            serde_json::from_slice(&bytes).map_err(|e| OutputsError::Invalid {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+        Ok(Some(Outputs {
+            tenant_id: file.tenant_id,
+            unique_name: file.unique_name,
+            client_id: file.client_id,
+            application_object_id: file.application_object_id,
+            service_principal_id: file.service_principal_id,
+            secret: file.client_secret.map(|s| HeldSecret {
+                key_id: s.key_id,
+                display_name: s.display_name,
+                value: SecretString::new(s.value),
+                expires: s.expires,
+            }),
+            previous_secret: file.previous_client_secret,
+        }))
+    }
+
+    /// Writes the outputs into `directory` (created if needed), atomically, mode 0600.
+    pub fn write(&self, directory: &Path) -> Result<PathBuf, OutputsError> {
+        let path = Self::path_in(directory);
+        let file = FileFormat {
+            format_version: 1,
+            tenant_id: self.tenant_id,
+            unique_name: self.unique_name.clone(),
+            client_id: self.client_id.clone(),
+            application_object_id: self.application_object_id.clone(),
+            service_principal_id: self.service_principal_id.clone(),
+            client_secret: self.secret.as_ref().map(|s| SecretFormat {
+                key_id: s.key_id,
+                display_name: s.display_name.clone(),
+                value: s.value.expose().to_string(),
+                expires: s.expires,
+            }),
+            previous_client_secret: self.previous_secret.clone(),
+        };
+        let bytes = serde_json::to_vec_pretty(&file).map_err(|e| OutputsError::Invalid {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        std::fs::create_dir_all(directory).map_err(|source| OutputsError::Write {
+            path: path.clone(),
+            source,
+        })?;
+        write_private_atomically(&path, &bytes).map_err(|source| OutputsError::Write {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Outputs {
+        Outputs {
+            tenant_id: Uuid::nil(),
+            unique_name: "pandora-itsm-mail".into(),
+            client_id: "c".into(),
+            application_object_id: "o".into(),
+            service_principal_id: Some("s".into()),
+            secret: Some(HeldSecret {
+                key_id: Uuid::nil(),
+                display_name: "entra-mail".into(),
+                value: SecretString::new("abc~value"),
+                expires: time::macros::datetime!(2027-05-28 00:00 UTC),
+            }),
+            previous_secret: None,
+        }
+    }
+
+    #[test]
+    fn round_trips_through_a_private_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = sample().write(dir.path()).unwrap();
+        assert_eq!(Outputs::read(dir.path()).unwrap(), Some(sample()));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(
+                std::fs::metadata(path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
+    }
+
+    #[test]
+    fn a_missing_file_is_none_and_a_broken_one_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(Outputs::read(dir.path()).unwrap(), None);
+        std::fs::write(dir.path().join(FILE_NAME), "{").unwrap();
+        let error = Outputs::read(dir.path()).unwrap_err().to_string();
+        assert!(error.contains("is not a valid outputs file"), "{error}");
+        assert!(!error.contains("abc~value"));
+    }
+}

@@ -1,0 +1,310 @@
+//! Admin consent: an app role assignment per application permission, and one tenant-wide
+//! (`AllPrincipals`) delegated grant per resource, derived from the requested permissions.
+
+use std::collections::BTreeSet;
+
+use serde_json::{json, Value};
+
+use super::permissions::Resolved;
+use crate::apply::{ApplyContext, ApplyError};
+use crate::config::Desired;
+use crate::graph::models::OAuth2PermissionGrant;
+use crate::graph::{odata, Request};
+use crate::live::LiveState;
+use crate::plan::{Action, AttributeChange, Operation, ResourceChange};
+
+pub const ASSIGNMENT_KIND: &str = "app_role_assignment";
+pub const GRANT_KIND: &str = "oauth2_permission_grant";
+
+pub fn plan(desired: &Desired, live: &LiveState, resolved: &Resolved) -> Vec<ResourceChange> {
+    let depends_on = vec![super::service_principal::address(desired)];
+    let mut changes = Vec::new();
+
+    // Application permissions.
+    let mut wanted = BTreeSet::new();
+    for resource in resolved.resources.iter().filter(|r| r.admin_consent) {
+        for (value, role_id) in &resource.application {
+            wanted.insert((resource.service_principal_id.clone(), role_id.to_string()));
+            let exists = live.app_role_assignments.iter().any(|a| {
+                a.resource_id.as_deref() == Some(resource.service_principal_id.as_str())
+                    && a.app_role_id == Some(*role_id)
+            });
+            if !exists {
+                changes.push(ResourceChange {
+                    address: format!("{ASSIGNMENT_KIND}.{}.{value}", resource.slug),
+                    kind: ASSIGNMENT_KIND,
+                    action: Action::Create,
+                    before: Value::Null,
+                    after: json!({"resource": resource.name, "permission": value, "app_role_id": role_id}),
+                    attributes: vec![AttributeChange { name: "permission".into(), before: Value::Null, after: json!(format!("{}: {value}", resource.name)) }],
+                    reason: None,
+                    depends_on: depends_on.clone(),
+                    operation: Operation::GrantAppRole { resource_sp_id: resource.service_principal_id.clone(), app_role_id: *role_id },
+                });
+            }
+        }
+    }
+    for assignment in &live.app_role_assignments {
+        let key = (
+            assignment.resource_id.clone().unwrap_or_default(),
+            assignment
+                .app_role_id
+                .map(|r| r.to_string())
+                .unwrap_or_default(),
+        );
+        if wanted.contains(&key) {
+            continue;
+        }
+        let (resource_name, slug, value) = describe_role(live, resolved, &key.0, &key.1);
+        changes.push(ResourceChange {
+            address: format!("{ASSIGNMENT_KIND}.{slug}.{value}"),
+            kind: ASSIGNMENT_KIND,
+            action: Action::Delete,
+            before: json!({"resource": resource_name, "permission": value, "app_role_id": key.1}),
+            after: Value::Null,
+            attributes: Vec::new(),
+            reason: Some("no longer requested with admin consent".into()),
+            depends_on: Vec::new(),
+            operation: Operation::RevokeAppRole {
+                resource_sp_id: key.0.clone(),
+                assignment_id: assignment.id.clone().unwrap_or_default(),
+            },
+        });
+    }
+
+    // Delegated permissions.
+    let mut granted_resources = BTreeSet::new();
+    for resource in resolved
+        .resources
+        .iter()
+        .filter(|r| r.admin_consent && !r.delegated.is_empty())
+    {
+        granted_resources.insert(resource.service_principal_id.clone());
+        let scope = resource
+            .delegated
+            .iter()
+            .map(|(v, _)| v.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let address = format!("{GRANT_KIND}.{}", resource.slug);
+        let live_grant = live
+            .grants
+            .iter()
+            .find(|g| g.resource_id.as_deref() == Some(resource.service_principal_id.as_str()));
+        match live_grant {
+            None => changes.push(ResourceChange {
+                address,
+                kind: GRANT_KIND,
+                action: Action::Create,
+                before: Value::Null,
+                after: json!({"resource": resource.name, "consent_type": "AllPrincipals", "scope": scope}),
+                attributes: vec![AttributeChange { name: "scope".into(), before: Value::Null, after: json!(scope) }],
+                reason: None,
+                depends_on: depends_on.clone(),
+                operation: Operation::CreateGrant { resource_sp_id: resource.service_principal_id.clone(), scope },
+            }),
+            Some(grant) if words(grant.scope.as_deref()) != words(Some(&scope)) => {
+                let before = grant.scope.clone().unwrap_or_default();
+                changes.push(ResourceChange {
+                    address,
+                    kind: GRANT_KIND,
+                    action: Action::Update,
+                    before: json!({"resource": resource.name, "consent_type": "AllPrincipals", "scope": before.trim()}),
+                    after: json!({"resource": resource.name, "consent_type": "AllPrincipals", "scope": scope}),
+                    attributes: vec![AttributeChange { name: "scope".into(), before: json!(before.trim()), after: json!(scope) }],
+                    reason: None,
+                    depends_on: Vec::new(),
+                    operation: Operation::UpdateGrant { grant_id: grant.id.clone().unwrap_or_default(), scope },
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    for grant in live.grants.iter().filter(|g| {
+        !g.resource_id
+            .as_ref()
+            .is_some_and(|r| granted_resources.contains(r))
+    }) {
+        let resource_id = grant.resource_id.clone().unwrap_or_default();
+        let (name, slug) = resolved
+            .by_service_principal(&resource_id)
+            .map(|r| (r.name.clone(), r.slug.clone()))
+            .unwrap_or_else(|| (resource_id.clone(), resource_id.clone()));
+        changes.push(ResourceChange {
+            address: format!("{GRANT_KIND}.{slug}"),
+            kind: GRANT_KIND,
+            action: Action::Delete,
+            before: json!({"resource": name, "consent_type": "AllPrincipals", "scope": grant.scope.clone().unwrap_or_default().trim()}),
+            after: Value::Null,
+            attributes: Vec::new(),
+            reason: Some("no delegated permission of this resource is requested with admin consent".into()),
+            depends_on: Vec::new(),
+            operation: Operation::DeleteGrant { grant_id: grant.id.clone().unwrap_or_default() },
+        });
+    }
+    changes
+}
+
+fn words(scope: Option<&str>) -> BTreeSet<String> {
+    scope
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
+/// (resource name, slug, permission value) of an assignment we hold, as the tenant names it.
+fn describe_role(
+    live: &LiveState,
+    resolved: &Resolved,
+    resource_sp_id: &str,
+    role_id: &str,
+) -> (String, String, String) {
+    if let Some(resource) = resolved.by_service_principal(resource_sp_id) {
+        let sp = live
+            .resources
+            .iter()
+            .flatten()
+            .find(|sp| sp.id.as_deref() == Some(resource_sp_id));
+        let value = sp
+            .and_then(|sp| sp.app_roles.as_ref())
+            .and_then(|roles| {
+                roles
+                    .iter()
+                    .find(|r| r.id.map(|i| i.to_string()).as_deref() == Some(role_id))
+            })
+            .and_then(|r| r.value.clone())
+            .unwrap_or_else(|| role_id.to_string());
+        return (resource.name.clone(), resource.slug.clone(), value);
+    }
+    (
+        resource_sp_id.to_string(),
+        resource_sp_id.to_string(),
+        role_id.to_string(),
+    )
+}
+
+/// Applies [`Operation::GrantAppRole`]. Until the new service principal replicates, Graph
+/// answers 404; an assignment that already exists means a previous run made it.
+pub async fn grant_app_role(
+    ctx: &ApplyContext<'_>,
+    resource_sp_id: &str,
+    app_role_id: uuid::Uuid,
+) -> Result<(), ApplyError> {
+    let principal = ctx
+        .known()
+        .sp_id
+        .ok_or(ApplyError::Missing("the service principal's id"))?;
+    let request = Request::post(
+        format!("servicePrincipals/{resource_sp_id}/appRoleAssignedTo"),
+        json!({"principalId": principal, "resourceId": resource_sp_id, "appRoleId": app_role_id}),
+    );
+    let result = ctx
+        .retry_while_replicating(
+            "the new service principal",
+            |e| e.status() == Some(404),
+            || ctx.client.send(&request),
+        )
+        .await;
+    match result {
+        Err(ApplyError::Graph(e)) if already_assigned(&e) => Ok(()),
+        other => other.map(|_| ()),
+    }
+}
+
+fn already_assigned(e: &crate::graph::GraphError) -> bool {
+    e.api()
+        .is_some_and(|api| api.status == 400 && api.message.contains("already exists"))
+}
+
+/// Applies [`Operation::RevokeAppRole`]; already gone is fine.
+pub async fn revoke_app_role(
+    ctx: &ApplyContext<'_>,
+    resource_sp_id: &str,
+    assignment_id: &str,
+) -> Result<(), ApplyError> {
+    match ctx
+        .client
+        .delete(&format!(
+            "servicePrincipals/{resource_sp_id}/appRoleAssignedTo/{assignment_id}"
+        ))
+        .await
+    {
+        Err(e) if e.status() == Some(404) => Ok(()),
+        other => Ok(other?),
+    }
+}
+
+/// Applies [`Operation::CreateGrant`]. A grant that already exists (a lost answer, a
+/// concurrent run) is corrected instead.
+pub async fn create_grant(
+    ctx: &ApplyContext<'_>,
+    resource_sp_id: &str,
+    scope: &str,
+) -> Result<(), ApplyError> {
+    let client_id = ctx
+        .known()
+        .sp_id
+        .ok_or(ApplyError::Missing("the service principal's id"))?;
+    let request = Request::post(
+        "oauth2PermissionGrants",
+        json!({"clientId": client_id, "consentType": "AllPrincipals", "resourceId": resource_sp_id, "scope": scope}),
+    );
+    let result = ctx
+        .retry_while_replicating(
+            "the new service principal",
+            |e| e.status() == Some(404),
+            || ctx.client.send(&request),
+        )
+        .await;
+    match result {
+        Err(ApplyError::Graph(e))
+            if e.status() == Some(409)
+                || e.api()
+                    .is_some_and(|a| a.message.contains("already exists")) =>
+        {
+            let filter = format!(
+                "{} and {} and consentType eq 'AllPrincipals'",
+                odata::eq("clientId", &client_id),
+                odata::eq("resourceId", resource_sp_id)
+            );
+            let existing: Vec<OAuth2PermissionGrant> = ctx
+                .client
+                .list(Request::get("oauth2PermissionGrants").query("$filter", filter))
+                .await?;
+            let id = existing
+                .first()
+                .and_then(|g| g.id.clone())
+                .ok_or(ApplyError::Graph(e))?;
+            update_grant(ctx, &id, scope).await
+        }
+        other => other.map(|_| ()),
+    }
+}
+
+/// Applies [`Operation::UpdateGrant`].
+pub async fn update_grant(
+    ctx: &ApplyContext<'_>,
+    grant_id: &str,
+    scope: &str,
+) -> Result<(), ApplyError> {
+    ctx.client
+        .send(&Request::patch(
+            format!("oauth2PermissionGrants/{grant_id}"),
+            json!({"scope": scope}),
+        ))
+        .await?;
+    Ok(())
+}
+
+/// Applies [`Operation::DeleteGrant`]; already gone is fine.
+pub async fn delete_grant(ctx: &ApplyContext<'_>, grant_id: &str) -> Result<(), ApplyError> {
+    match ctx
+        .client
+        .delete(&format!("oauth2PermissionGrants/{grant_id}"))
+        .await
+    {
+        Err(e) if e.status() == Some(404) => Ok(()),
+        other => Ok(other?),
+    }
+}

@@ -1,0 +1,75 @@
+//! The local outputs: `outputs.json` and the rendered templates. Not a tenant object, but
+//! part of the plan, so a deleted or stale config sheet shows as a change.
+
+use serde_json::{json, Value};
+
+use crate::config::Desired;
+use crate::live::LiveState;
+use crate::outputs::Outputs;
+use crate::plan::{Action, Operation, PlanError, ResourceChange};
+
+pub const KIND: &str = "outputs";
+
+pub fn address(desired: &Desired) -> String {
+    format!("{KIND}.{}", desired.outputs.directory.display())
+}
+
+pub fn plan(
+    desired: &Desired,
+    live: &LiveState,
+    outputs: Option<&Outputs>,
+    new_secret: bool,
+    changes: &[ResourceChange],
+) -> Result<Option<ResourceChange>, PlanError> {
+    let files: Vec<String> = std::iter::once(crate::outputs::FILE_NAME.to_string())
+        .chain(desired.outputs.templates.iter().map(|t| t.to_string()))
+        .collect();
+    let ids_change = changes.iter().any(|c| {
+        c.action == Action::Create
+            && matches!(
+                c.operation,
+                Operation::UpsertApplication { .. } | Operation::UpsertServicePrincipal
+            )
+    });
+    let (action, reason) = if new_secret || ids_change {
+        (
+            if outputs.is_some() {
+                Action::Update
+            } else {
+                Action::Create
+            },
+            None,
+        )
+    } else {
+        match outputs {
+            None => return Ok(None),
+            Some(held) => {
+                let ids_match = Some(held.client_id.as_str()) == live.app_id()
+                    && Some(held.application_object_id.as_str()) == live.app_object_id()
+                    && held.service_principal_id.as_deref() == live.service_principal_id();
+                let rendered = crate::render::render_all(desired, held)
+                    .map_err(|e| PlanError::Render(e.to_string()))?;
+                if ids_match && crate::render::up_to_date(&rendered) {
+                    return Ok(None);
+                }
+                let reason = if ids_match {
+                    "rendered files are missing or differ"
+                } else {
+                    "the ids in outputs.json differ from the tenant's"
+                };
+                (Action::Update, Some(reason.to_string()))
+            }
+        }
+    };
+    Ok(Some(ResourceChange {
+        address: address(desired),
+        kind: KIND,
+        action,
+        before: Value::Null,
+        after: json!({"files": files}),
+        attributes: Vec::new(),
+        reason,
+        depends_on: changes.iter().map(|c| c.address.clone()).collect(),
+        operation: Operation::WriteOutputs,
+    }))
+}
