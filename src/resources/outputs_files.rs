@@ -24,6 +24,16 @@ pub fn plan(
     let files: Vec<String> = std::iter::once(crate::outputs::FILE_NAME.to_string())
         .chain(desired.outputs.templates.iter().map(|t| t.to_string()))
         .collect();
+    let forgets_previous = outputs
+        .and_then(|o| o.previous_secret.as_ref())
+        .is_some_and(|previous| {
+            changes.iter().any(|c| {
+                c.operation
+                    == Operation::RemoveSecret {
+                        key_id: previous.key_id,
+                    }
+            })
+        });
     let ids_change = changes.iter().any(|c| {
         c.action == Action::Create
             && matches!(
@@ -31,7 +41,7 @@ pub fn plan(
                 Operation::UpsertApplication { .. } | Operation::UpsertServicePrincipal
             )
     });
-    let (action, reason) = if new_secret || ids_change {
+    let (action, reason) = if new_secret || ids_change || forgets_previous {
         (
             if outputs.is_some() {
                 Action::Update

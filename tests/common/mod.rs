@@ -123,4 +123,5 @@ async fn answer(
     }
     response
 }
+pub mod provision;
 pub mod sim;

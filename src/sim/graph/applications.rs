@@ -441,12 +441,11 @@ fn check_scopes(
     {
         let id = old.get("id");
         let replacement = new_scopes.iter().find(|s| s.get("id") == id);
+        // Graph treats an omitted property of a scope as null: compare without nulls.
         let unchanged_but_enablement = replacement.is_some_and(|new| {
-            let mut new = new.clone();
-            if let Some(object) = new.as_object_mut() {
-                object.insert("isEnabled".into(), json!(true));
-            }
-            &new == old
+            let mut new = without_nulls(new);
+            new.insert("isEnabled".into(), json!(true));
+            new == without_nulls(old)
         });
         if !unchanged_but_enablement {
             return Err(error(
@@ -457,6 +456,18 @@ fn check_scopes(
         }
     }
     Ok(())
+}
+
+fn without_nulls(value: &Value) -> Map<String, Value> {
+    value
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn delete(ctx: &mut Ctx<'_>, key: &Key) -> Res {

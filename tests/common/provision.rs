@@ -1,0 +1,198 @@
+//! A config in a temporary directory, applied with the library against the simulator.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use entra_mail::apply::{self, ApplyContext, ApplyReport};
+use entra_mail::config::{self, Desired};
+use entra_mail::graph::GraphClient;
+use entra_mail::live::{self, LiveState};
+use entra_mail::outputs::Outputs;
+use entra_mail::plan::{self, Plan};
+use entra_mail::progress::Progress;
+use entra_mail::sim::{Faults, SimOptions, TenantSpec};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use super::sim::{start, Running};
+
+pub const TENANT: &str = "b3c1e0a2-7d4f-4c8e-9f1a-2d6b5e8c4a10";
+
+/// The seed's setup without Conditional Access (the provisioning core).
+pub const CONFIG: &str = r#"
+tenant_id = "b3c1e0a2-7d4f-4c8e-9f1a-2d6b5e8c4a10"
+
+[app]
+unique_name = "pandora-itsm-mail"
+display_name = "Pandora ITSM mail"
+redirect_uris = ["https://itsm.contoso.com/pandoraitsm/index.php?sec=godmode&sec2=godmode/setup/setup_mail"]
+
+[secret]
+lifetime_days = 180
+renew_before_days = 30
+grace_period_days = 7
+
+[[permissions]]
+resource = "Microsoft Graph"
+delegated = ["IMAP.AccessAsUser.All", "POP.AccessAsUser.All", "SMTP.Send", "offline_access", "openid", "email", "User.Read"]
+
+[api]
+[[api.scopes]]
+value = "mail.access"
+admin_consent_display_name = "Access Pandora ITSM mail"
+admin_consent_description = "Lets Pandora ITSM read and send the helpdesk mailbox."
+
+[outputs]
+directory = "out"
+
+[pandora_itsm]
+public_url = "https://itsm.contoso.com/pandoraitsm"
+mailbox = "helpdesk@contoso.com"
+"#;
+
+pub struct Harness {
+    pub running: Running,
+    pub dir: tempfile::TempDir,
+    pub config_path: PathBuf,
+    pub client: GraphClient,
+}
+
+impl Harness {
+    pub async fn start(config: &str, faults: Faults) -> Harness {
+        let running = start(SimOptions {
+            faults,
+            tenants: vec![TenantSpec {
+                tenant_id: Some(TENANT.into()),
+                ..TenantSpec::default()
+            }],
+            ..SimOptions::default()
+        })
+        .await;
+        let dir = tempfile::tempdir().unwrap();
+        let config_path = dir.path().join("tenant.toml");
+        std::fs::write(&config_path, config).unwrap();
+        let client = running.client();
+        Harness {
+            running,
+            dir,
+            config_path,
+            client,
+        }
+    }
+
+    pub fn rewrite_config(&self, config: &str) {
+        std::fs::write(&self.config_path, config).unwrap();
+    }
+
+    pub fn desired(&self) -> Desired {
+        config::load(&self.config_path).unwrap()
+    }
+
+    pub fn outputs(&self) -> Option<Outputs> {
+        Outputs::read(&self.desired().outputs.directory).unwrap()
+    }
+
+    pub async fn live(&self) -> LiveState {
+        let desired = self.desired();
+        live::read(&self.client, &desired, self.outputs().as_ref())
+            .await
+            .unwrap()
+    }
+
+    pub async fn plan_at(&self, now: OffsetDateTime) -> Plan {
+        let desired = self.desired();
+        let outputs = self.outputs();
+        let live = live::read(&self.client, &desired, outputs.as_ref())
+            .await
+            .unwrap();
+        plan::build(&desired, &live, outputs.as_ref(), now).unwrap()
+    }
+
+    pub async fn plan(&self) -> Plan {
+        self.plan_at(OffsetDateTime::now_utc()).await
+    }
+
+    /// Plans at `now` and applies; returns the plan and the report.
+    pub async fn apply_at(&self, now: OffsetDateTime) -> (Plan, ApplyReport) {
+        let desired = self.desired();
+        let outputs = self.outputs();
+        let live = live::read(&self.client, &desired, outputs.as_ref())
+            .await
+            .unwrap();
+        let plan = plan::build(&desired, &live, outputs.as_ref(), now).unwrap();
+        let progress = Progress::silent();
+        let ctx = ApplyContext::new(
+            &self.client,
+            &desired,
+            &live,
+            outputs,
+            Duration::from_secs(60),
+            &progress,
+            None,
+        );
+        let report = apply::run(&ctx, &plan).await.unwrap();
+        (plan, report)
+    }
+
+    pub async fn apply(&self) -> (Plan, ApplyReport) {
+        self.apply_at(OffsetDateTime::now_utc()).await
+    }
+
+    pub fn snapshot(&self) -> Value {
+        self.running.sim.tenant_snapshot(TENANT).unwrap()
+    }
+
+    /// Our application in the simulator's directory.
+    pub fn app(&self) -> Value {
+        let snapshot = self.snapshot();
+        let apps: Vec<Value> = snapshot["applications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["uniqueName"] == "pandora-itsm-mail")
+            .cloned()
+            .collect();
+        assert_eq!(apps.len(), 1, "exactly one app carries our key");
+        apps[0].clone()
+    }
+
+    pub fn our_service_principals(&self) -> Vec<Value> {
+        let app_id = self.app()["appId"].clone();
+        self.snapshot()["servicePrincipals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|sp| sp["appId"] == app_id)
+            .cloned()
+            .collect()
+    }
+
+    pub fn our_grants(&self) -> Vec<Value> {
+        let sps = self.our_service_principals();
+        let Some(sp) = sps.first() else {
+            return Vec::new();
+        };
+        self.snapshot()["oauth2PermissionGrants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|g| g["clientId"] == sp["id"])
+            .cloned()
+            .collect()
+    }
+
+    pub fn our_secrets(&self) -> Vec<Value> {
+        self.app()["passwordCredentials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["displayName"] == "entra-mail")
+            .cloned()
+            .collect()
+    }
+
+    pub fn writes(&self) -> u64 {
+        self.running.sim.counters().writes
+    }
+}
