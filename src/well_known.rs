@@ -58,6 +58,15 @@ pub const GRAPH_ROLES: &[(&str, &str)] = &[
         "8e8e4742-1d95-4f68-9d56-6ee75648c72a",
     ),
     ("Directory.Read.All", "7ab1d382-f21e-4acd-a863-ba3e13f7da61"),
+    // These two are from Microsoft's permissions reference, not in well_known_ids.json.
+    (
+        "Directory.ReadWrite.All",
+        "19dbc75e-c2e2-444c-a770-ec69d8559fc7",
+    ),
+    (
+        "GroupMember.Read.All",
+        "98830695-27a2-44f7-8c18-0c3ebc9698f6",
+    ),
     ("Group.Read.All", "5b567255-7703-4780-807c-7be8301ae99b"),
     (
         "Group.ReadBasic.All",

@@ -758,3 +758,34 @@ async fn a_token_only_reaches_its_own_tenant() {
     assert!(app_ids.contains(&a.admin_client_id.as_str()));
     assert!(!app_ids.contains(&b.admin_client_id.as_str()));
 }
+
+#[tokio::test]
+async fn delegated_service_principal_creation_needs_an_application_admin_role() {
+    let running = start().await;
+    let client = running.client();
+    let app = client
+        .send(&Request::post(
+            "applications",
+            json!({"displayName": "multi", "signInAudience": "AzureADMultipleOrgs"}),
+        ))
+        .await
+        .unwrap()
+        .body
+        .unwrap();
+    let started = start_device_code(&running, DELEGATED_SCOPES).await;
+    running
+        .sim
+        .approve_device_code(s(&started, "/user_code"), "alice@contoso.onmicrosoft.com");
+    let (status, answer) = poll(&running, s(&started, "/device_code")).await;
+    assert_eq!(status, 200, "{answer}");
+    // README §2: "Service principal creation in delegated mode for multitenant apps needs
+    // Application Administrator or Cloud Application Administrator"; alice holds no role.
+    let (status, answer) = graph_post(
+        &running,
+        &access_token(&answer),
+        "servicePrincipals",
+        json!({"appId": app["appId"]}),
+    )
+    .await;
+    assert_eq!(status, 403, "{answer}");
+}

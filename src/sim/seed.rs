@@ -205,7 +205,13 @@ fn add_admin_app(inner: &mut Inner, tenant: &mut Tenant, graph_sp_id: &str, role
         "tags": [],
     }))));
     for role in roles {
-        if let Some((_, role_id)) = GRAPH_ROLES.iter().find(|(value, _)| value == role) {
+        let known = GRAPH_ROLES.iter().find(|(value, _)| value == role);
+        // A typo in a test's roles must not silently become "permission missing".
+        assert!(
+            known.is_some(),
+            "the simulator's Microsoft Graph publishes no application permission `{role}`"
+        );
+        if let Some((_, role_id)) = known {
             tenant.app_role_assignments.push(Obj::new(object(json!({
                 "id": inner.new_guid(),
                 "appRoleId": role_id,

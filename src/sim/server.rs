@@ -51,13 +51,19 @@ impl AppState {
 struct DropConnection;
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let sign_in = Router::new()
         .route("/{tenant}/oauth2/v2.0/token", post(token::token))
         .route("/{tenant}/oauth2/v2.0/devicecode", post(token::device_code))
         .route(
             "/{tenant}/v2.0/.well-known/openid-configuration",
             get(token::openid_configuration),
         )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            log_sign_in,
+        ));
+    Router::new()
+        .merge(sign_in)
         .route("/v1.0/{*path}", axum::routing::any(graph_request))
         .route("/sim/snapshot", get(snapshot))
         .route("/sim/counters", get(counters))
@@ -67,6 +73,37 @@ pub fn router(state: AppState) -> Router {
             post(approve_device_code),
         )
         .with_state(state)
+}
+
+/// Latency and the request log for the sign-in endpoints, as for Graph.
+async fn log_sign_in(
+    State(app): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let started = Instant::now();
+    let method = request.method().to_string();
+    let path = request.uri().path().trim_start_matches('/').to_string();
+    let delay = app.lock().faults.latency;
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    let response = next.run(request).await;
+    let mut inner = app.lock();
+    let started_us = inner.micros_since_start(started);
+    let finished_us = inner.micros_since_start(Instant::now());
+    let tenant = path.split('/').next().map(String::from);
+    inner.log.push(LogEntry {
+        tenant,
+        method,
+        path,
+        status: response.status().as_u16(),
+        latency_ms: started.elapsed().as_millis() as u64,
+        wrote: false,
+        started_us,
+        finished_us,
+    });
+    response
 }
 
 async fn graph_request(
@@ -130,6 +167,8 @@ async fn graph_request(
                 }
             }
         }
+        let started_us = inner.micros_since_start(started);
+        let finished_us = inner.micros_since_start(Instant::now());
         inner.log.push(LogEntry {
             tenant: outcome.tenant.clone(),
             method: method.to_string(),
@@ -137,6 +176,8 @@ async fn graph_request(
             status: outcome.reply.status,
             latency_ms: started.elapsed().as_millis() as u64,
             wrote: outcome.wrote,
+            started_us,
+            finished_us,
         });
         (outcome, drop_answer)
     };

@@ -271,6 +271,10 @@ pub struct LogEntry {
     pub status: u16,
     pub latency_ms: u64,
     pub wrote: bool,
+    /// When the request arrived and when it was answered, in microseconds since the
+    /// simulator started (benchmarks count sequential waves from these).
+    pub started_us: u64,
+    pub finished_us: u64,
 }
 
 /// Everything behind the lock.
@@ -288,6 +292,8 @@ pub struct Inner {
     /// scan outputs for leaks.
     pub issued_secrets: Vec<String>,
     pub writes_seen: u64,
+    /// When the simulator started; log times count from here.
+    pub epoch: std::time::Instant,
 }
 
 impl Inner {
@@ -303,6 +309,7 @@ impl Inner {
             log: Vec::new(),
             issued_secrets: Vec::new(),
             writes_seen: 0,
+            epoch: std::time::Instant::now(),
         }
     }
 
@@ -324,6 +331,11 @@ impl Inner {
         text.replace_range(3..4, "~");
         self.issued_secrets.push(text.clone());
         text
+    }
+
+    /// Microseconds from the simulator's start to `at`.
+    pub fn micros_since_start(&self, at: std::time::Instant) -> u64 {
+        at.saturating_duration_since(self.epoch).as_micros() as u64
     }
 
     pub fn tenant_mut(&mut self, id: &str) -> Option<&mut Tenant> {

@@ -198,6 +198,7 @@ fn new_application(ctx: &mut Ctx<'_>, body: &Value) -> Result<Obj, Reply> {
     check_unique_name(ctx, &data, None)?;
     check_identifier_uris(ctx, &data, None)?;
     check_scopes(None, &data)?;
+    check_app_rules(&data)?;
     let mut obj = Obj::created(data, ctx.now, ctx.lag);
     obj.hidden.owners.push(ctx.caller.object_id.clone());
     Ok(obj)
@@ -228,7 +229,8 @@ fn upsert(ctx: &mut Ctx<'_>, unique_name: &str, body: &[u8]) -> Res {
     if !ctx.prefers_create_if_missing() {
         return Err(not_found(unique_name));
     }
-    ctx.require(need::APP_CREATE)?;
+    // The upsert's permission table lists only these (not AppRegistration.Create).
+    ctx.require(need::APP_WRITE)?;
     let mut body = ctx.body(body, "application")?;
     if let Some(object) = body.as_object_mut() {
         object.insert("uniqueName".into(), json!(unique_name));
@@ -279,6 +281,7 @@ fn update(ctx: &mut Ctx<'_>, index: usize, body: &[u8]) -> Result<(), Reply> {
     check_unique_name(ctx, &after, Some(index))?;
     check_identifier_uris(ctx, &after, Some(index))?;
     check_scopes(Some(&before), &after)?;
+    check_app_rules(&after)?;
     if after != before {
         let obj = &mut ctx.tenant.applications[index];
         obj.start_change(ctx.now, ctx.lag);
@@ -391,71 +394,130 @@ fn on_verified_domain(host: &str, domains: &[String]) -> bool {
     })
 }
 
-/// An enabled scope cannot be changed or removed; it must be disabled first.
+/// The permissions an app defines: exposed scopes and app roles.
+fn permission_entries(data: &Map<String, Value>, roles: bool) -> Vec<Value> {
+    let list = if roles {
+        data.get("appRoles")
+    } else {
+        data.get("api")
+            .and_then(|a| a.get("oauth2PermissionScopes"))
+    };
+    list.and_then(Value::as_array).cloned().unwrap_or_default()
+}
+
+/// Scope (and role) rules: ids are GUIDs, values unique and without spaces, and an enabled
+/// one cannot be changed or removed until a previous PATCH disabled it.
 fn check_scopes(
     before: Option<&Map<String, Value>>,
     after: &Map<String, Value>,
 ) -> Result<(), Reply> {
-    let scopes = |data: &Map<String, Value>| -> Vec<Value> {
-        data.get("api")
-            .and_then(|a| a.get("oauth2PermissionScopes"))
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default()
-    };
-    let new_scopes = scopes(after);
-    let mut values = std::collections::HashSet::new();
-    for scope in &new_scopes {
-        let id_ok = scope
-            .get("id")
-            .and_then(Value::as_str)
-            .is_some_and(|id| uuid::Uuid::parse_str(id).is_ok());
-        let value = scope
-            .get("value")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        if !id_ok {
-            return Err(bad_request(
-                "Invalid value specified for property 'id' of resource 'PermissionScope'.",
-            ));
+    for roles in [false, true] {
+        let resource = if roles { "AppRole" } else { "PermissionScope" };
+        let new_entries = permission_entries(after, roles);
+        let mut values = std::collections::HashSet::new();
+        for entry in &new_entries {
+            let id_ok = entry
+                .get("id")
+                .and_then(Value::as_str)
+                .is_some_and(|id| uuid::Uuid::parse_str(id).is_ok());
+            if !id_ok {
+                return Err(bad_request(format!(
+                    "Invalid value specified for property 'id' of resource '{resource}'."
+                )));
+            }
+            let value = entry
+                .get("value")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            if value.is_empty()
+                || value.len() > 120
+                || value.contains(char::is_whitespace)
+                || value.starts_with('.')
+            {
+                return Err(bad_request(format!("Invalid value specified for property 'value' of resource '{resource}': '{value}'.")));
+            }
+            if !values.insert(value.to_ascii_lowercase()) {
+                return Err(bad_request(format!(
+                    "Permission value '{value}' is not unique."
+                )));
+            }
         }
-        if value.is_empty()
-            || value.len() > 120
-            || value.contains(char::is_whitespace)
-            || value.starts_with('.')
+        let Some(before) = before else { continue };
+        for old in permission_entries(before, roles)
+            .iter()
+            .filter(|s| s.get("isEnabled") == Some(&json!(true)))
         {
-            return Err(bad_request(format!("Invalid value specified for property 'value' of resource 'PermissionScope': '{value}'.")));
-        }
-        if !values.insert(value.to_ascii_lowercase()) {
-            return Err(bad_request(format!(
-                "Permission value '{value}' is not unique."
-            )));
-        }
-    }
-    let Some(before) = before else {
-        return Ok(());
-    };
-    for old in scopes(before)
-        .iter()
-        .filter(|s| s.get("isEnabled") == Some(&json!(true)))
-    {
-        let id = old.get("id");
-        let replacement = new_scopes.iter().find(|s| s.get("id") == id);
-        // Graph treats an omitted property of a scope as null: compare without nulls.
-        let unchanged_but_enablement = replacement.is_some_and(|new| {
-            let mut new = without_nulls(new);
-            new.insert("isEnabled".into(), json!(true));
-            new == without_nulls(old)
-        });
-        if !unchanged_but_enablement {
-            return Err(error(
-                400,
-                "CannotDeleteOrUpdateEnabledEntitlement",
-                "Permission (scope or role) cannot be deleted or updated unless disabled first.",
-            ));
+            let replacement = new_entries.iter().find(|s| s.get("id") == old.get("id"));
+            // Graph treats an omitted property as null: compare without nulls.
+            let unchanged_but_enablement = replacement.is_some_and(|new| {
+                let mut new = without_nulls(new);
+                new.insert("isEnabled".into(), json!(true));
+                new == without_nulls(old)
+            });
+            if !unchanged_but_enablement {
+                return Err(error(
+                    400,
+                    "CannotDeleteOrUpdateEnabledEntitlement",
+                    "Permission (scope or role) cannot be deleted or updated unless disabled first.",
+                ));
+            }
         }
     }
     Ok(())
+}
+
+/// Entra's limits on requested permissions, and the token version personal accounts need.
+fn check_app_rules(data: &Map<String, Value>) -> Result<(), Reply> {
+    let access = data
+        .get("requiredResourceAccess")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if access.len() > 50 {
+        return Err(bad_request(
+            "requiredResourceAccess can name at most 50 resources.",
+        ));
+    }
+    let permissions: usize = access
+        .iter()
+        .map(|r| {
+            r.get("resourceAccess")
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len)
+        })
+        .sum();
+    if permissions > 400 {
+        return Err(bad_request(
+            "requiredResourceAccess can hold at most 400 permissions in total.",
+        ));
+    }
+    let audience = data
+        .get("signInAudience")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let personal = matches!(
+        audience,
+        "AzureADandPersonalMicrosoftAccount" | "PersonalMicrosoftAccount"
+    );
+    let version = data
+        .get("api")
+        .and_then(|a| a.get("requestedAccessTokenVersion"))
+        .and_then(Value::as_i64);
+    if personal && version != Some(2) {
+        return Err(bad_request(
+            "Property api.requestedAccessTokenVersion is invalid: it must be 2 when signInAudience includes personal Microsoft accounts.",
+        ));
+    }
+    Ok(())
+}
+
+/// Graph's default secret end: start + 2 calendar years (29 February falls back to the 28th).
+fn two_years_after(start: time::OffsetDateTime) -> time::OffsetDateTime {
+    let year = start.year() + 2;
+    start
+        .replace_year(year)
+        .or_else(|_| start.replace_day(28).and_then(|d| d.replace_year(year)))
+        .unwrap_or(start + time::Duration::days(730))
 }
 
 fn without_nulls(value: &Value) -> Map<String, Value> {
@@ -532,7 +594,7 @@ fn add_password(ctx: &mut Ctx<'_>, key: &Key, body: &[u8]) -> Res {
         .get("endDateTime")
         .and_then(Value::as_str)
         .map(String::from)
-        .unwrap_or_else(|| rfc3339(now + time::Duration::days(730)));
+        .unwrap_or_else(|| rfc3339(two_years_after(now)));
     let credential = json!({
         "customKeyIdentifier": null,
         "displayName": requested.get("displayName").cloned().unwrap_or(Value::Null),

@@ -82,6 +82,7 @@ pub fn route(
                 ));
             }
             let mut data = echo(&policy);
+            requires_complete_policy(&data)?;
             data.insert("id".into(), json!(ctx.guid()));
             data.insert("createdDateTime".into(), json!(ctx.timestamp()));
             data.insert("modifiedDateTime".into(), Value::Null);
@@ -117,7 +118,9 @@ pub fn route(
         }
         ("DELETE", Some(Key::Id(id))) => {
             // Deleting stays possible after the licence lapses.
-            require_write_permission(ctx, &Value::Null)?;
+            ctx.require(need::CA_DELETE).map_err(|_| {
+                access_denied("You cannot perform the requested operation, required scopes are missing in the token.")
+            })?;
             let index = visible_index(ctx, &id)?;
             ctx.tenant.conditional_access_policies.remove(index);
             ctx.wrote = true;

@@ -120,9 +120,9 @@ pub fn route(
                 &data,
             );
             if let Some(body) = reply.body.as_mut() {
-                body["@odata.context"] = json!(
-                    ctx.context("policies/identitySecurityDefaultsEnforcementPolicy/$entity")
-                );
+                // This singleton's context has no `/$entity` (calls.json).
+                body["@odata.context"] =
+                    json!(ctx.context("policies/identitySecurityDefaultsEnforcementPolicy"));
             }
             Ok(reply)
         }

@@ -146,16 +146,19 @@ impl Ctx<'_> {
     }
 
     pub fn context(&self, fragment: &str) -> String {
+        // Graph names Conditional Access's entity set without the `identity/` segment.
+        let fragment = fragment.strip_prefix("identity/").unwrap_or(fragment);
         format!("{}/v1.0/$metadata#{fragment}", self.base)
     }
 
     /// A single entity answer with `@odata.context` and `$select` applied.
     pub fn entity(&self, status: u16, set: &str, data: &Map<String, Value>) -> Reply {
         let mut body = Map::new();
-        body.insert(
-            "@odata.context".into(),
-            json!(self.context(&format!("{set}/$entity"))),
-        );
+        let context = match &self.query.select_raw {
+            Some(select) => self.context(&format!("{set}({select})/$entity")),
+            None => self.context(&format!("{set}/$entity")),
+        };
+        body.insert("@odata.context".into(), json!(context));
         body.extend(self.query.select(data));
         Reply::json(status, Value::Object(body))
     }
@@ -171,9 +174,19 @@ impl Ctx<'_> {
             Some(filter) => parse_filter(filter, filterable, set)?,
             None => Vec::new(),
         };
+        // Directory objects do not support $skip (they page with $skiptoken); Conditional
+        // Access policies do.
+        let skip_param = match self.query.skip_param {
+            Some(_) if !set.starts_with("identity/conditionalAccess") => {
+                return Err(bad_request("'$skip' is not supported by the service."));
+            }
+            Some(skip) => skip,
+            None => 0,
+        };
         let matching: Vec<_> = items
             .into_iter()
             .filter(|item| matches(item, &clauses))
+            .skip(skip_param)
             .collect();
         let top = self.query.top.unwrap_or(100);
         let page: Vec<Value> = matching
@@ -277,6 +290,8 @@ pub struct Query {
     pub select_raw: Option<String>,
     pub top: Option<usize>,
     pub skip: usize,
+    /// `$skip`, which only some APIs support.
+    pub skip_param: Option<usize>,
     /// Options repeated on `@odata.nextLink`.
     pub pass_on: Vec<(String, String)>,
 }
@@ -306,6 +321,13 @@ impl Query {
                         .ok_or_else(|| bad_request(format!("Invalid page size specified: '{value}'. Must be between 1 and 999 inclusive.")))?;
                     query.pass_on.push((key.clone(), value.clone()));
                     query.top = Some(top);
+                }
+                "$skip" => {
+                    let skip = value
+                        .parse()
+                        .map_err(|_| bad_request(format!("Invalid value '{value}' for $skip.")))?;
+                    query.pass_on.push((key.clone(), value.clone()));
+                    query.skip_param = Some(skip);
                 }
                 "$skiptoken" => {
                     query.skip = decode_skiptoken(&value)
@@ -724,11 +746,12 @@ fn injected_fault(inner: &mut Inner, tenant_id: &str, path: &str) -> Option<Repl
         let too_soon = tenant
             .last_conditional_access_request
             .is_some_and(|last| now.duration_since(last) < std::time::Duration::from_secs(1));
+        // A refused request counts against the limit too (immediate retries do not help).
+        tenant.last_conditional_access_request = Some(now);
         if too_soon {
             inner.counters.throttled += 1;
             return Some(error(429, "TooManyRequests", "Too many requests to Conditional Access; at most one request per second per tenant."));
         }
-        tenant.last_conditional_access_request = Some(now);
     }
     None
 }
@@ -933,6 +956,7 @@ pub mod need {
         &["Policy.Read.All", "Policy.ReadWrite.ConditionalAccess"],
         &["Application.Read.All", "Policy.ReadWrite.ConditionalAccess"],
     ];
+    pub const CA_DELETE: &[&[&str]] = &[&["Policy.Read.All", "Policy.ReadWrite.ConditionalAccess"]];
     pub const ORGANIZATION_READ: &[&[&str]] = &[
         &["Organization.Read.All"],
         &["Directory.Read.All"],

@@ -156,6 +156,7 @@ fn visible_index(ctx: &Ctx<'_>, key: &Key) -> Result<usize, Reply> {
 /// A new service principal for `app_id`. While the application replicates, Entra answers
 /// with `NoBackingApplicationObject`.
 fn create(ctx: &mut Ctx<'_>, app_id: &str, body: &Value) -> Result<Map<String, Value>, Reply> {
+    require_delegated_role(ctx, app_id)?;
     let Some(app) = super::applications::find_by_app_id(ctx, app_id).cloned() else {
         let message = format!("The appId '{app_id}' of the service principal does not reference a valid application object.");
         return Err(error_with_detail(
@@ -216,6 +217,43 @@ fn create(ctx: &mut Ctx<'_>, app_id: &str, body: &Value) -> Result<Map<String, V
     ctx.tenant.service_principals.push(obj);
     ctx.wrote = true;
     Ok(data)
+}
+
+/// A signed-in user creating a service principal needs an admin role, or to own the
+/// single-tenant app (as an Application Developer would).
+fn require_delegated_role(ctx: &Ctx<'_>, app_id: &str) -> Result<(), Reply> {
+    if !ctx.caller.is_delegated() {
+        return Ok(());
+    }
+    const ADMINS: &[&str] = &[
+        "Global Administrator",
+        "Application Administrator",
+        "Cloud Application Administrator",
+    ];
+    let roles = ctx
+        .tenant
+        .users
+        .iter()
+        .find(|u| u.id() == ctx.caller.object_id)
+        .map(|u| u.hidden.directory_roles.clone())
+        .unwrap_or_default();
+    if roles.iter().any(|r| ADMINS.contains(&r.as_str())) {
+        return Ok(());
+    }
+    let owns_single_tenant_app = ctx.tenant.applications.iter().any(|a| {
+        a.str("appId")
+            .is_some_and(|id| id.eq_ignore_ascii_case(app_id))
+            && a.str("signInAudience") == Some("AzureADMyOrg")
+            && a.hidden.owners.contains(&ctx.caller.object_id)
+    });
+    if owns_single_tenant_app {
+        return Ok(());
+    }
+    Err(error(
+        403,
+        "Authorization_RequestDenied",
+        "Insufficient privileges to complete the operation.",
+    ))
 }
 
 /// `PATCH /servicePrincipals(appId='…')`: update, or create with `Prefer: create-if-missing`.

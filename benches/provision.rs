@@ -1,0 +1,185 @@
+//! `cargo bench --bench provision`: a cold apply and a no-op apply against the in-process
+//! simulated tenant with a per-request latency L, measured against the round-trip floor.
+//!
+//! Reports HTTP requests (token included), writes, sequential waves (requests that overlap in
+//! time form one wave), wall time, wall / (waves x L) and the process's peak memory.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use entra_mail::apply::{self, ApplyContext};
+use entra_mail::cloud::{Cloud, Endpoints};
+use entra_mail::config;
+use entra_mail::graph::GraphClient;
+use entra_mail::http::{build_client, TransportOptions};
+use entra_mail::live;
+use entra_mail::outputs::Outputs;
+use entra_mail::plan;
+use entra_mail::progress::Progress;
+use entra_mail::sim::{Faults, LogEntry, Sim, SimOptions, TenantSpec};
+
+const TENANT: &str = "b3c1e0a2-7d4f-4c8e-9f1a-2d6b5e8c4a10";
+
+/// The example without Conditional Access (measured on its own, at 1 request/second).
+fn config_text() -> String {
+    let example = include_str!("../examples/pandora-itsm.toml");
+    let cut = example
+        .find("# Conditional Access")
+        .unwrap_or(example.len());
+    let rest = example[cut..]
+        .find("[outputs]")
+        .map(|i| &example[cut + i..])
+        .unwrap_or("");
+    format!("{}{}", &example[..cut], rest).replace("out/pandora-itsm", "bench-out")
+}
+
+struct Measured {
+    requests: usize,
+    writes: usize,
+    waves: usize,
+    wall: Duration,
+}
+
+/// Sequential waves: a request that starts after every earlier one has finished opens a
+/// new wave.
+fn waves(log: &[LogEntry]) -> usize {
+    let mut entries: Vec<&LogEntry> = log.iter().collect();
+    entries.sort_by_key(|e| e.started_us);
+    let mut waves = 0;
+    let mut latest_end = 0;
+    for entry in entries {
+        if waves == 0 || entry.started_us >= latest_end {
+            waves += 1;
+        }
+        latest_end = latest_end.max(entry.finished_us);
+    }
+    waves
+}
+
+async fn client(sim: &Sim) -> GraphClient {
+    let tenant = sim.tenant_info(TENANT).expect("tenant");
+    let http = build_client(&TransportOptions {
+        ca_pems: vec![sim.ca_pem().to_string()],
+        ..TransportOptions::default()
+    })
+    .expect("http");
+    let endpoints = Endpoints::resolve(
+        Cloud::Public,
+        Some(&sim.graph_url()),
+        Some(&sim.authority_host()),
+    )
+    .expect("endpoints");
+    let credential: Arc<dyn azure_core::credentials::TokenCredential> =
+        entra_mail::auth::client_secret(
+            TENANT,
+            &tenant.admin_client_id,
+            &tenant.admin_client_secret,
+            &http,
+            &endpoints.authority_host,
+        )
+        .expect("credential");
+    GraphClient::builder(&endpoints, credential)
+        .http_client(http)
+        .build()
+        .expect("client")
+}
+
+/// One apply with a fresh client (so its token request counts, as in a new process).
+async fn apply_once(sim: &Sim, config_path: &std::path::Path) -> Measured {
+    sim.reset_counters();
+    let started = Instant::now();
+    let client = client(sim).await;
+    let desired = config::load(config_path).expect("config");
+    let outputs = Outputs::read(&desired.outputs.directory).expect("outputs");
+    let live = live::read(&client, &desired, outputs.as_ref())
+        .await
+        .expect("live");
+    let plan = plan::build(
+        &desired,
+        &live,
+        outputs.as_ref(),
+        time::OffsetDateTime::now_utc(),
+    )
+    .expect("plan");
+    let progress = Progress::silent();
+    let ctx = ApplyContext::new(
+        &client,
+        &desired,
+        &live,
+        outputs,
+        Duration::from_secs(120),
+        &progress,
+        None,
+    );
+    apply::run(&ctx, &plan).await.expect("apply");
+    let wall = started.elapsed();
+    let log = sim.request_log();
+    Measured {
+        requests: log.len(),
+        writes: log.iter().filter(|e| e.wrote).count(),
+        waves: waves(&log),
+        wall,
+    }
+}
+
+fn peak_memory_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[tokio::main]
+async fn main() {
+    let latency_ms: u64 = std::env::var("ENTRA_MAIL_BENCH_LATENCY_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50);
+    let latency = Duration::from_millis(latency_ms);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config_path = dir.path().join("tenant.toml");
+    std::fs::write(&config_path, config_text()).expect("config");
+    let sim = Sim::start(SimOptions {
+        faults: Faults {
+            latency,
+            ..Faults::default()
+        },
+        tenants: vec![TenantSpec {
+            tenant_id: Some(TENANT.into()),
+            ..TenantSpec::default()
+        }],
+        ..SimOptions::default()
+    })
+    .await
+    .expect("simulator");
+
+    let cold = apply_once(&sim, &config_path).await;
+    let noop = apply_once(&sim, &config_path).await;
+
+    println!("provision benchmark: in-process simulated tenant, L = {latency_ms} ms per request\n");
+    println!("| scenario | requests | writes | waves | wall | wall / (waves x L) | goal |");
+    println!("|---|---|---|---|---|---|---|");
+    for (name, m, goal) in [
+        ("cold apply", &cold, cold.waves <= 6 && cold.requests <= 16),
+        ("no-op apply", &noop, noop.waves <= 2 && noop.writes == 0),
+    ] {
+        let ratio = m.wall.as_secs_f64() / (m.waves as f64 * latency.as_secs_f64());
+        println!(
+            "| {name} | {} | {} | {} | {:.0} ms | {ratio:.2} | {} |",
+            m.requests,
+            m.writes,
+            m.waves,
+            m.wall.as_secs_f64() * 1000.0,
+            if goal { "met" } else { "MISSED" }
+        );
+    }
+    println!(
+        "\ngoals: cold apply <= 6 waves and <= 16 requests; no-op apply <= 2 waves and 0 writes"
+    );
+    println!("lower bound (DESIGN.md): cold 5 waves (token; reads; app upsert; service principal + secret + identifier URI; consent), no-op 2 waves (token; reads)");
+    if let Some(kib) = peak_memory_kib() {
+        println!(
+            "peak memory (whole process, simulator included): {:.1} MiB",
+            kib as f64 / 1024.0
+        );
+    }
+}
