@@ -4,8 +4,11 @@
 use futures::future::{join_all, OptionFuture};
 
 use crate::config::Desired;
+use serde::Deserialize;
+
 use crate::graph::models::{
-    AppRoleAssignment, Application, OAuth2PermissionGrant, ServicePrincipal,
+    AppRoleAssignment, Application, ConditionalAccessPolicy,
+    IdentitySecurityDefaultsEnforcementPolicy, OAuth2PermissionGrant, ServicePrincipal, User,
 };
 use crate::graph::{odata, GraphClient, GraphError, Request};
 use crate::outputs::Outputs;
@@ -21,6 +24,46 @@ pub struct LiveState {
     pub app_role_assignments: Vec<AppRoleAssignment>,
     /// Tenant-wide delegated grants of our service principal.
     pub grants: Vec<OAuth2PermissionGrant>,
+    /// What Conditional Access needs, when the config has a policy.
+    pub conditional_access: Option<LiveConditionalAccess>,
+}
+
+/// The policy of that name, the users and groups it names, and the tenant's switches.
+#[derive(Debug, Clone, Default)]
+pub struct LiveConditionalAccess {
+    /// Policies with our display name (more than one is an error the plan reports).
+    pub policies: Vec<ConditionalAccessPolicy>,
+    /// Each configured group name with the groups that carry it (none: missing; several:
+    /// ambiguous).
+    pub groups: Vec<(String, Vec<LiveGroup>)>,
+    /// Each configured user principal name with its user, if it exists.
+    pub users: Vec<(String, Option<User>)>,
+    pub security_defaults: bool,
+    /// Who runs this (from the token's claims).
+    pub caller: Caller,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct LiveGroup {
+    pub id: String,
+    #[serde(rename = "displayName")]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub members: Vec<Member>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Member {
+    pub id: String,
+}
+
+/// The identity behind the token.
+#[derive(Debug, Clone, Default)]
+pub struct Caller {
+    pub object_id: Option<String>,
+    /// A signed-in user (delegated token) rather than an app.
+    pub delegated: bool,
+    pub name: Option<String>,
 }
 
 impl LiveState {
@@ -41,9 +84,29 @@ impl LiveState {
 
 const RESOURCE_SELECT: &str = "id,appId,displayName,appRoles,oauth2PermissionScopes";
 
-/// Reads the live state. `hint` (the last outputs) lets the service principal and its
-/// consent be read in the same wave as the application.
+/// Reads the live state: the app side and Conditional Access, at the same time.
 pub async fn read(
+    client: &GraphClient,
+    desired: &Desired,
+    hint: Option<&Outputs>,
+) -> Result<LiveState, GraphError> {
+    let (core, conditional_access) = tokio::join!(
+        read_core(client, desired, hint),
+        OptionFuture::from(
+            desired
+                .conditional_access
+                .as_ref()
+                .map(|policy| read_conditional_access(client, policy))
+        ),
+    );
+    let mut live = core?;
+    live.conditional_access = conditional_access.transpose()?;
+    Ok(live)
+}
+
+/// The app side. `hint` (the last outputs) lets the service principal and its consent be
+/// read in the same wave as the application.
+async fn read_core(
     client: &GraphClient,
     desired: &Desired,
     hint: Option<&Outputs>,
@@ -112,6 +175,7 @@ pub async fn read(
         resources,
         app_role_assignments,
         grants,
+        conditional_access: None,
     })
 }
 
@@ -150,4 +214,79 @@ async fn grants(
     client
         .list(Request::get("oauth2PermissionGrants").query("$filter", filter))
         .await
+}
+
+/// The policy by display name, every user and group it names, security defaults, and who
+/// we are: all in one wave (groups come with their members).
+async fn read_conditional_access(
+    client: &GraphClient,
+    policy: &crate::config::DesiredPolicy,
+) -> Result<LiveConditionalAccess, GraphError> {
+    let group_names: Vec<&String> = policy
+        .pilot_groups
+        .iter()
+        .chain(&policy.emergency_access_groups)
+        .collect();
+    let user_names: Vec<&String> = policy
+        .pilot_users
+        .iter()
+        .chain(&policy.emergency_access_users)
+        .filter(|u| u.contains('@'))
+        .collect();
+    let policies_request = Request::get("identity/conditionalAccess/policies")
+        .query("$filter", odata::eq("displayName", &policy.display_name));
+    let groups = join_all(group_names.iter().map(|name| {
+        let request = Request::get("groups")
+            .query("$filter", odata::eq("displayName", name))
+            .query("$select", "id,displayName")
+            .query("$expand", "members");
+        async move {
+            client
+                .list::<LiveGroup>(request)
+                .await
+                .map(|found| (name.to_string(), found))
+        }
+    }));
+    let users = join_all(user_names.iter().map(|upn| {
+        let path = format!(
+            "users/{}",
+            percent_encoding::utf8_percent_encode(upn, percent_encoding::NON_ALPHANUMERIC)
+        );
+        let request = Request::get(path).query("$select", "id,displayName,userPrincipalName");
+        async move {
+            client
+                .send_optional::<User>(&request)
+                .await
+                .map(|user| (upn.to_string(), user))
+        }
+    }));
+    let (policies, groups, users, defaults, claims) = tokio::join!(
+        client.list::<ConditionalAccessPolicy>(policies_request),
+        groups,
+        users,
+        client.get::<IdentitySecurityDefaultsEnforcementPolicy>(
+            "policies/identitySecurityDefaultsEnforcementPolicy"
+        ),
+        client.token_claims(),
+    );
+    let claims = claims?;
+    let text = |key: &str| {
+        claims
+            .get(key)
+            .and_then(serde_json::Value::as_str)
+            .map(String::from)
+    };
+    Ok(LiveConditionalAccess {
+        policies: policies?,
+        groups: groups.into_iter().collect::<Result<_, _>>()?,
+        users: users.into_iter().collect::<Result<_, _>>()?,
+        security_defaults: defaults?.is_enabled.unwrap_or(false),
+        caller: Caller {
+            object_id: text("oid"),
+            delegated: claims.get("scp").is_some(),
+            name: text("upn")
+                .or_else(|| text("app_displayname"))
+                .or_else(|| text("appid")),
+        },
+    })
 }

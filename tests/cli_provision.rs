@@ -129,7 +129,7 @@ fn plan_exits_2_with_changes_then_apply_then_plan_exits_0() {
     ws.cmd(APPLY)
         .assert()
         .success()
-        .stdout(predicate::str::contains("Apply complete: 6 added"));
+        .stdout(predicate::str::contains("Apply complete: 7 added"));
     ws.cmd(PLAN)
         .assert()
         .code(0)
@@ -346,7 +346,7 @@ fn destroy_removes_the_app_and_the_outputs_and_runs_twice() {
     ws.cmd(destroy)
         .assert()
         .success()
-        .stdout(predicate::str::contains("Destroy complete: 3 removed."));
+        .stdout(predicate::str::contains("Destroy complete: 4 removed."));
     assert!(!ws.out().join("outputs.json").exists());
     assert!(!ws.out().join("pandora-itsm.md").exists());
     ws.cmd(destroy)

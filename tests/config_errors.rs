@@ -92,6 +92,8 @@ const CASES: &[(&str, &str, &str, &str)] = &[
      "t.toml:25:27: `conditional_access.emergency_access_users[0]`: `breakglass1` is not a user principal name; expected name@domain, like breakglass1@contoso.onmicrosoft.com"),
     ("policy without users", "pilot_groups = [\"MFA-Test-Group\"]\n", "",
      "t.toml:22:2: `conditional_access.pilot_groups`: a policy must name who it applies to: set `pilot_groups` or `pilot_users`"),
+    ("all users without saying so", "pilot_groups = [\"MFA-Test-Group\"]", "pilot_groups = [\"MFA-Test-Group\"]\npilot_users = [\"All\"]",
+     "t.toml:25:16: `conditional_access.pilot_users[0]`: \"All\" puts every user, admins included, under this policy; set `allow_all_users = true` to mean it"),
     ("unknown target app", "state = \"report-only\"", "state = \"report-only\"\ntarget_apps = [\"Azure Portal\"]",
      "t.toml:24:16: `conditional_access.target_apps[0]`: unknown app `Azure Portal`; use an appId (a GUID), a known name such as \"Windows Azure Service Management API\", or one of All, Office365, MicrosoftAdminPortals"),
     ("unknown grant control", "state = \"report-only\"", "state = \"report-only\"\ngrant_controls = [\"MFA\"]",

@@ -17,7 +17,9 @@ use crate::outputs::{HeldSecret, Outputs, OutputsError, PreviousSecret};
 use crate::plan::{Operation, Plan, ResourceChange};
 use crate::progress::Progress;
 use crate::render::RenderError;
-use crate::resources::{application, client_secret, consent, service_principal};
+use crate::resources::{
+    application, client_secret, conditional_access, consent, service_principal,
+};
 use crate::secret::SecretString;
 
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +45,8 @@ pub enum ApplyError {
     Outputs(#[from] OutputsError),
     #[error(transparent)]
     Render(#[from] RenderError),
+    #[error("{0}")]
+    ConditionalAccess(String),
 }
 
 /// Ids learned from the tenant or from create answers (never re-queried when known).
@@ -277,6 +281,16 @@ async fn apply_one(ctx: &ApplyContext<'_>, change: &ResourceChange) -> Result<()
         Operation::DeleteServicePrincipal { id } => service_principal::delete(ctx, id).await,
         Operation::DeleteApplication { id } => application::delete(ctx, id).await,
         Operation::WriteOutputs => ctx.write_outputs().map(|_| ()),
+        Operation::CreatePolicy {
+            body,
+            staged_final_state,
+        } => conditional_access::create(ctx, body, staged_final_state.as_deref()).await,
+        Operation::UpdatePolicy {
+            id,
+            patch,
+            staged_final_state,
+        } => conditional_access::update(ctx, id, patch, staged_final_state.as_deref()).await,
+        Operation::DeletePolicy { id } => conditional_access::delete(ctx, id).await,
     }
 }
 

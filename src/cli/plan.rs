@@ -64,7 +64,12 @@ pub async fn prepare(
     let live = live::read(&client, &desired, outputs.as_ref())
         .await
         .with_context(|| format!("cannot read tenant {}", desired.tenant_id))?;
-    let plan = plan::build(&desired, &live, outputs.as_ref(), OffsetDateTime::now_utc())
+    let options = plan::PlanOptions {
+        now: OffsetDateTime::now_utc(),
+        allow_lockout_risk: args.allow_lockout_risk,
+        staged: args.staged,
+    };
+    let plan = plan::build_with(&desired, &live, outputs.as_ref(), &options)
         .with_context(|| format!("cannot plan {}", desired.source.display()))?;
     Ok(Prepared {
         desired,

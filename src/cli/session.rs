@@ -27,6 +27,13 @@ pub struct TenantArgs {
     /// Time budget, in seconds, for waiting out throttling and replication per request.
     #[arg(long, value_name = "SECONDS", default_value_t = 300)]
     pub timeout: u64,
+    /// Enable a Conditional Access policy even though it excludes no emergency-access account.
+    #[arg(long)]
+    pub allow_lockout_risk: bool,
+    /// Write the Conditional Access policy report-only first, then switch it to its
+    /// configured state once it reads back.
+    #[arg(long)]
+    pub staged: bool,
 }
 
 impl TenantArgs {

@@ -91,6 +91,7 @@ pub struct DesiredPolicy {
     pub target_apps: Vec<String>,
     pub grant_controls: Vec<GrantControl>,
     pub grant_operator: GrantOperator,
+    pub allow_all_users: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

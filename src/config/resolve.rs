@@ -541,16 +541,36 @@ fn resolve_policy(
                 .then(|| "a group name cannot be empty".to_string())
         });
     }
-    for (key, names) in [
-        ("pilot_users", &ca.pilot_users),
-        ("emergency_access_users", &ca.emergency_access_users),
-    ] {
-        names_list(names, &path.key(key), problems, |name| {
+    names_list(
+        &ca.pilot_users,
+        &path.key("pilot_users"),
+        problems,
+        |name| {
+            if name == "All" {
+                return (!ca.allow_all_users).then(|| {
+                "\"All\" puts every user, admins included, under this policy; set `allow_all_users = true` to mean it".to_string()
+            });
+            }
+            if name.eq_ignore_ascii_case("all")
+                || name.eq_ignore_ascii_case("GuestsOrExternalUsers")
+            {
+                return None;
+            }
             (!is_user_principal_name(name)).then(|| {
-                format!("`{name}` is not a user principal name; expected name@domain, like breakglass1@contoso.onmicrosoft.com")
-            })
-        });
-    }
+            format!("`{name}` is not a user principal name; expected name@domain, like alice@contoso.com, or \"All\"")
+        })
+        },
+    );
+    names_list(
+        &ca.emergency_access_users,
+        &path.key("emergency_access_users"),
+        problems,
+        |name| {
+            (!is_user_principal_name(name)).then(|| {
+            format!("`{name}` is not a user principal name; expected name@domain, like breakglass1@contoso.onmicrosoft.com")
+        })
+        },
+    );
     let target_apps = ca
         .target_apps
         .unwrap_or_else(|| vec![well_known::AZURE_SERVICE_MANAGEMENT.to_string()]);
@@ -584,6 +604,7 @@ fn resolve_policy(
         target_apps,
         grant_controls,
         grant_operator: ca.grant_operator.unwrap_or(GrantOperator::Or),
+        allow_all_users: ca.allow_all_users,
     }
 }
 

@@ -105,6 +105,9 @@ pub struct ConditionalAccessSection {
     pub target_apps: Option<Vec<String>>,
     pub grant_controls: Option<Vec<GrantControl>>,
     pub grant_operator: Option<GrantOperator>,
+    /// Allow `pilot_users = ["All"]` (every user, admins included).
+    #[serde(default)]
+    pub allow_all_users: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]

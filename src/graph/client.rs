@@ -131,7 +131,13 @@ pub struct GraphClient {
     retry: RetryPolicy,
     trace_http: bool,
     stats: RequestStats,
+    /// When the last Conditional Access request left: Entra allows about one per second per
+    /// tenant and answers 429 without Retry-After, so we pace instead of retrying.
+    conditional_access_last: tokio::sync::Mutex<Option<Instant>>,
 }
+
+/// The pace of Conditional Access requests (a little over Entra's one per second).
+const CONDITIONAL_ACCESS_INTERVAL: Duration = Duration::from_millis(1050);
 
 /// How many requests a client sent, and how many of them could write.
 #[derive(Debug, Default)]
@@ -193,6 +199,7 @@ impl GraphClientBuilder {
             retry: self.retry,
             trace_http: self.trace_http,
             stats: RequestStats::default(),
+            conditional_access_last: tokio::sync::Mutex::new(None),
         })
     }
 }
@@ -225,6 +232,30 @@ impl GraphClient {
             retry: RetryPolicy::default(),
             trace_http: false,
         }
+    }
+
+    /// Waits until a Conditional Access request may go, and books the slot.
+    async fn pace_conditional_access(&self) {
+        let mut last = self.conditional_access_last.lock().await;
+        if let Some(previous) = *last {
+            let ready = previous + CONDITIONAL_ACCESS_INTERVAL;
+            let now = Instant::now();
+            if ready > now {
+                tracing::debug!(
+                    "pacing Conditional Access: waiting {} ms",
+                    (ready - now).as_millis()
+                );
+                tokio::time::sleep(ready - now).await;
+            }
+        }
+        *last = Some(Instant::now());
+    }
+
+    /// The claims of the access token this client uses (decoded, not verified: for saying
+    /// who we are and what we may do, never for security decisions).
+    pub async fn token_claims(&self) -> Result<serde_json::Value, GraphError> {
+        let token = self.bearer().await?;
+        Ok(decode_claims(&token).unwrap_or(serde_json::Value::Null))
     }
 
     /// `{graph_url}/v1.0/`.
@@ -318,6 +349,9 @@ impl GraphClient {
             loop {
                 attempts += 1;
                 let attempt_started = Instant::now();
+                if display_path.starts_with("identity/conditionalAccess") {
+                    self.pace_conditional_access().await;
+                }
                 let outcome = self.attempt(request, &url, &client_request_id).await;
                 let failure_text = match outcome {
                     Ok(raw) => {
@@ -582,6 +616,16 @@ fn connect_error(url: &Url, error: &reqwest::Error) -> GraphError {
             message,
         }
     }
+}
+
+/// The payload of a JWT, without verifying it.
+pub fn decode_claims(token: &str) -> Option<serde_json::Value> {
+    use base64::Engine;
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
 }
 
 /// An error and its sources on one line: `a: b: c`, without repeats.

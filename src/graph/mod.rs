@@ -7,6 +7,8 @@ pub mod odata;
 pub mod redact;
 pub mod retry;
 
-pub use client::{GraphClient, GraphClientBuilder, Request, Response, HTTP_TRACE_TARGET};
+pub use client::{
+    decode_claims, GraphClient, GraphClientBuilder, Request, Response, HTTP_TRACE_TARGET,
+};
 pub use error::{ApiError, ErrorDetail, GraphError, ODataErrorBody};
 pub use retry::RetryPolicy;

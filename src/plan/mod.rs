@@ -98,6 +98,40 @@ pub enum Operation {
     },
     /// Write the outputs file and render the templates (no tenant call).
     WriteOutputs,
+    /// `POST` a Conditional Access policy; with `staged_final_state`, report-only first.
+    CreatePolicy {
+        body: Value,
+        staged_final_state: Option<String>,
+    },
+    /// `PATCH` only the parts of a policy that differ.
+    UpdatePolicy {
+        id: String,
+        patch: Value,
+        staged_final_state: Option<String>,
+    },
+    DeletePolicy {
+        id: String,
+    },
+}
+
+/// Choices that change what a plan may do.
+#[derive(Debug, Clone, Copy)]
+pub struct PlanOptions {
+    pub now: OffsetDateTime,
+    /// Enable a policy even without emergency-access exclusions.
+    pub allow_lockout_risk: bool,
+    /// Write a policy report-only first, then switch it once it reads back.
+    pub staged: bool,
+}
+
+impl PlanOptions {
+    pub fn at(now: OffsetDateTime) -> Self {
+        Self {
+            now,
+            allow_lockout_risk: false,
+            staged: false,
+        }
+    }
 }
 
 impl Operation {
@@ -153,6 +187,20 @@ pub enum PlanError {
     },
     #[error("cannot render outputs: {0}")]
     Render(String),
+    #[error("security defaults are on in tenant {tenant}, and Conditional Access policies cannot be used while they are; turn them off (Entra admin center: Identity > Overview > Properties > Manage security defaults > Disabled), then run again. Nothing was written")]
+    SecurityDefaultsOn { tenant: String },
+    #[error("group `{name}` named by Conditional Access policy `{policy}` does not exist in the tenant; nothing was written (a policy is never sent with a name left out)")]
+    GroupNotFound { name: String, policy: String },
+    #[error("{} groups are named `{name}` ({}); name a group that is unique", ids.len(), ids.join(", "))]
+    GroupAmbiguous { name: String, ids: Vec<String> },
+    #[error("user `{upn}` named by Conditional Access policy `{policy}` does not exist in the tenant; nothing was written (a policy is never sent with a name left out)")]
+    UserNotFound { upn: String, policy: String },
+    #[error("{} Conditional Access policies are named `{name}` ({}); entra-mail finds its policy by name, so delete or rename all but one", ids.len(), ids.join(", "))]
+    DuplicatePolicies { name: String, ids: Vec<String> },
+    #[error("refusing to enable `{policy}` without emergency-access accounts. Emergency-access (break-glass) accounts are two or more cloud-only Global Administrator accounts excluded from every Conditional Access policy, so that a mistake in a policy cannot lock everyone out of the tenant. Name them in conditional_access.emergency_access_users (or emergency_access_groups); or set state = \"report-only\" to see the policy's effect in the sign-in logs without enforcing it; or pass --allow-lockout-risk")]
+    NoEmergencyAccess { policy: String },
+    #[error("refusing to enable `{policy}`: it does not exclude emergency-access account `{who}`; its policy file must put \"${{emergency_access_users}}\" in conditions.users.excludeUsers and \"${{emergency_access_groups}}\" in excludeGroups (or pass --allow-lockout-risk)")]
+    EmergencyAccessNotExcluded { who: String, policy: String },
 }
 
 fn suggestions_text(suggestions: &[String]) -> String {
@@ -177,6 +225,17 @@ pub fn build(
     outputs: Option<&Outputs>,
     now: OffsetDateTime,
 ) -> Result<Plan, PlanError> {
+    build_with(desired, live, outputs, &PlanOptions::at(now))
+}
+
+/// [`build`] with options.
+pub fn build_with(
+    desired: &Desired,
+    live: &LiveState,
+    outputs: Option<&Outputs>,
+    options: &PlanOptions,
+) -> Result<Plan, PlanError> {
+    let now = options.now;
     if let Some(held) = outputs {
         if held.tenant_id != desired.tenant_id {
             return Err(PlanError::ForeignOutputs {
@@ -195,6 +254,10 @@ pub fn build(
     let new_secret = secret_changes.iter().any(|c| c.action == Action::Create);
     changes.extend(secret_changes);
     changes.extend(resources::consent::plan(desired, live, &resolved));
+    let (policy_changes, policy_warnings) =
+        resources::conditional_access::plan(desired, live, options)?;
+    changes.extend(policy_changes);
+    warnings.extend(policy_warnings);
     if let Some(change) =
         resources::outputs_files::plan(desired, live, outputs, new_secret, &changes)?
     {
@@ -298,6 +361,22 @@ pub fn build_destroy(desired: &Desired, live: &LiveState) -> Plan {
             depends_on: vec![sp_address],
             operation: Operation::DeleteApplication { id: id.to_string() },
         });
+    }
+    if let (Some(policy), Some(ca)) = (&desired.conditional_access, &live.conditional_access) {
+        // Only an unambiguous match is ours to delete.
+        if let [existing] = ca.policies.as_slice() {
+            changes.push(ResourceChange {
+                address: resources::conditional_access::address(policy),
+                kind: resources::conditional_access::KIND,
+                action: Action::Delete,
+                before: json!({"id": existing.id, "display_name": existing.display_name, "state": existing.state}),
+                after: Value::Null,
+                attributes: Vec::new(),
+                reason: None,
+                depends_on: Vec::new(),
+                operation: Operation::DeletePolicy { id: existing.id.clone().unwrap_or_default() },
+            });
+        }
     }
     Plan {
         tenant_id: desired.tenant_id,

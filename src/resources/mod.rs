@@ -3,6 +3,7 @@
 
 pub mod application;
 pub mod client_secret;
+pub mod conditional_access;
 pub mod consent;
 pub mod outputs_files;
 pub mod permissions;

@@ -79,7 +79,13 @@ pub fn plan(
         after: json!({"files": files}),
         attributes: Vec::new(),
         reason,
-        depends_on: changes.iter().map(|c| c.address.clone()).collect(),
+        // The outputs hold the app's ids and secret; the policy is not in them, so they do
+        // not wait for it (Conditional Access is paced at one request per second).
+        depends_on: changes
+            .iter()
+            .filter(|c| c.kind != super::conditional_access::KIND)
+            .map(|c| c.address.clone())
+            .collect(),
         operation: Operation::WriteOutputs,
     }))
 }

@@ -106,8 +106,11 @@ fn check_property(definition: &Value, value: &Value) -> Result<(), SchemaProblem
 fn property_definition(full_name: &str, property: &str) -> Option<&'static Value> {
     let mut current = schemas().get(full_name);
     while let Some(schema) = current {
-        if let Some(definition) = schema.get("properties").and_then(|p| p.get(property)) {
-            return Some(definition);
+        // Navigation properties (authenticationStrength, ...) may be echoed back too.
+        for kind in ["properties", "navigationProperties"] {
+            if let Some(definition) = schema.get(kind).and_then(|p| p.get(property)) {
+                return Some(definition);
+            }
         }
         current = schema
             .get("baseType")

@@ -135,6 +135,45 @@ impl Harness {
         (plan, report)
     }
 
+    /// Plans with `options`; the plan's error when it refuses.
+    pub async fn try_plan_with(
+        &self,
+        options: &plan::PlanOptions,
+    ) -> Result<Plan, plan::PlanError> {
+        let desired = self.desired();
+        let outputs = self.outputs();
+        let live = live::read(&self.client, &desired, outputs.as_ref())
+            .await
+            .unwrap();
+        plan::build_with(&desired, &live, outputs.as_ref(), options)
+    }
+
+    /// Plans with `options` and applies.
+    pub async fn try_apply_with(
+        &self,
+        options: &plan::PlanOptions,
+    ) -> Result<(Plan, ApplyReport), String> {
+        let desired = self.desired();
+        let outputs = self.outputs();
+        let live = live::read(&self.client, &desired, outputs.as_ref())
+            .await
+            .map_err(|e| e.to_string())?;
+        let plan = plan::build_with(&desired, &live, outputs.as_ref(), options)
+            .map_err(|e| e.to_string())?;
+        let progress = Progress::silent();
+        let ctx = ApplyContext::new(
+            &self.client,
+            &desired,
+            &live,
+            outputs,
+            Duration::from_secs(60),
+            &progress,
+            None,
+        );
+        let report = apply::run(&ctx, &plan).await.map_err(|e| e.to_string())?;
+        Ok((plan, report))
+    }
+
     pub async fn apply(&self) -> (Plan, ApplyReport) {
         self.apply_at(OffsetDateTime::now_utc()).await
     }

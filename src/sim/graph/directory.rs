@@ -13,6 +13,11 @@ pub fn route(
     rest: &[Segment],
     _body: &[u8],
 ) -> Res {
+    if set == "groups" && method.as_str() == "GET" && rest.len() == 1 && rest[0].name == "members" {
+        if let Some(key) = key {
+            return members(ctx, key.describe());
+        }
+    }
     if let Some(segment) = rest.first() {
         return Err(error(
             400,
@@ -23,7 +28,26 @@ pub fn route(
     match (set, method.as_str(), key) {
         ("groups", "GET", None) => {
             ctx.require(need::GROUP_READ)?;
-            let items = list_view(&ctx.tenant.groups, ctx.now);
+            let mut items = Vec::new();
+            for group in ctx.tenant.groups.iter() {
+                let Some(mut view) = group.view(ctx.now, true).cloned() else {
+                    continue;
+                };
+                if ctx.query.expand.as_deref() == Some("members") {
+                    view.insert(
+                        "members".into(),
+                        Value::Array(member_objects(ctx, &group.hidden.members)),
+                    );
+                }
+                items.push(view);
+            }
+            if ctx.query.expand.as_deref().is_some_and(|e| e != "members") {
+                return Err(error(
+                    400,
+                    "Request_BadRequest",
+                    "Only members can be expanded on groups.",
+                ));
+            }
             ctx.collection(
                 "groups",
                 items,
@@ -132,4 +156,39 @@ pub fn route(
             "The HTTP method is not allowed on this resource.",
         )),
     }
+}
+
+/// Members as Graph lists them: typed directory objects.
+fn member_objects(ctx: &Ctx<'_>, ids: &[String]) -> Vec<Value> {
+    ids.iter()
+        .filter_map(|id| ctx.tenant.users.iter().find(|u| u.id() == id))
+        .map(|u| {
+            json!({
+                "@odata.type": "#microsoft.graph.user",
+                "id": u.id(),
+                "displayName": u.str("displayName"),
+                "userPrincipalName": u.str("userPrincipalName"),
+            })
+        })
+        .collect()
+}
+
+/// `GET /groups/{id}/members`.
+fn members(ctx: &Ctx<'_>, id: &str) -> Res {
+    ctx.require(&[
+        &["GroupMember.Read.All"],
+        &["Group.Read.All"],
+        &["Directory.Read.All"],
+    ])?;
+    let group = ctx
+        .tenant
+        .groups
+        .iter()
+        .find(|g| g.visible(ctx.now) && g.id() == id)
+        .ok_or_else(|| not_found(id))?;
+    let items = member_objects(ctx, &group.hidden.members)
+        .into_iter()
+        .filter_map(|v| v.as_object().cloned())
+        .collect();
+    ctx.collection(&format!("groups('{id}')/members"), items, &["id"])
 }

@@ -292,6 +292,8 @@ pub struct Query {
     pub skip: usize,
     /// `$skip`, which only some APIs support.
     pub skip_param: Option<usize>,
+    /// `$expand` (only `members` on groups is supported).
+    pub expand: Option<String>,
     /// Options repeated on `@odata.nextLink`.
     pub pass_on: Vec<(String, String)>,
 }
@@ -322,6 +324,10 @@ impl Query {
                     query.pass_on.push((key.clone(), value.clone()));
                     query.top = Some(top);
                 }
+                "$expand" => {
+                    query.pass_on.push((key.clone(), value.clone()));
+                    query.expand = Some(value);
+                }
                 "$skip" => {
                     let skip = value
                         .parse()
@@ -345,7 +351,11 @@ impl Query {
             None => item.clone(),
             Some(fields) => item
                 .iter()
-                .filter(|(k, _)| k.as_str() == "id" || fields.iter().any(|f| f == *k))
+                .filter(|(k, _)| {
+                    k.as_str() == "id"
+                        || fields.iter().any(|f| f == *k)
+                        || self.expand.as_deref() == Some(k.as_str())
+                })
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
         }

@@ -1,0 +1,375 @@
+//! Conditional Access "MFA Pilot" against the simulated tenant: create, idempotent re-runs,
+//! drift repair with names beside ids, every guard refusal, pacing, staging, destroy.
+
+mod common;
+
+use std::time::Duration;
+
+use common::provision::{Harness, CONFIG, TENANT};
+use entra_mail::plan::{report, Action, PlanOptions};
+use entra_mail::sim::Faults;
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+
+const POLICY: &str = r#"
+[conditional_access]
+display_name = "MFA Pilot"
+state = "enabled"
+pilot_groups = ["MFA-Test-Group"]
+emergency_access_users = ["breakglass1@contoso.onmicrosoft.com", "breakglass2@contoso.onmicrosoft.com"]
+"#;
+
+fn config(policy: &str) -> String {
+    format!("{CONFIG}\n{policy}")
+}
+
+fn now() -> PlanOptions {
+    PlanOptions::at(OffsetDateTime::now_utc())
+}
+
+fn policies(h: &Harness) -> Vec<Value> {
+    h.snapshot()["conditionalAccessPolicies"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn id_of(h: &Harness, collection: &str, key: &str, value: &str) -> String {
+    h.snapshot()[collection]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o[key] == value)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn the_seed_policy_is_created_as_graph_json() {
+    let h = Harness::start(&config(POLICY), Faults::default()).await;
+    let (plan, _) = h.try_apply_with(&now()).await.unwrap();
+    assert!(plan
+        .changes
+        .iter()
+        .any(|c| c.address == "conditional_access_policy.mfa-pilot" && c.action == Action::Create));
+
+    let policies = policies(&h);
+    assert_eq!(policies.len(), 1);
+    let policy = &policies[0];
+    assert_eq!(policy["displayName"], "MFA Pilot");
+    assert_eq!(policy["state"], "enabled");
+    assert_eq!(
+        policy["conditions"]["applications"]["includeApplications"],
+        json!(["797f4846-ba00-4fd7-ba43-dac1f8f63013"])
+    );
+    assert_eq!(
+        policy["conditions"]["users"]["includeGroups"],
+        json!([id_of(&h, "groups", "displayName", "MFA-Test-Group")])
+    );
+    assert_eq!(
+        policy["conditions"]["users"]["excludeUsers"],
+        json!([
+            id_of(
+                &h,
+                "users",
+                "userPrincipalName",
+                "breakglass1@contoso.onmicrosoft.com"
+            ),
+            id_of(
+                &h,
+                "users",
+                "userPrincipalName",
+                "breakglass2@contoso.onmicrosoft.com"
+            )
+        ])
+    );
+    assert_eq!(policy["grantControls"]["operator"], "OR");
+    assert_eq!(policy["grantControls"]["builtInControls"], json!(["mfa"]));
+    assert_eq!(
+        h.running.sim.counters().throttled,
+        0,
+        "Conditional Access calls are paced, never throttled"
+    );
+}
+
+#[tokio::test]
+async fn a_second_apply_writes_nothing_despite_graphs_echo() {
+    let h = Harness::start(&config(POLICY), Faults::default()).await;
+    h.try_apply_with(&now()).await.unwrap();
+    let writes = h.writes();
+    let (plan, _) = h.try_apply_with(&now()).await.unwrap();
+    assert!(
+        !plan.has_changes(),
+        "{:?}",
+        plan.changes.iter().map(|c| &c.address).collect::<Vec<_>>()
+    );
+    assert_eq!(h.writes(), writes);
+}
+
+#[tokio::test]
+async fn drift_shows_exactly_what_changed_with_names_and_is_repaired() {
+    let h = Harness::start(&config(POLICY), Faults::default()).await;
+    h.try_apply_with(&now()).await.unwrap();
+    // Behind our back: state flipped, the pilot group removed, the grant changed.
+    h.running.sim.with_tenant(TENANT, |t| {
+        let policy = &mut t.conditional_access_policies[0].data;
+        policy["state"] = json!("disabled");
+        policy["conditions"]["users"]["includeGroups"] = json!([]);
+        policy["conditions"]["users"]["includeUsers"] = json!(["None"]);
+        policy["grantControls"]["builtInControls"] = json!(["block"]);
+    });
+
+    let plan = h.try_plan_with(&now()).await.unwrap();
+    assert_eq!(plan.changes.len(), 1);
+    let change = &plan.changes[0];
+    assert_eq!(change.action, Action::Update);
+    let names: Vec<&str> = change.attributes.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "state",
+            "conditions.users.includeGroups",
+            "conditions.users.includeUsers",
+            "grantControls.builtInControls"
+        ]
+    );
+    let group_id = id_of(&h, "groups", "displayName", "MFA-Test-Group");
+    assert_eq!(
+        change.attributes[1].after,
+        json!([format!("MFA-Test-Group ({group_id})")])
+    );
+    let text = report::text(&plan, report::Style { colour: false });
+    insta::assert_snapshot!(
+        "policy_drift_text",
+        text.replace(&group_id, "[group-id]")
+            .replace(&h.config_path.display().to_string(), "[config]")
+    );
+    let json = serde_json::to_string_pretty(&report::json(&plan)).unwrap();
+    insta::assert_snapshot!(
+        "policy_drift_json",
+        json.replace(&group_id, "[group-id]")
+            .replace(&h.config_path.display().to_string(), "[config]")
+    );
+
+    h.try_apply_with(&now()).await.unwrap();
+    let policy = &policies(&h)[0];
+    assert_eq!(policy["state"], "enabled");
+    assert_eq!(policy["grantControls"]["builtInControls"], json!(["mfa"]));
+    assert_eq!(
+        policy["conditions"]["users"]["includeGroups"],
+        json!([group_id])
+    );
+    assert!(!h.try_plan_with(&now()).await.unwrap().has_changes());
+}
+
+#[tokio::test]
+async fn enabling_without_emergency_accounts_is_refused_with_a_way_out() {
+    let policy = POLICY.replace("emergency_access_users = [\"breakglass1@contoso.onmicrosoft.com\", \"breakglass2@contoso.onmicrosoft.com\"]\n", "");
+    let h = Harness::start(&config(&policy), Faults::default()).await;
+    let error = h.try_plan_with(&now()).await.unwrap_err().to_string();
+    assert!(
+        error.starts_with("refusing to enable `MFA Pilot` without emergency-access accounts."),
+        "{error}"
+    );
+    assert!(error.contains("state = \"report-only\""));
+    assert!(error.contains("--allow-lockout-risk"));
+    assert_eq!(h.writes(), 0);
+
+    // Report-only needs no break-glass exclusion; an explicit risk acceptance enables it.
+    h.rewrite_config(&config(
+        &policy.replace("state = \"enabled\"", "state = \"report-only\""),
+    ));
+    assert!(h.try_plan_with(&now()).await.is_ok());
+    h.rewrite_config(&config(&policy));
+    let options = PlanOptions {
+        allow_lockout_risk: true,
+        ..now()
+    };
+    assert!(h.try_plan_with(&options).await.is_ok());
+}
+
+#[tokio::test]
+async fn a_policy_file_that_forgets_the_exclusion_is_refused() {
+    let h = Harness::start(CONFIG, Faults::default()).await;
+    let file = h.dir.path().join("no-exclusion.json");
+    std::fs::write(
+        &file,
+        r#"{"displayName": "${display_name}", "state": "${state}",
+            "conditions": {"clientAppTypes": ["all"], "applications": {"includeApplications": ["${target_apps}"]},
+                           "users": {"includeGroups": ["${pilot_groups}"]}},
+            "grantControls": {"operator": "${grant_operator}", "builtInControls": ["${grant_controls}"]}}"#,
+    )
+    .unwrap();
+    h.rewrite_config(&config(&POLICY.replace(
+        "state = \"enabled\"",
+        "state = \"enabled\"\npolicy = \"no-exclusion.json\"",
+    )));
+    let error = h.try_plan_with(&now()).await.unwrap_err().to_string();
+    assert!(error.starts_with("refusing to enable `MFA Pilot`: it does not exclude emergency-access account `breakglass1@contoso.onmicrosoft.com`"), "{error}");
+}
+
+#[tokio::test]
+async fn unresolved_names_stop_everything_before_a_write() {
+    let h = Harness::start(
+        &config(&POLICY.replace("MFA-Test-Group", "MFA-Tset-Group")),
+        Faults::default(),
+    )
+    .await;
+    let error = h.try_plan_with(&now()).await.unwrap_err().to_string();
+    assert_eq!(error, "group `MFA-Tset-Group` named by Conditional Access policy `MFA Pilot` does not exist in the tenant; nothing was written (a policy is never sent with a name left out)");
+    h.rewrite_config(&config(&POLICY.replace("breakglass2@", "breakglass9@")));
+    let error = h.try_plan_with(&now()).await.unwrap_err().to_string();
+    assert!(error.starts_with("user `breakglass9@contoso.onmicrosoft.com` named by Conditional Access policy `MFA Pilot` does not exist"), "{error}");
+    assert_eq!(h.writes(), 0);
+}
+
+#[tokio::test]
+async fn an_empty_pilot_group_is_a_warning() {
+    let h = Harness::start(
+        &config(&POLICY.replace("MFA-Test-Group", "Helpdesk Agents")),
+        Faults::default(),
+    )
+    .await;
+    h.running.sim.with_tenant(TENANT, |t| {
+        let group = t
+            .groups
+            .iter_mut()
+            .find(|g| g.str("displayName") == Some("Helpdesk Agents"))
+            .unwrap();
+        group.hidden.members.clear();
+    });
+    let plan = h.try_plan_with(&now()).await.unwrap();
+    assert!(
+        plan.warnings.contains(
+            &"pilot group `Helpdesk Agents` has no members: `MFA Pilot` applies to nobody yet"
+                .to_string()
+        ),
+        "{:?}",
+        plan.warnings
+    );
+}
+
+#[tokio::test]
+async fn two_policies_with_our_name_are_an_error_naming_both() {
+    let h = Harness::start(&config(POLICY), Faults::default()).await;
+    h.try_apply_with(&now()).await.unwrap();
+    h.running.sim.with_tenant(TENANT, |t| {
+        let mut copy = t.conditional_access_policies[0].clone();
+        copy.data["id"] = json!("00000000-0000-0000-0000-00000000dead");
+        t.conditional_access_policies.push(copy);
+    });
+    let error = h.try_plan_with(&now()).await.unwrap_err().to_string();
+    assert!(
+        error.starts_with("2 Conditional Access policies are named `MFA Pilot` ("),
+        "{error}"
+    );
+    assert!(error.contains("00000000-0000-0000-0000-00000000dead"));
+}
+
+#[tokio::test]
+async fn security_defaults_are_a_clear_error() {
+    let h = Harness::start(&config(POLICY), Faults::default()).await;
+    h.running
+        .sim
+        .with_tenant(TENANT, |t| t.security_defaults = true);
+    let error = h.try_plan_with(&now()).await.unwrap_err().to_string();
+    assert!(error.starts_with(&format!("security defaults are on in tenant {TENANT}, and Conditional Access policies cannot be used while they are; turn them off")), "{error}");
+    assert_eq!(h.writes(), 0);
+}
+
+#[tokio::test]
+async fn a_tenant_without_p1_gets_an_error_naming_the_licence() {
+    let h = Harness::start(&config(POLICY), Faults::default()).await;
+    h.running.sim.with_tenant(TENANT, |t| t.p1_licence = false);
+    let error = h.try_apply_with(&now()).await.unwrap_err();
+    assert!(
+        error.starts_with(
+            "conditional_access_policy.mfa-pilot: Conditional Access needs a Microsoft Entra ID P1"
+        ),
+        "{error}"
+    );
+    assert!(policies(&h).is_empty());
+}
+
+#[tokio::test]
+async fn staged_writes_report_only_first_then_the_configured_state() {
+    let h = Harness::start(&config(POLICY), Faults::default()).await;
+    let options = PlanOptions {
+        staged: true,
+        ..now()
+    };
+    h.try_apply_with(&options).await.unwrap();
+    assert_eq!(policies(&h)[0]["state"], "enabled");
+    let ca_writes: Vec<(String, String)> = h
+        .running
+        .sim
+        .request_log()
+        .into_iter()
+        .filter(|e| e.path.starts_with("identity/conditionalAccess") && e.wrote)
+        .map(|e| (e.method, e.path))
+        .collect();
+    assert_eq!(
+        ca_writes.len(),
+        2,
+        "POST report-only, then PATCH the state: {ca_writes:?}"
+    );
+    assert_eq!(ca_writes[0].0, "POST");
+    assert_eq!(ca_writes[1].0, "PATCH");
+}
+
+#[tokio::test]
+async fn pacing_keeps_conditional_access_under_one_request_per_second() {
+    let h = Harness::start(&config(POLICY), Faults::default()).await;
+    h.try_apply_with(&PlanOptions {
+        staged: true,
+        ..now()
+    })
+    .await
+    .unwrap();
+    let starts: Vec<u64> = h
+        .running
+        .sim
+        .request_log()
+        .into_iter()
+        .filter(|e| e.path.starts_with("identity/conditionalAccess"))
+        .map(|e| e.started_us)
+        .collect();
+    assert!(
+        starts.len() >= 4,
+        "list, POST, read back, PATCH: {starts:?}"
+    );
+    for pair in starts.windows(2) {
+        assert!(
+            pair[1] - pair[0] >= 1_000_000,
+            "Conditional Access requests 1 s apart: {starts:?}"
+        );
+    }
+    assert_eq!(h.running.sim.counters().throttled, 0);
+}
+
+#[tokio::test]
+async fn destroy_removes_the_policy() {
+    let h = Harness::start(&config(POLICY), Faults::default()).await;
+    h.try_apply_with(&now()).await.unwrap();
+    let desired = h.desired();
+    let live = h.live().await;
+    let plan = entra_mail::plan::build_destroy(&desired, &live);
+    assert!(plan
+        .changes
+        .iter()
+        .any(|c| c.address == "conditional_access_policy.mfa-pilot" && c.action == Action::Delete));
+    let progress = entra_mail::progress::Progress::silent();
+    let ctx = entra_mail::apply::ApplyContext::new(
+        &h.client,
+        &desired,
+        &live,
+        None,
+        Duration::from_secs(30),
+        &progress,
+        None,
+    );
+    entra_mail::apply::run(&ctx, &plan).await.unwrap();
+    assert!(policies(&h).is_empty());
+}
