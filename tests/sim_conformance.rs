@@ -7,8 +7,9 @@ mod common;
 
 use std::collections::HashSet;
 
+use common::calls::{body, fail, ok, s};
 use common::sim::Running;
-use entra_mail::graph::{ApiError, GraphClient, Request, Response};
+use entra_mail::graph::{GraphClient, Request};
 use entra_mail::sim::state::Obj;
 use entra_mail::sim::{Faults, SimOptions, TenantSpec};
 use reqwest::Method;
@@ -55,39 +56,6 @@ async fn start_with_roles(roles: &[&str]) -> (Running, GraphClient) {
     let running = common::sim::start(options).await;
     let client = running.client();
     (running, client)
-}
-
-async fn ok(client: &GraphClient, request: Request) -> Response {
-    let what = format!("{} {}", request.method, request.path);
-    match client.send(&request).await {
-        Ok(response) => response,
-        Err(e) => panic!("{what} failed: {e}"),
-    }
-}
-
-async fn fail(client: &GraphClient, request: Request) -> ApiError {
-    let what = format!("{} {}", request.method, request.path);
-    match client.send(&request).await {
-        Ok(response) => panic!(
-            "{what} should fail but answered {} {:?}",
-            response.status, response.body
-        ),
-        Err(e) => e
-            .api()
-            .cloned()
-            .unwrap_or_else(|| panic!("{what}: not a Graph error answer: {e}")),
-    }
-}
-
-fn body(response: &Response) -> Value {
-    response.body.clone().expect("a JSON body")
-}
-
-fn s<'a>(value: &'a Value, pointer: &str) -> &'a str {
-    value
-        .pointer(pointer)
-        .and_then(Value::as_str)
-        .unwrap_or_else(|| panic!("{pointer} is not a string in {value}"))
 }
 
 fn is_guid(text: &str) -> bool {

@@ -6,8 +6,9 @@ mod common;
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
+use common::calls::{body, fail, ok, s};
 use common::sim::Running;
-use entra_mail::graph::{ApiError, GraphClient, GraphError, Request, Response, RetryPolicy};
+use entra_mail::graph::{GraphClient, GraphError, Request, RetryPolicy};
 use entra_mail::sim::{Faults, SimOptions, TenantInfo, TenantSpec};
 use serde_json::{json, Value};
 
@@ -25,39 +26,6 @@ async fn start(faults: Faults) -> (Running, GraphClient) {
     .await;
     let client = running.client();
     (running, client)
-}
-
-async fn ok(client: &GraphClient, request: Request) -> Response {
-    let what = format!("{} {}", request.method, request.path);
-    match client.send(&request).await {
-        Ok(response) => response,
-        Err(e) => panic!("{what} failed: {e}"),
-    }
-}
-
-async fn fail(client: &GraphClient, request: Request) -> ApiError {
-    let what = format!("{} {}", request.method, request.path);
-    match client.send(&request).await {
-        Ok(response) => panic!(
-            "{what} should fail but answered {} {:?}",
-            response.status, response.body
-        ),
-        Err(e) => e
-            .api()
-            .cloned()
-            .unwrap_or_else(|| panic!("{what}: not a Graph error answer: {e}")),
-    }
-}
-
-fn body(response: &Response) -> Value {
-    response.body.clone().expect("a JSON body")
-}
-
-fn s<'a>(value: &'a Value, pointer: &str) -> &'a str {
-    value
-        .pointer(pointer)
-        .and_then(Value::as_str)
-        .unwrap_or_else(|| panic!("{pointer} is not a string in {value}"))
 }
 
 async fn create_app(client: &GraphClient, name: &str) -> Value {

@@ -234,9 +234,11 @@ impl GraphClient {
         }
     }
 
-    /// Waits until a Conditional Access request may go, and books the slot.
-    async fn pace_conditional_access(&self) {
-        let mut last = self.conditional_access_last.lock().await;
+    /// Waits until a Conditional Access request may go and holds the slot while it runs:
+    /// the interval counts from the previous request's answer, which the server saw no
+    /// earlier than it arrived, so arrivals are never closer than the interval.
+    async fn conditional_access_slot(&self) -> tokio::sync::MutexGuard<'_, Option<Instant>> {
+        let last = self.conditional_access_last.lock().await;
         if let Some(previous) = *last {
             let ready = previous + CONDITIONAL_ACCESS_INTERVAL;
             let now = Instant::now();
@@ -248,7 +250,7 @@ impl GraphClient {
                 tokio::time::sleep(ready - now).await;
             }
         }
-        *last = Some(Instant::now());
+        last
     }
 
     /// The claims of the access token this client uses (decoded, not verified: for saying
@@ -349,10 +351,15 @@ impl GraphClient {
             loop {
                 attempts += 1;
                 let attempt_started = Instant::now();
-                if display_path.starts_with("identity/conditionalAccess") {
-                    self.pace_conditional_access().await;
-                }
+                let slot = if display_path.starts_with("identity/conditionalAccess") {
+                    Some(self.conditional_access_slot().await)
+                } else {
+                    None
+                };
                 let outcome = self.attempt(request, &url, &client_request_id).await;
+                if let Some(mut last) = slot {
+                    *last = Some(Instant::now());
+                }
                 let failure_text = match outcome {
                     Ok(raw) => {
                         let request_id = header(&raw.headers, "request-id");

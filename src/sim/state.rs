@@ -315,22 +315,12 @@ impl Inner {
 
     /// A new GUID from the seeded generator, so a seed reproduces a run's ids.
     pub fn new_guid(&mut self) -> String {
-        let bytes: [u8; 16] = std::array::from_fn(|_| self.rng.u8(..));
-        uuid::Builder::from_random_bytes(bytes)
-            .into_uuid()
-            .to_string()
+        guid_from(&mut self.rng)
     }
 
-    /// A secret in Entra's client-secret shape: 40 characters, `~` at position 4.
+    /// A client secret, remembered as issued.
     pub fn new_secret_text(&mut self) -> String {
-        const ALPHABET: &[u8] =
-            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-";
-        let mut text: String = (0..40)
-            .map(|_| ALPHABET[self.rng.usize(..ALPHABET.len())] as char)
-            .collect();
-        text.replace_range(3..4, "~");
-        self.issued_secrets.push(text.clone());
-        text
+        secret_from(&mut self.rng, &mut self.issued_secrets)
     }
 
     /// Microseconds from the simulator's start to `at`.
@@ -341,4 +331,24 @@ impl Inner {
     pub fn tenant_mut(&mut self, id: &str) -> Option<&mut Tenant> {
         self.tenants.get_mut(&id.to_ascii_lowercase())
     }
+}
+
+/// A GUID drawn from `rng`.
+pub fn guid_from(rng: &mut fastrand::Rng) -> String {
+    let bytes: [u8; 16] = std::array::from_fn(|_| rng.u8(..));
+    uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .to_string()
+}
+
+/// A secret in Entra's client-secret shape (40 characters, `~` fourth), recorded in `issued`
+/// so tests can scan outputs for leaks.
+pub fn secret_from(rng: &mut fastrand::Rng, issued: &mut Vec<String>) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-";
+    let mut text: String = (0..40)
+        .map(|_| ALPHABET[rng.usize(..ALPHABET.len())] as char)
+        .collect();
+    text.replace_range(3..4, "~");
+    issued.push(text.clone());
+    text
 }

@@ -123,5 +123,6 @@ async fn answer(
     }
     response
 }
+pub mod calls;
 pub mod provision;
 pub mod sim;

@@ -105,21 +105,11 @@ pub struct Ctx<'a> {
 
 impl Ctx<'_> {
     pub fn guid(&mut self) -> String {
-        let bytes: [u8; 16] = std::array::from_fn(|_| self.rng.u8(..));
-        uuid::Builder::from_random_bytes(bytes)
-            .into_uuid()
-            .to_string()
+        super::state::guid_from(self.rng)
     }
 
     pub fn secret_text(&mut self) -> String {
-        const ALPHABET: &[u8] =
-            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-";
-        let mut text: String = (0..40)
-            .map(|_| ALPHABET[self.rng.usize(..ALPHABET.len())] as char)
-            .collect();
-        text.replace_range(3..4, "~");
-        self.issued_secrets.push(text.clone());
-        text
+        super::state::secret_from(self.rng, self.issued_secrets)
     }
 
     /// The caller holds every permission of at least one alternative, or 403.
