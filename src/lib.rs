@@ -15,6 +15,7 @@ pub mod http;
 pub mod live;
 pub mod outputs;
 pub mod plan;
+pub mod preflight;
 pub mod progress;
 pub mod render;
 pub mod resources;

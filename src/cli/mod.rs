@@ -1,6 +1,7 @@
 //! The command line: arguments, output formats, exit codes. `main.rs` only calls [`run`].
 
 mod apply;
+mod doctor;
 mod plan;
 mod render;
 mod session;
@@ -92,6 +93,8 @@ pub enum Command {
     Destroy(apply::DestroyArgs),
     /// Render the templates again from the outputs file, without contacting the tenant.
     Render,
+    /// Sign in, show who we are and what we may do, and name every missing permission.
+    Doctor(session::TenantArgs),
     /// The simulated Entra tenant.
     #[command(subcommand)]
     Sim(sim::SimCommand),
@@ -122,6 +125,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Apply(args) => apply::run(&cli.global, args).await,
         Command::Destroy(args) => apply::destroy(&cli.global, args).await,
         Command::Render => render::run(&cli.global),
+        Command::Doctor(args) => doctor::run(&cli.global, args).await,
         Command::Sim(command) => sim::run(&cli.global, command).await,
         Command::Completions { shell } => {
             let mut command = Cli::command();

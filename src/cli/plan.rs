@@ -60,6 +60,18 @@ pub async fn prepare(
     sim: Option<&Sim>,
 ) -> anyhow::Result<Prepared> {
     let client = session::connect(global, args, &desired, sim)?;
+    // Before the first read: the right tenant, and every permission this config needs.
+    let claims = client
+        .token_claims()
+        .await
+        .with_context(|| format!("cannot sign in to tenant {}", desired.tenant_id))?;
+    let report = crate::preflight::check(&desired, &claims)?;
+    tracing::info!(
+        "signed in as {} {} with {}",
+        report.kind,
+        report.identity,
+        report.permissions.join(", ")
+    );
     let outputs = Outputs::read(&desired.outputs.directory)?;
     let live = live::read(&client, &desired, outputs.as_ref())
         .await

@@ -9,12 +9,11 @@ use azure_core::credentials::TokenCredential;
 use clap::Args;
 
 use super::GlobalArgs;
-use crate::auth;
+use crate::auth::{self, AuthMethod, AuthSettings};
 use crate::cloud::Endpoints;
 use crate::config::Desired;
 use crate::graph::{GraphClient, RetryPolicy};
 use crate::http::{build_client, TransportOptions};
-use crate::secret::SecretString;
 use crate::sim::{Sim, SimOptions, TenantSpec};
 
 /// Options of the commands that talk to a tenant.
@@ -34,6 +33,12 @@ pub struct TenantArgs {
     /// configured state once it reads back.
     #[arg(long)]
     pub staged: bool,
+    /// How to sign in; `auto` looks at the environment (see README, "Signing in").
+    #[arg(long, value_enum, default_value_t = AuthMethod::Auto)]
+    pub auth: AuthMethod,
+    /// The public client of device code sign-in (default: Microsoft Graph Command Line Tools).
+    #[arg(long, value_name = "APP_ID", default_value = crate::well_known::GRAPH_COMMAND_LINE_TOOLS)]
+    pub device_code_client_id: String,
 }
 
 impl TenantArgs {
@@ -68,6 +73,10 @@ pub async fn start_sim(configs: &[Desired]) -> anyhow::Result<Sim> {
     })
     .await
     .context("cannot start the simulated tenant")?;
+    // Lets `--sim --auth device-code` be tried without a second process approving the code.
+    if let Ok(upn) = std::env::var("ENTRA_MAIL_SIM_APPROVE_AS") {
+        sim.auto_approve_device_codes(Some(&upn));
+    }
     eprintln!(
         "Using the simulated tenant (no real tenant is contacted); its directory is kept in {}",
         state_file.display()
@@ -75,7 +84,8 @@ pub async fn start_sim(configs: &[Desired]) -> anyhow::Result<Sim> {
     Ok(sim)
 }
 
-/// A Graph client for `desired`'s tenant.
+/// A Graph client for `desired`'s tenant, signed in as `--auth` says (the simulator's admin
+/// app with `--sim`, unless `--auth` names another method).
 pub fn connect(
     global: &GlobalArgs,
     args: &TenantArgs,
@@ -86,36 +96,60 @@ pub fn connect(
         ca_certs: global.ca_cert.iter().cloned().collect(),
         ..TransportOptions::default()
     };
-    let (endpoints, credential_source) = match sim {
+    let endpoints = match sim {
         Some(sim) => {
             transport.ca_pems.push(sim.ca_pem().to_string());
-            let endpoints = Endpoints::resolve(
+            Endpoints::resolve(
                 global.cloud,
                 Some(&sim.graph_url()),
                 Some(&sim.authority_host()),
-            )?;
-            let tenant = sim
-                .tenant_info(&desired.tenant_id.to_string())
-                .context("the simulated tenant was not created")?;
-            (
-                endpoints,
-                (tenant.admin_client_id, tenant.admin_client_secret),
-            )
+            )?
         }
-        None => (
-            global.endpoints()?,
-            client_secret_from_environment(desired)?,
-        ),
+        None => global.endpoints()?,
     };
     let http = build_client(&transport)?;
-    let (client_id, secret) = credential_source;
-    let credential: Arc<dyn TokenCredential> = auth::client_secret(
-        &desired.tenant_id.to_string(),
-        &client_id,
-        &secret,
-        &http,
-        &endpoints.authority_host,
-    )?;
+    check_tenant_variable(desired)?;
+    let tenant_id = desired.tenant_id.to_string();
+    let credential: Arc<dyn TokenCredential> = match (sim, args.auth) {
+        (Some(sim), AuthMethod::Auto) => {
+            let tenant = sim
+                .tenant_info(&tenant_id)
+                .context("the simulated tenant was not created")?;
+            tracing::info!(
+                "signing in to the simulated tenant as its admin app {}",
+                tenant.admin_client_id
+            );
+            auth::client_secret(
+                &tenant_id,
+                &tenant.admin_client_id,
+                &tenant.admin_client_secret,
+                &http,
+                &endpoints.authority_host,
+            )?
+        }
+        (_, method) => {
+            let settings = AuthSettings {
+                method,
+                tenant_id: &tenant_id,
+                authority_host: &endpoints.authority_host,
+                graph_url: &endpoints.graph_url,
+                delegated_scopes: crate::preflight::delegated_scopes(desired),
+                device_code_client_id: args.device_code_client_id.clone(),
+                http: &http,
+                prompt: Arc::new(|message: &str| eprintln!("{message}")),
+                timeout: Duration::from_secs(900),
+            };
+            let chosen = auth::choose(&settings)?;
+            tracing::info!(
+                "signing in with {}: {}",
+                serde_json::to_value(chosen.method)?
+                    .as_str()
+                    .unwrap_or_default(),
+                chosen.reason
+            );
+            chosen.credential
+        }
+    };
     let retry = RetryPolicy {
         budget: args.budget(),
         ..RetryPolicy::default()
@@ -127,10 +161,10 @@ pub fn connect(
         .build()?)
 }
 
-/// `AZURE_CLIENT_ID` and `AZURE_CLIENT_SECRET`, for `desired`'s tenant.
-fn client_secret_from_environment(desired: &Desired) -> anyhow::Result<(String, SecretString)> {
+/// `AZURE_TENANT_ID`, when set, must name the config's tenant.
+fn check_tenant_variable(desired: &Desired) -> anyhow::Result<()> {
     if let Ok(tenant) = std::env::var("AZURE_TENANT_ID") {
-        if !tenant.eq_ignore_ascii_case(&desired.tenant_id.to_string()) {
+        if !tenant.is_empty() && !tenant.eq_ignore_ascii_case(&desired.tenant_id.to_string()) {
             bail!(
                 "AZURE_TENANT_ID is {tenant}, but {} is for tenant {}; sign in to the tenant the config names",
                 desired.source.display(),
@@ -138,17 +172,5 @@ fn client_secret_from_environment(desired: &Desired) -> anyhow::Result<(String, 
             );
         }
     }
-    let client_id = std::env::var("AZURE_CLIENT_ID")
-        .ok()
-        .filter(|v| !v.is_empty());
-    let secret = std::env::var("AZURE_CLIENT_SECRET")
-        .ok()
-        .filter(|v| !v.is_empty());
-    match (client_id, secret) {
-        (Some(id), Some(secret)) => Ok((id, SecretString::new(secret))),
-        _ => bail!(
-            "no credentials for tenant {}: set AZURE_CLIENT_ID and AZURE_CLIENT_SECRET for an app with the permissions in README.md, or try the simulated tenant with --sim",
-            desired.tenant_id
-        ),
-    }
+    Ok(())
 }

@@ -636,7 +636,7 @@ pub fn decode_claims(token: &str) -> Option<serde_json::Value> {
 }
 
 /// An error and its sources on one line: `a: b: c`, without repeats.
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
+pub fn error_chain(error: &dyn std::error::Error) -> String {
     let mut parts: Vec<String> = vec![error.to_string()];
     let mut source = error.source();
     while let Some(e) = source {

@@ -203,6 +203,24 @@ impl Sim {
         result
     }
 
+    /// Registers a certificate (its base64url SHA-1 thumbprint, `x5t`) on an app, so client
+    /// assertions it signs are accepted.
+    pub fn register_certificate(&self, tenant_id: &str, client_id: &str, thumbprint: &str) -> bool {
+        self.with_tenant(tenant_id, |t| {
+            let app = t
+                .applications
+                .iter_mut()
+                .find(|a| a.str("appId") == Some(client_id));
+            app.map(|a| {
+                a.hidden
+                    .certificate_thumbprints
+                    .push(thumbprint.to_string())
+            })
+            .is_some()
+        })
+        .unwrap_or(false)
+    }
+
     /// Approves a pending device-code sign-in as the user `upn`.
     pub fn approve_device_code(&self, user_code: &str, upn: &str) -> bool {
         approve_device_code(&mut self.state.lock(), user_code, upn)

@@ -167,6 +167,10 @@ pub struct IssuedToken {
     /// Delegated scopes; `Some` for user tokens.
     pub scopes: Option<Vec<String>>,
     pub user_principal_name: Option<String>,
+    /// The calling app's display name (app-only tokens' `app_displayname`).
+    pub app_display_name: Option<String>,
+    /// Directory role template ids of a signed-in user (the `wids` claim).
+    pub directory_roles: Vec<String>,
 }
 
 impl IssuedToken {

@@ -16,6 +16,30 @@ use super::server::AppState;
 use super::state::{DeviceCode, Inner, IssuedToken, Tenant};
 use crate::well_known;
 
+/// Directory roles by display name and template id (the same in every tenant).
+const ROLE_TEMPLATES: &[(&str, &str)] = &[
+    (
+        "Global Administrator",
+        "62e90394-69f5-4237-9190-012177145e10",
+    ),
+    (
+        "Conditional Access Administrator",
+        "b1be1c3e-b65d-4f19-8427-f6fa0d97feb9",
+    ),
+    (
+        "Security Administrator",
+        "194ae4cb-b126-40b2-bd5b-6091b380977d",
+    ),
+    (
+        "Application Administrator",
+        "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3",
+    ),
+    (
+        "Cloud Application Administrator",
+        "158c047a-c907-4556-b7ef-446551a6b5f7",
+    ),
+];
+
 const TOKEN_LIFETIME: Duration = Duration::from_secs(3599);
 const DEVICE_CODE_LIFETIME: Duration = Duration::from_secs(900);
 const DEVICE_CODE_INTERVAL: Duration = Duration::from_secs(5);
@@ -226,6 +250,7 @@ fn client_credentials(
             )
         })?;
     let caller_id = caller.id().to_string();
+    let caller_name = caller.str("displayName").map(String::from);
     let roles = granted_roles(tenant, &caller_id, &resource_sp_id);
     let tenant_id = tenant.id.clone();
     let token = IssuedToken {
@@ -236,6 +261,8 @@ fn client_credentials(
         roles,
         scopes: None,
         user_principal_name: None,
+        directory_roles: Vec::new(),
+        app_display_name: caller_name,
     };
     Ok(issue(inner, base_url, token))
 }
@@ -462,6 +489,18 @@ fn device_code_grant(
         roles: Vec::new(),
         scopes: Some(scopes),
         user_principal_name: Some(user),
+        app_display_name: None,
+        directory_roles: user_obj
+            .hidden
+            .directory_roles
+            .iter()
+            .filter_map(|name| {
+                ROLE_TEMPLATES
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, id)| id.to_string())
+            })
+            .collect(),
     };
     Ok(issue(inner, base_url, token))
 }
@@ -554,6 +593,7 @@ fn issue(inner: &mut Inner, base_url: &str, token: IssuedToken) -> Response {
         "oid": token.object_id,
         "sub": token.object_id,
         "appid": token.app_id,
+        "app_displayname": token.app_display_name,
         "azp": token.app_id,
         "ver": "1.0",
         "xms_sim": base_url,
@@ -563,6 +603,7 @@ fn issue(inner: &mut Inner, base_url: &str, token: IssuedToken) -> Response {
             claims["scp"] = json!(scopes.join(" "));
             claims["idtyp"] = json!("user");
             claims["upn"] = json!(token.user_principal_name);
+            claims["wids"] = json!(token.directory_roles);
         }
         None => {
             claims["roles"] = json!(token.roles);

@@ -28,6 +28,14 @@ pub fn route(
     match (set, method.as_str(), key) {
         ("groups", "GET", None) => {
             ctx.require(need::GROUP_READ)?;
+            if ctx.query.expand.as_deref() == Some("members") {
+                // Members are more than basic group properties.
+                ctx.require(&[
+                    &["GroupMember.Read.All"],
+                    &["Group.Read.All"],
+                    &["Directory.Read.All"],
+                ])?;
+            }
             let mut items = Vec::new();
             for group in ctx.tenant.groups.iter() {
                 let Some(mut view) = group.view(ctx.now, true).cloned() else {
