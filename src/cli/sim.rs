@@ -95,6 +95,7 @@ impl FaultArgs {
             drop_answer_rate: self.drop_answer_rate,
             latency: Duration::from_millis(self.latency_ms),
             route_latency: Vec::new(),
+            ..Faults::default()
         })
     }
 }

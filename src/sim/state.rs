@@ -224,6 +224,8 @@ pub struct Faults {
     pub latency: Duration,
     /// Latency added to requests whose path starts with a prefix (after `/v1.0/`).
     pub route_latency: Vec<(String, Duration)>,
+    /// How often device-code clients may poll (Entra says 5 s; tests use less).
+    pub device_code_interval: Duration,
 }
 
 impl Default for Faults {
@@ -239,6 +241,7 @@ impl Default for Faults {
             drop_answer_rate: 0.0,
             latency: Duration::ZERO,
             route_latency: Vec::new(),
+            device_code_interval: Duration::from_secs(5),
         }
     }
 }

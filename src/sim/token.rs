@@ -42,7 +42,6 @@ const ROLE_TEMPLATES: &[(&str, &str)] = &[
 
 const TOKEN_LIFETIME: Duration = Duration::from_secs(3599);
 const DEVICE_CODE_LIFETIME: Duration = Duration::from_secs(900);
-const DEVICE_CODE_INTERVAL: Duration = Duration::from_secs(5);
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
@@ -139,6 +138,7 @@ pub async fn device_code(
         .map(|s| s.split_whitespace().map(String::from).collect())
         .unwrap_or_default();
     let device_code = format!("{}.{}", inner.new_guid(), inner.new_guid());
+    let interval = inner.faults.device_code_interval;
     let user_code: String = (0..9)
         .map(|_| (b'A' + inner.rng.u8(0..26)) as char)
         .collect();
@@ -150,7 +150,7 @@ pub async fn device_code(
             user_code: user_code.clone(),
             scopes,
             expires_at: Instant::now() + DEVICE_CODE_LIFETIME,
-            interval: DEVICE_CODE_INTERVAL,
+            interval,
             last_poll: None,
             approved_by: None,
             denied: false,
@@ -162,7 +162,7 @@ pub async fn device_code(
         "device_code": device_code,
         "verification_uri": verification_uri,
         "expires_in": DEVICE_CODE_LIFETIME.as_secs(),
-        "interval": DEVICE_CODE_INTERVAL.as_secs(),
+        "interval": interval.as_secs().max(1),
         "message": format!("To sign in, use a web browser to open the page {verification_uri} and enter the code {user_code} to authenticate."),
     }))
     .into_response()

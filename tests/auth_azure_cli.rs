@@ -1,0 +1,90 @@
+//! `--auth azure-cli` runs `az account get-access-token`; a stand-in `az` on PATH hands out a
+//! token the simulated tenant issued. (Its own test binary: it changes PATH for the process.)
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+
+use common::provision::TENANT;
+use entra_mail::auth::{self, AuthMethod, AuthSettings};
+use entra_mail::graph::GraphClient;
+use entra_mail::sim::{SimOptions, TenantSpec};
+
+#[tokio::test]
+async fn the_azure_cli_token_is_used() {
+    let running = common::sim::start(SimOptions {
+        tenants: vec![TenantSpec {
+            tenant_id: Some(TENANT.into()),
+            ..TenantSpec::default()
+        }],
+        ..SimOptions::default()
+    })
+    .await;
+    let token: serde_json::Value = running
+        .http()
+        .post(format!(
+            "{}/{TENANT}/oauth2/v2.0/token",
+            running.sim.authority_host()
+        ))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", running.tenant.admin_client_id.as_str()),
+            ("client_secret", running.tenant.admin_client_secret.expose()),
+            ("scope", &format!("{}/.default", running.sim.graph_url())),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let expires = time::OffsetDateTime::now_utc().unix_timestamp() + 3000;
+    let answer = serde_json::json!({"accessToken": token["access_token"], "expires_on": expires, "tenant": TENANT, "tokenType": "Bearer"});
+    let log = dir.path().join("az-args");
+    let script = format!(
+        "#!/bin/sh\necho \"$@\" > '{}'\ncat <<'JSON'\n{answer}\nJSON\n",
+        log.display()
+    );
+    let az = dir.path().join("az");
+    std::fs::write(&az, script).unwrap();
+    std::fs::set_permissions(&az, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        dir.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    std::env::set_var("PATH", path);
+
+    let http = running.http();
+    let endpoints = running.endpoints();
+    let settings = AuthSettings {
+        method: AuthMethod::Auto,
+        tenant_id: TENANT,
+        authority_host: &endpoints.authority_host,
+        graph_url: &endpoints.graph_url,
+        delegated_scopes: Vec::new(),
+        device_code_client_id: entra_mail::well_known::GRAPH_COMMAND_LINE_TOOLS.into(),
+        http: &http,
+        prompt: std::sync::Arc::new(|_| {}),
+        timeout: std::time::Duration::from_secs(5),
+    };
+    let chosen = auth::choose_with(&settings, &|_| None).unwrap();
+    assert_eq!(
+        chosen.method,
+        AuthMethod::AzureCli,
+        "auto falls back to az on PATH"
+    );
+    let client = GraphClient::builder(&endpoints, chosen.credential)
+        .http_client(http)
+        .build()
+        .unwrap();
+    let claims = client.token_claims().await.unwrap();
+    assert_eq!(claims["tid"], TENANT);
+    let args = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        args.contains(&format!("--scope {}/.default", running.sim.graph_url())),
+        "{args}"
+    );
+    assert!(args.contains(&format!("--tenant {TENANT}")), "{args}");
+}
