@@ -51,6 +51,12 @@ pub enum OutputsError {
     },
     #[error("{} is not a valid outputs file: {reason}", path.display())]
     Invalid { path: PathBuf, reason: String },
+    #[error("the outputs directory {} is not writable ({source}); nothing was sent to the tenant: fix outputs.directory or its permissions", path.display())]
+    NotWritable {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot write {} (the previous file is left as it was): {source}", path.display())]
     Write {
         path: PathBuf,
@@ -147,6 +153,16 @@ impl Outputs {
         })?;
         Ok(path)
     }
+}
+
+/// Fails unless `directory` can hold the outputs: checked before apply writes to the tenant,
+/// because a secret Graph shows once must have somewhere to go.
+pub fn check_writable(directory: &Path) -> Result<(), OutputsError> {
+    let probe = directory.join(format!(".entra-mail-probe-{}", std::process::id()));
+    let fail = |source: std::io::Error| OutputsError::NotWritable { path: directory.to_path_buf(), source };
+    std::fs::create_dir_all(directory).map_err(fail)?;
+    std::fs::write(&probe, b"").map_err(fail)?;
+    std::fs::remove_file(&probe).map_err(fail)
 }
 
 #[cfg(test)]

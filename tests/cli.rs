@@ -134,7 +134,7 @@ fn a_bad_cloud_is_refused_by_the_parser() {
     entra_mail()
         .args(["--cloud", "mars", "validate"])
         .assert()
-        .code(2)
+        .code(1)
         .stderr(predicate::str::contains(
             "invalid value 'mars' for '--cloud <CLOUD>'",
         ));

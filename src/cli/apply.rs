@@ -76,6 +76,12 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitCo
         Ok(configs) => configs,
         Err(code) => return Ok(code),
     };
+    if args.secret_stdout && global.output == OutputFormat::Json {
+        bail!("--secret-stdout prints only the secret on stdout, so it cannot be combined with --output json");
+    }
+    for desired in &configs {
+        crate::outputs::check_writable(&desired.outputs.directory)?;
+    }
     let sim = sim_for(&args.tenant, &configs).await?;
     let to_stderr = args.secret_stdout || global.output == OutputFormat::Json;
     let mut summaries = Vec::new();
@@ -148,7 +154,7 @@ async fn apply_one(
             plan.count(Action::Create),
             plan.count(Action::Update),
             plan.count(Action::Delete),
-            if report.replication_waits > 0 { format!(", {} waits for replication", report.replication_waits) } else { String::new() },
+            waits_note(report.replication_waits, client.wait_stats()),
             outputs_path.display(),
         ),
     );
@@ -159,8 +165,24 @@ async fn apply_one(
     summary["graph_requests"] = requests.into();
     summary["graph_writes"] = writes.into();
     summary["replication_waits"] = report.replication_waits.into();
+    summary["retries"] = client.wait_stats().retries.into();
+    summary["retry_wait_seconds"] = client.wait_stats().waited.as_secs_f64().into();
     summary["outputs"] = serde_json::json!(outputs_path);
     Ok(summary)
+}
+
+/// ", waited 4.2 s (3 retries after throttling or unavailability, 2 replication waits)".
+fn waits_note(replication_waits: u32, stats: crate::graph::WaitStats) -> String {
+    if replication_waits == 0 && stats.retries == 0 {
+        return String::new();
+    }
+    format!(
+        "; waited out {} retr{} after throttling, unavailability or a broken connection ({:.1} s) and {replication_waits} replication delay{}",
+        stats.retries,
+        if stats.retries == 1 { "y" } else { "ies" },
+        stats.waited.as_secs_f64(),
+        if replication_waits == 1 { "" } else { "s" }
+    )
 }
 
 fn print_held_secret(outputs: Option<&crate::outputs::Outputs>) -> anyhow::Result<()> {

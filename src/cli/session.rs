@@ -24,7 +24,7 @@ pub struct TenantArgs {
     #[arg(long)]
     pub sim: bool,
     /// Time budget, in seconds, for waiting out throttling and replication per request.
-    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: u64,
     /// Enable a Conditional Access policy even though it excludes no emergency-access account.
     #[arg(long)]

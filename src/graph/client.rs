@@ -144,6 +144,16 @@ const CONDITIONAL_ACCESS_INTERVAL: Duration = Duration::from_millis(1050);
 struct RequestStats {
     requests: std::sync::atomic::AtomicU64,
     writes: std::sync::atomic::AtomicU64,
+    /// Retries after 429/503/504 or a broken connection, and the time spent waiting.
+    retries: std::sync::atomic::AtomicU64,
+    waited_ms: std::sync::atomic::AtomicU64,
+}
+
+/// What a client waited for (reported after apply).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WaitStats {
+    pub retries: u64,
+    pub waited: Duration,
 }
 
 impl std::fmt::Debug for GraphClient {
@@ -272,6 +282,15 @@ impl GraphClient {
             self.stats.requests.load(Ordering::Relaxed),
             self.stats.writes.load(Ordering::Relaxed),
         )
+    }
+
+    /// Retries and time spent waiting on throttling, unavailability and broken connections.
+    pub fn wait_stats(&self) -> WaitStats {
+        use std::sync::atomic::Ordering;
+        WaitStats {
+            retries: self.stats.retries.load(Ordering::Relaxed),
+            waited: Duration::from_millis(self.stats.waited_ms.load(Ordering::Relaxed)),
+        }
     }
 
     /// GET `path` as `T`.
@@ -421,6 +440,8 @@ impl GraphClient {
                     });
                 }
                 tracing::info!("{last}; retrying in {:.1}s", wait.as_secs_f64());
+                self.stats.retries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.stats.waited_ms.fetch_add(wait.as_millis() as u64, std::sync::atomic::Ordering::Relaxed);
                 tokio::time::sleep(wait).await;
             }
         }

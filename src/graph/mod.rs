@@ -9,7 +9,7 @@ pub mod retry;
 
 pub use client::{
     decode_claims, error_chain, GraphClient, GraphClientBuilder, Request, Response,
-    HTTP_TRACE_TARGET,
+    WaitStats, HTTP_TRACE_TARGET,
 };
 pub use error::{ApiError, ErrorDetail, GraphError, ODataErrorBody};
 pub use retry::RetryPolicy;

@@ -559,10 +559,36 @@ pub async fn create(
     let id = created
         .id
         .ok_or(ApplyError::Missing("the new policy's id"))?;
+    let name = body.get("displayName").and_then(Value::as_str).unwrap_or_default();
+    if !keep_if_first(ctx, &id, name).await? {
+        return Ok(());
+    }
     if let Some(state) = staged_final_state {
         switch_after_read_back(ctx, &id, state).await?;
     }
     Ok(())
+}
+
+/// Policies have no alternate key, so two runs at once can both create one. Every creator
+/// lists them after its POST and the earliest survives: the others delete their own, and both
+/// runs converge on one policy.
+async fn keep_if_first(ctx: &ApplyContext<'_>, ours: &str, name: &str) -> Result<bool, ApplyError> {
+    let request = Request::get(POLICIES).query("$filter", crate::graph::odata::eq("displayName", name));
+    let mut same_name: Vec<crate::graph::models::ConditionalAccessPolicy> =
+        ctx.client.list(request).await.map_err(explain)?;
+    if same_name.len() < 2 {
+        return Ok(true);
+    }
+    same_name.sort_by_key(|p| (p.created_date_time, p.id.clone()));
+    let first = same_name[0].id.clone().unwrap_or_default();
+    if first == ours {
+        return Ok(true);
+    }
+    ctx.progress.note(&format!(
+        "  another run created `{name}` at the same time ({first}); keeping that one and deleting ours"
+    ));
+    delete(ctx, ours).await?;
+    Ok(false)
 }
 
 /// Applies [`Operation::UpdatePolicy`].
