@@ -59,6 +59,21 @@ mod tests {
     }
 
     #[test]
+    fn a_write_that_fails_midway_leaves_the_previous_file_intact() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("outputs.json");
+        std::fs::write(&path, "previous").unwrap();
+        // Block the temporary file (as a full disk or a read-only directory would).
+        std::fs::create_dir(
+            dir.path()
+                .join(format!(".outputs.json.{}.tmp", std::process::id())),
+        )
+        .unwrap();
+        assert!(write_private_atomically(&path, b"new").is_err());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "previous");
+    }
+
+    #[test]
     fn a_failed_write_leaves_the_old_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("missing-dir").join("outputs.json");

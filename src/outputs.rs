@@ -159,7 +159,10 @@ impl Outputs {
 /// because a secret Graph shows once must have somewhere to go.
 pub fn check_writable(directory: &Path) -> Result<(), OutputsError> {
     let probe = directory.join(format!(".entra-mail-probe-{}", std::process::id()));
-    let fail = |source: std::io::Error| OutputsError::NotWritable { path: directory.to_path_buf(), source };
+    let fail = |source: std::io::Error| OutputsError::NotWritable {
+        path: directory.to_path_buf(),
+        source,
+    };
     std::fs::create_dir_all(directory).map_err(fail)?;
     std::fs::write(&probe, b"").map_err(fail)?;
     std::fs::remove_file(&probe).map_err(fail)

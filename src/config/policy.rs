@@ -40,7 +40,7 @@ pub fn check(text: &str) -> Result<Value, Vec<PolicyProblem>> {
             pointer: String::new(),
             at: LineColumn {
                 line: e.line(),
-                column: e.column(),
+                column: e.column().max(1),
             },
             message: format!("not valid JSON: {}", without_position(&e)),
         }]

@@ -440,8 +440,13 @@ impl GraphClient {
                     });
                 }
                 tracing::info!("{last}; retrying in {:.1}s", wait.as_secs_f64());
-                self.stats.retries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                self.stats.waited_ms.fetch_add(wait.as_millis() as u64, std::sync::atomic::Ordering::Relaxed);
+                self.stats
+                    .retries
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.stats.waited_ms.fetch_add(
+                    wait.as_millis() as u64,
+                    std::sync::atomic::Ordering::Relaxed,
+                );
                 tokio::time::sleep(wait).await;
             }
         }

@@ -559,7 +559,10 @@ pub async fn create(
     let id = created
         .id
         .ok_or(ApplyError::Missing("the new policy's id"))?;
-    let name = body.get("displayName").and_then(Value::as_str).unwrap_or_default();
+    let name = body
+        .get("displayName")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if !keep_if_first(ctx, &id, name).await? {
         return Ok(());
     }
@@ -573,7 +576,8 @@ pub async fn create(
 /// lists them after its POST and the earliest survives: the others delete their own, and both
 /// runs converge on one policy.
 async fn keep_if_first(ctx: &ApplyContext<'_>, ours: &str, name: &str) -> Result<bool, ApplyError> {
-    let request = Request::get(POLICIES).query("$filter", crate::graph::odata::eq("displayName", name));
+    let request =
+        Request::get(POLICIES).query("$filter", crate::graph::odata::eq("displayName", name));
     let mut same_name: Vec<crate::graph::models::ConditionalAccessPolicy> =
         ctx.client.list(request).await.map_err(explain)?;
     if same_name.len() < 2 {

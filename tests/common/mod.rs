@@ -123,6 +123,7 @@ async fn answer(
     }
     response
 }
+pub mod bad_configs;
 pub mod calls;
 pub mod provision;
 pub mod sim;

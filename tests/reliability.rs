@@ -1,0 +1,215 @@
+//! The bad day: a lost answer at every write, throttling storms, 503 bursts, long
+//! replication lag, two runs at once. Each must converge to the tenant an uninterrupted run
+//! makes, with nothing duplicated and no secret that nobody holds.
+
+mod common;
+
+use std::time::Duration;
+
+use common::provision::{Harness, CONFIG};
+use entra_mail::plan::PlanOptions;
+use entra_mail::sim::Faults;
+use serde_json::Value;
+use time::OffsetDateTime;
+
+const POLICY: &str = "\n[conditional_access]\nstate = \"enabled\"\npilot_groups = [\"MFA-Test-Group\"]\nemergency_access_users = [\"breakglass1@contoso.onmicrosoft.com\", \"breakglass2@contoso.onmicrosoft.com\"]\n";
+
+fn config() -> String {
+    format!("{CONFIG}{POLICY}")
+}
+
+fn now() -> PlanOptions {
+    PlanOptions::at(OffsetDateTime::now_utc())
+}
+
+/// The tenant an uninterrupted run makes: one of each, exact consent, one live held secret.
+fn assert_converged(h: &Harness) {
+    let snapshot = h.snapshot();
+    let count = |key: &str, pred: &dyn Fn(&Value) -> bool| {
+        snapshot[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|v| pred(v))
+            .count()
+    };
+    assert_eq!(
+        count("applications", &|a| a["uniqueName"] == "pandora-itsm-mail"),
+        1,
+        "one app"
+    );
+    let app = h.app();
+    assert_eq!(
+        count("servicePrincipals", &|sp| sp["appId"] == app["appId"]),
+        1,
+        "one service principal"
+    );
+    let grants = h.our_grants();
+    assert_eq!(grants.len(), 1, "one grant");
+    assert_eq!(grants[0]["scope"], "IMAP.AccessAsUser.All POP.AccessAsUser.All SMTP.Send offline_access openid email User.Read");
+    assert_eq!(
+        count("conditionalAccessPolicies", &|p| p["displayName"]
+            == "MFA Pilot"),
+        1,
+        "one policy"
+    );
+    let secrets = h.our_secrets();
+    assert_eq!(secrets.len(), 1, "no secret that nobody holds: {secrets:?}");
+    let held = h.outputs().expect("outputs").secret.expect("a held secret");
+    assert_eq!(
+        secrets[0]["keyId"],
+        serde_json::json!(held.key_id),
+        "the outputs hold the live secret"
+    );
+}
+
+/// Applies until it succeeds (a lost answer fails the run that saw it, like a killed
+/// process); at most `tries` runs.
+async fn apply_until_done(h: &Harness, tries: usize) -> usize {
+    for attempt in 1..=tries {
+        if h.try_apply_with(&now()).await.is_ok() {
+            return attempt;
+        }
+    }
+    panic!("did not converge in {tries} runs");
+}
+
+#[tokio::test]
+async fn a_lost_answer_at_every_write_still_converges() {
+    // An uninterrupted run, to count its writes.
+    let baseline = Harness::start(&config(), Faults::default()).await;
+    baseline.try_apply_with(&now()).await.unwrap();
+    let writes = baseline.writes();
+    assert!(
+        writes >= 6,
+        "app, identifier URI, service principal, secret, grant, policy: {writes}"
+    );
+    assert_converged(&baseline);
+
+    for lost in 1..=writes {
+        let h = Harness::start(
+            &config(),
+            Faults {
+                drop_answer_of_writes: vec![lost],
+                ..Faults::default()
+            },
+        )
+        .await;
+        let runs = apply_until_done(&h, 3).await;
+        assert!(
+            h.running.sim.counters().dropped_answers == 1,
+            "write {lost} lost its answer"
+        );
+        assert_converged(&h);
+        assert!(
+            !h.try_plan_with(&now()).await.unwrap().has_changes(),
+            "write {lost}: a further run changes nothing"
+        );
+        eprintln!("lost answer of write {lost}: converged in {runs} run(s)");
+    }
+}
+
+#[tokio::test]
+async fn throttling_storms_with_and_without_retry_after_converge() {
+    for retry_after in [Some(1), None] {
+        let faults = Faults {
+            throttle_rate: 0.3,
+            throttle_retry_after: retry_after,
+            ..Faults::default()
+        };
+        let h = Harness::start(&config(), faults).await;
+        h.try_apply_with(&now()).await.unwrap();
+        assert_converged(&h);
+        let counters = h.running.sim.counters();
+        assert!(counters.throttled > 0, "the storm happened");
+        assert!(
+            counters.requests < 80,
+            "bounded: {} requests",
+            counters.requests
+        );
+        assert!(
+            h.client.wait_stats().retries >= counters.throttled,
+            "every 429 was waited out and reported"
+        );
+    }
+}
+
+#[tokio::test]
+async fn bursts_of_503_converge() {
+    let h = Harness::start(
+        &config(),
+        Faults {
+            unavailable_rate: 0.3,
+            ..Faults::default()
+        },
+    )
+    .await;
+    h.try_apply_with(&now()).await.unwrap();
+    assert_converged(&h);
+    assert!(h.running.sim.counters().unavailable > 0);
+}
+
+#[tokio::test]
+async fn twenty_seconds_of_replication_lag_is_waited_out() {
+    let faults = Faults {
+        replication_lag: Duration::from_secs(20),
+        ..Faults::default()
+    };
+    let h = Harness::start(&config(), faults).await;
+    let (_, report) = h.try_apply_with(&now()).await.unwrap();
+    assert!(report.replication_waits > 0);
+    assert_converged(&h);
+}
+
+#[tokio::test]
+async fn two_runs_at_once_duplicate_nothing() {
+    let first = Harness::start(&config(), Faults::default()).await;
+    // A second pipeline: same tenant, same config, its own outputs directory.
+    let second_dir = tempfile::tempdir().unwrap();
+    let second_config = second_dir.path().join("tenant.toml");
+    std::fs::write(&second_config, config()).unwrap();
+    let second = common::provision::Harness {
+        running: common::sim::Running {
+            sim: entra_mail::sim::Sim::start(entra_mail::sim::SimOptions::default())
+                .await
+                .unwrap(),
+            tenant: first.running.tenant.clone(),
+            ca_file: tempfile::NamedTempFile::new().unwrap(),
+        },
+        dir: second_dir,
+        config_path: second_config,
+        client: first.running.client(),
+    };
+    let options = now();
+    let (a, b) = tokio::join!(
+        first.try_apply_with(&options),
+        second.try_apply_with(&options)
+    );
+    assert!(
+        a.is_ok() || b.is_ok(),
+        "at least one run succeeds: {a:?} {b:?}"
+    );
+    // Whoever lost converges on its next run; nothing is duplicated.
+    if a.is_err() {
+        first.try_apply_with(&now()).await.unwrap();
+    }
+    if b.is_err() {
+        second.try_apply_with(&now()).await.unwrap();
+    }
+    let snapshot = first.snapshot();
+    let count = |key: &str, field: &str, value: &str| {
+        snapshot[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|v| v[field] == value)
+            .count()
+    };
+    assert_eq!(count("applications", "uniqueName", "pandora-itsm-mail"), 1);
+    assert_eq!(
+        count("conditionalAccessPolicies", "displayName", "MFA Pilot"),
+        1
+    );
+    assert_eq!(first.our_service_principals().len(), 1);
+    assert_eq!(first.our_grants().len(), 1);
+}
