@@ -213,3 +213,68 @@ async fn two_runs_at_once_duplicate_nothing() {
     assert_eq!(first.our_service_principals().len(), 1);
     assert_eq!(first.our_grants().len(), 1);
 }
+
+/// The CLI through a storm and a lost answer, with every log turned up: no secret or token
+/// the simulated tenant issued appears anywhere in its output.
+#[tokio::test(flavor = "multi_thread")]
+async fn no_issued_secret_appears_in_any_output() {
+    let faults = Faults {
+        throttle_rate: 0.3,
+        drop_answer_of_writes: vec![4],
+        ..Faults::default()
+    };
+    let running = common::sim::start(entra_mail::sim::SimOptions {
+        faults,
+        seed: 7,
+        tenants: vec![entra_mail::sim::TenantSpec {
+            tenant_id: Some(common::provision::TENANT.into()),
+            ..Default::default()
+        }],
+        ..Default::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("t.toml"), config()).unwrap();
+    let mut seen = String::new();
+    for args in [
+        &["apply", "-f", "t.toml", "--auto-approve"][..],
+        &["apply", "-f", "t.toml", "--auto-approve"],
+        &["plan", "-f", "t.toml"],
+        &["doctor", "-f", "t.toml"],
+    ] {
+        let output = assert_cmd::Command::cargo_bin("entra-mail")
+            .unwrap()
+            .current_dir(dir.path())
+            .env("ENTRA_MAIL_GRAPH_URL", running.sim.graph_url())
+            .env("AZURE_AUTHORITY_HOST", running.sim.authority_host())
+            .env("SSL_CERT_FILE", running.ca_file.path())
+            .env("AZURE_CLIENT_ID", &running.tenant.admin_client_id)
+            .env(
+                "AZURE_CLIENT_SECRET",
+                running.tenant.admin_client_secret.expose(),
+            )
+            .env_remove("GITHUB_ACTIONS")
+            .args(["-vvv", "--trace-http"])
+            .args(args)
+            .output()
+            .unwrap();
+        seen.push_str(&String::from_utf8_lossy(&output.stdout));
+        seen.push_str(&String::from_utf8_lossy(&output.stderr));
+    }
+    assert!(seen.contains("(redacted)"), "the trace ran");
+    let issued = running.sim.issued_secrets();
+    assert!(
+        issued.len() >= 4,
+        "the admin secret, app secrets and tokens: {}",
+        issued.len()
+    );
+    let leaked: Vec<&String> = issued
+        .iter()
+        .filter(|s| seen.contains(s.as_str()))
+        .collect();
+    assert!(
+        leaked.is_empty(),
+        "{} issued secrets leaked into the output",
+        leaked.len()
+    );
+}
