@@ -8,6 +8,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 pub struct Progress {
     spinner: Option<ProgressBar>,
     quiet: bool,
+    /// The tenant this progress is for, when there are several.
+    label: Option<String>,
 }
 
 impl Progress {
@@ -22,7 +24,31 @@ impl Progress {
             bar.enable_steady_tick(Duration::from_millis(120));
             bar
         });
-        Self { spinner, quiet }
+        Self {
+            spinner,
+            quiet,
+            label: None,
+        }
+    }
+
+    /// One tenant's line among several: a spinner in `multi` on a terminal, lines prefixed
+    /// with `[label]` elsewhere.
+    pub fn for_tenant(multi: &indicatif::MultiProgress, label: &str, quiet: bool) -> Self {
+        let spinner = (!quiet && std::io::stderr().is_terminal()).then(|| {
+            let bar = multi.add(ProgressBar::new_spinner());
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {prefix}: {msg} ({elapsed})")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar.set_prefix(label.to_string());
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        Self {
+            spinner,
+            quiet,
+            label: Some(label.to_string()),
+        }
     }
 
     /// No output at all (library use, tests).
@@ -30,6 +56,7 @@ impl Progress {
         Self {
             spinner: None,
             quiet: true,
+            label: None,
         }
     }
 
@@ -46,7 +73,7 @@ impl Progress {
     pub fn waiting(&self, message: &str) {
         match &self.spinner {
             Some(bar) => bar.set_message(message.to_string()),
-            None if !self.quiet => eprintln!("{message}"),
+            None if !self.quiet => eprintln!("{}{message}", self.prefix()),
             None => {}
         }
         tracing::info!("{message}");
@@ -56,10 +83,17 @@ impl Progress {
     pub fn note(&self, message: &str) {
         match &self.spinner {
             Some(bar) => bar.println(message),
-            None if !self.quiet => eprintln!("{message}"),
+            None if !self.quiet => eprintln!("{}{message}", self.prefix()),
             None => {}
         }
         tracing::info!("{message}");
+    }
+
+    fn prefix(&self) -> String {
+        self.label
+            .as_ref()
+            .map(|l| format!("[{l}] "))
+            .unwrap_or_default()
     }
 
     pub fn finish(&self) {

@@ -122,7 +122,9 @@ pub fn client_secret(
 }
 
 /// How to sign in (`--auth`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum AuthMethod {
     /// The first that applies: environment credentials, GitHub OIDC, Azure Pipelines, an

@@ -84,20 +84,155 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitCo
     }
     let sim = sim_for(&args.tenant, &configs).await?;
     let to_stderr = args.secret_stdout || global.output == OutputFormat::Json;
+    if configs.len() > 1 {
+        if args.secret_stdout {
+            bail!("--secret-stdout prints one secret; with several tenants, read each tenant's outputs.json");
+        }
+        return apply_many(global, args, configs, sim.as_ref()).await;
+    }
     let mut summaries = Vec::new();
     for desired in configs {
         let prepared = prepare(global, &args.tenant, desired, sim.as_ref()).await?;
         summaries.push(apply_one(global, args, prepared, to_stderr).await?);
     }
     if global.output == OutputFormat::Json {
-        let value = if summaries.len() == 1 {
-            summaries.remove(0)
-        } else {
-            serde_json::json!({"applies": summaries})
-        };
-        println!("{}", serde_json::to_string_pretty(&value)?);
+        println!("{}", serde_json::to_string_pretty(&summaries.remove(0))?);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Several tenants: plan them all at once, show every plan, ask once, apply them all at once
+/// (up to --concurrency), then one summary. A failed tenant does not stop the others unless
+/// --fail-fast.
+async fn apply_many(
+    global: &GlobalArgs,
+    args: &ApplyArgs,
+    configs: Vec<crate::config::Desired>,
+    sim: Option<&crate::sim::Sim>,
+) -> anyhow::Result<ExitCode> {
+    use super::tenants::{run_all, summary_table, TenantOutcome};
+    let concurrency = args.tenant.concurrency as usize;
+    let sources: Vec<_> = configs
+        .iter()
+        .map(|d| (d.source.clone(), d.tenant_id.to_string()))
+        .collect();
+    let prepared = run_all(configs, concurrency, args.tenant.fail_fast, |desired| {
+        prepare(global, &args.tenant, desired, sim)
+    })
+    .await;
+    let text = global.output == OutputFormat::Text;
+    let mut outcomes: Vec<TenantOutcome> = Vec::new();
+    let mut ready = Vec::new();
+    for ((config, tenant), result) in sources.iter().cloned().zip(prepared) {
+        let failed = |result: &'static str, error: String| TenantOutcome {
+            config: config.clone(),
+            tenant_id: Some(tenant.clone()),
+            result,
+            add: 0,
+            change: 0,
+            remove: 0,
+            error: Some(error),
+            plan: None,
+        };
+        match result {
+            Some(Ok(prepared)) => {
+                if text {
+                    print!("{}", report::text(&prepared.plan, report::Style::detect()));
+                }
+                let outcome = super::plan::outcome_of(config.clone(), &prepared.plan);
+                if prepared.plan.has_changes() {
+                    ready.push((outcomes.len(), prepared));
+                }
+                outcomes.push(outcome);
+            }
+            Some(Err(error)) => outcomes.push(failed("failed", super::one_line(&error))),
+            None => outcomes.push(failed(
+                "skipped",
+                "skipped after a failure (--fail-fast)".into(),
+            )),
+        }
+    }
+    let stop_early = args.tenant.fail_fast && outcomes.iter().any(|o| o.result == "failed");
+    if !ready.is_empty() && !stop_early {
+        let question = format!(
+            "\nApply these changes to {} tenant{}?",
+            ready.len(),
+            if ready.len() == 1 { "" } else { "s" }
+        );
+        if !confirm(&question, args.auto_approve)? {
+            bail!("apply cancelled; nothing was changed");
+        }
+        let multi = indicatif::MultiProgress::new();
+        let results = run_all(
+            ready,
+            concurrency,
+            args.tenant.fail_fast,
+            |(index, prepared)| {
+                let progress = Progress::for_tenant(
+                    &multi,
+                    &prepared.desired.source.display().to_string(),
+                    global.quiet,
+                );
+                async move {
+                    let applied = execute(prepared, args.tenant.budget(), &progress).await;
+                    Ok::<_, std::convert::Infallible>((index, applied))
+                }
+            },
+        )
+        .await;
+        for result in results.into_iter().flatten().flatten() {
+            let (index, applied) = result;
+            match applied {
+                Ok(_) => outcomes[index].result = "changed",
+                Err(error) => {
+                    outcomes[index].result = "failed";
+                    outcomes[index].error = Some(super::one_line(&error));
+                }
+            }
+        }
+    }
+    match global.output {
+        OutputFormat::Text => print!("{}", summary_table(&outcomes)),
+        OutputFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({"tenants": outcomes}))?
+        ),
+    }
+    let failed = outcomes
+        .iter()
+        .any(|o| o.result == "failed" || o.result == "skipped");
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Runs a prepared plan; the report.
+async fn execute(
+    prepared: Prepared,
+    budget: std::time::Duration,
+    progress: &Progress,
+) -> anyhow::Result<apply::ApplyReport> {
+    let Prepared {
+        desired,
+        client,
+        outputs,
+        live,
+        plan,
+    } = prepared;
+    let ctx = ApplyContext::new(
+        &client,
+        &desired,
+        &live,
+        outputs,
+        budget,
+        progress,
+        secret_hook(),
+    );
+    let report = apply::run(&ctx, &plan).await;
+    progress.finish();
+    Ok(report?)
 }
 
 async fn apply_one(

@@ -6,6 +6,7 @@ mod plan;
 mod render;
 mod session;
 mod sim;
+mod tenants;
 mod validate;
 
 use std::io::Write;
@@ -140,6 +141,19 @@ pub async fn run(cli: Cli) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// An error and its causes on one line (summary tables, JSON reports).
+pub(crate) fn one_line(error: &anyhow::Error) -> String {
+    let mut said = error.to_string();
+    for cause in error.chain().skip(1) {
+        let text = cause.to_string();
+        if !said.contains(&text) {
+            said.push_str(": ");
+            said.push_str(&text);
+        }
+    }
+    said
 }
 
 /// Prints an error and its causes, one per line, like cargo does.

@@ -26,9 +26,16 @@ pub fn load_configs(global: &GlobalArgs) -> Result<Vec<Desired>, ExitCode> {
         );
         return Err(ExitCode::FAILURE);
     }
+    let paths = match super::tenants::expand(&global.config) {
+        Ok(paths) => paths,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return Err(ExitCode::FAILURE);
+        }
+    };
     let mut configs = Vec::new();
     let mut failed = false;
-    for path in &global.config {
+    for path in &paths {
         match config::load(path) {
             Ok(desired) => configs.push(desired),
             Err(error) => {
@@ -107,36 +114,116 @@ pub async fn run(global: &GlobalArgs, args: &TenantArgs) -> anyhow::Result<ExitC
         Err(code) => return Ok(code),
     };
     let sim = sim_for(args, &configs).await?;
-    let mut plans = Vec::new();
-    for desired in configs {
-        plans.push(prepare(global, args, desired, sim.as_ref()).await?.plan);
+    let sources: Vec<_> = configs
+        .iter()
+        .map(|d| (d.source.clone(), d.tenant_id.to_string()))
+        .collect();
+    let results = super::tenants::run_all(
+        configs,
+        args.concurrency as usize,
+        args.fail_fast,
+        |desired| {
+            let sim = sim.as_ref();
+            async move { prepare(global, args, desired, sim).await.map(|p| p.plan) }
+        },
+    )
+    .await;
+    if sources.len() == 1 {
+        let plan = match results.into_iter().next().flatten() {
+            Some(result) => result?,
+            None => anyhow::bail!("no plan was made"),
+        };
+        print_plan(global, &plan)?;
+        return Ok(if plan.has_changes() {
+            ExitCode::from(CHANGES_PENDING)
+        } else {
+            ExitCode::SUCCESS
+        });
     }
-    let mut stdout = std::io::stdout().lock();
-    match global.output {
-        OutputFormat::Json if plans.len() == 1 => writeln!(
-            stdout,
-            "{}",
-            serde_json::to_string_pretty(&report::json(&plans[0]))?
-        )?,
-        OutputFormat::Json => {
-            let all: Vec<_> = plans.iter().map(report::json).collect();
-            writeln!(
-                stdout,
-                "{}",
-                serde_json::to_string_pretty(&serde_json::json!({"plans": all}))?
-            )?;
-        }
-        OutputFormat::Text => {
-            let style = report::Style::detect();
-            for plan in &plans {
-                write!(stdout, "{}", report::text(plan, style))?;
+    let mut outcomes = Vec::new();
+    for ((config, tenant), result) in sources.into_iter().zip(results) {
+        outcomes.push(match result {
+            Some(Ok(plan)) => {
+                if global.output == OutputFormat::Text {
+                    print!("{}", report::text(&plan, report::Style::detect()));
+                }
+                outcome_of(config, &plan)
             }
-        }
+            Some(Err(error)) => {
+                if global.output == OutputFormat::Text {
+                    eprintln!("error: {}: {}", config.display(), super::one_line(&error));
+                }
+                super::tenants::TenantOutcome {
+                    config,
+                    tenant_id: Some(tenant),
+                    result: "failed",
+                    add: 0,
+                    change: 0,
+                    remove: 0,
+                    error: Some(super::one_line(&error)),
+                    plan: None,
+                }
+            }
+            None => super::tenants::TenantOutcome {
+                config,
+                tenant_id: Some(tenant),
+                result: "skipped",
+                add: 0,
+                change: 0,
+                remove: 0,
+                error: Some("skipped after a failure (--fail-fast)".into()),
+                plan: None,
+            },
+        });
     }
-    let pending = plans.iter().any(Plan::has_changes);
-    Ok(if pending {
+    match global.output {
+        OutputFormat::Text => print!("{}", super::tenants::summary_table(&outcomes)),
+        OutputFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({"tenants": outcomes}))?
+        ),
+    }
+    let failed = outcomes
+        .iter()
+        .any(|o| o.result == "failed" || o.result == "skipped");
+    let pending = outcomes.iter().any(|o| o.result == "changes");
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else if pending {
         ExitCode::from(CHANGES_PENDING)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// A tenant's plan as a summary line.
+pub fn outcome_of(config: std::path::PathBuf, plan: &Plan) -> super::tenants::TenantOutcome {
+    use crate::plan::Action;
+    super::tenants::TenantOutcome {
+        config,
+        tenant_id: Some(plan.tenant_id.to_string()),
+        result: if plan.has_changes() {
+            "changes"
+        } else {
+            "no_changes"
+        },
+        add: plan.count(Action::Create),
+        change: plan.count(Action::Update),
+        remove: plan.count(Action::Delete),
+        error: None,
+        plan: Some(report::json(plan)),
+    }
+}
+
+fn print_plan(global: &GlobalArgs, plan: &Plan) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match global.output {
+        OutputFormat::Json => writeln!(
+            stdout,
+            "{}",
+            serde_json::to_string_pretty(&report::json(plan))?
+        )?,
+        OutputFormat::Text => write!(stdout, "{}", report::text(plan, report::Style::detect()))?,
+    }
+    Ok(())
 }

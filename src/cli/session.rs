@@ -33,6 +33,12 @@ pub struct TenantArgs {
     /// configured state once it reads back.
     #[arg(long)]
     pub staged: bool,
+    /// Tenants worked on at once (Conditional Access stays paced per tenant).
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub concurrency: u64,
+    /// Stop starting tenants after the first failure (default: go on and report).
+    #[arg(long)]
+    pub fail_fast: bool,
     /// How to sign in; `auto` looks at the environment (see README, "Signing in").
     #[arg(long, value_enum, default_value_t = AuthMethod::Auto)]
     pub auth: AuthMethod,
@@ -110,7 +116,12 @@ pub fn connect(
     let http = build_client(&transport)?;
     check_tenant_variable(desired)?;
     let tenant_id = desired.tenant_id.to_string();
-    let credential: Arc<dyn TokenCredential> = match (sim, args.auth) {
+    // The command line's --auth wins; otherwise the config's [auth] method, else auto.
+    let method = match (args.auth, desired.auth.method) {
+        (AuthMethod::Auto, Some(configured)) => configured,
+        (chosen, _) => chosen,
+    };
+    let credential: Arc<dyn TokenCredential> = match (sim, method) {
         (Some(sim), AuthMethod::Auto) => {
             let tenant = sim
                 .tenant_info(&tenant_id)
@@ -139,7 +150,10 @@ pub fn connect(
                 prompt: Arc::new(|message: &str| eprintln!("{message}")),
                 timeout: Duration::from_secs(900),
             };
-            let chosen = auth::choose(&settings)?;
+            let prefix = desired.auth.env_prefix.clone().unwrap_or_default();
+            let chosen = auth::choose_with(&settings, &|name| {
+                std::env::var(format!("{prefix}{name}")).ok()
+            })?;
             tracing::info!(
                 "signing in with {}: {}",
                 serde_json::to_value(chosen.method)?
@@ -163,10 +177,14 @@ pub fn connect(
 
 /// `AZURE_TENANT_ID`, when set, must name the config's tenant.
 fn check_tenant_variable(desired: &Desired) -> anyhow::Result<()> {
-    if let Ok(tenant) = std::env::var("AZURE_TENANT_ID") {
+    let variable = format!(
+        "{}AZURE_TENANT_ID",
+        desired.auth.env_prefix.as_deref().unwrap_or_default()
+    );
+    if let Ok(tenant) = std::env::var(&variable) {
         if !tenant.is_empty() && !tenant.eq_ignore_ascii_case(&desired.tenant_id.to_string()) {
             bail!(
-                "AZURE_TENANT_ID is {tenant}, but {} is for tenant {}; sign in to the tenant the config names",
+                "{variable} is {tenant}, but {} is for tenant {}; sign in to the tenant the config names",
                 desired.source.display(),
                 desired.tenant_id
             );

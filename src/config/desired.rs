@@ -23,6 +23,14 @@ pub struct Desired {
     pub conditional_access: Option<DesiredPolicy>,
     pub outputs: DesiredOutputs,
     pub pandora_itsm: Option<DesiredPandoraItsm>,
+    pub auth: DesiredAuth,
+}
+
+/// How this tenant signs in; the default reads the standard variables with `--auth`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DesiredAuth {
+    pub method: Option<crate::auth::AuthMethod>,
+    pub env_prefix: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -120,6 +120,23 @@ pub fn resolve(file: FileConfig, source: &Path) -> Result<Desired, Vec<Problem>>
     let pandora_itsm = file
         .pandora_itsm
         .map(|p| resolve_pandora(p, &root.key("pandora_itsm"), &mut problems));
+    let auth = file.auth.map_or_else(DesiredAuth::default, |a| {
+        let prefix_ok = a.env_prefix.as_deref().is_none_or(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        });
+        if !prefix_ok {
+            problems.at(
+                root.key("auth").key("env_prefix"),
+                "an environment variable prefix has only A-Z, 0-9 and _, like \"TENANT_A_\"",
+            );
+        }
+        DesiredAuth {
+            method: a.method,
+            env_prefix: a.env_prefix,
+        }
+    });
 
     if !problems.0.is_empty() {
         return Err(problems.0);
@@ -134,6 +151,7 @@ pub fn resolve(file: FileConfig, source: &Path) -> Result<Desired, Vec<Problem>>
         conditional_access,
         outputs,
         pandora_itsm,
+        auth,
     })
 }
 

@@ -16,6 +16,17 @@ pub struct FileConfig {
     pub conditional_access: Option<ConditionalAccessSection>,
     pub outputs: Option<OutputsSection>,
     pub pandora_itsm: Option<PandoraItsmSection>,
+    pub auth: Option<AuthSection>,
+}
+
+/// How this tenant's run signs in. Never a secret: secrets come from the environment.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSection {
+    pub method: Option<crate::auth::AuthMethod>,
+    /// Read the standard variables with this prefix (`TENANT_A_` reads
+    /// `TENANT_A_AZURE_CLIENT_ID`, `TENANT_A_AZURE_CLIENT_SECRET`, ...).
+    pub env_prefix: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,0 +1,207 @@
+//! Many tenants in one run: config discovery (files, directories, manifests), bounded
+//! concurrency with optional fail-fast, and the combined summary.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use futures::stream::{self, StreamExt};
+use serde::Serialize;
+
+/// Every config `-f` names: a file, every `*.toml` in a directory, or the `configs` of a
+/// manifest (`configs = ["tenants/a.toml", ...]`, relative to the manifest).
+pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut found = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|e| format!("cannot read directory {}: {e}", path.display()))?
+                .filter_map(|entry| entry.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+                .collect();
+            files.sort();
+            if files.is_empty() {
+                return Err(format!(
+                    "directory {} holds no *.toml config",
+                    path.display()
+                ));
+            }
+            found.extend(files);
+        } else if let Some(listed) = manifest(path)? {
+            found.extend(listed);
+        } else {
+            found.push(path.clone());
+        }
+    }
+    Ok(found)
+}
+
+/// The configs a manifest lists, or `None` when `path` is a config itself.
+fn manifest(path: &Path) -> Result<Option<Vec<PathBuf>>, String> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Ok(None); // reported when the config is loaded
+    };
+    let Ok(table) = text.parse::<toml::Table>() else {
+        return Ok(None);
+    };
+    let Some(configs) = table.get("configs") else {
+        return Ok(None);
+    };
+    if let Some(other) = table.keys().find(|k| *k != "configs") {
+        return Err(format!(
+            "{}: a manifest holds only `configs`; unknown key `{other}`",
+            path.display()
+        ));
+    }
+    let base = path.parent().unwrap_or(Path::new("."));
+    let list = configs.as_array().ok_or_else(|| {
+        format!(
+            "{}: `configs` must be a list of config paths",
+            path.display()
+        )
+    })?;
+    list.iter()
+        .map(|v| {
+            v.as_str().map(|s| base.join(s)).ok_or_else(|| {
+                format!(
+                    "{}: `configs` must be a list of config paths",
+                    path.display()
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
+/// Runs `work` for every item, at most `concurrency` at once, keeping input order in the
+/// results. With `fail_fast`, items not yet started after a failure are skipped (`None`).
+pub async fn run_all<T, R, E, F, Fut>(
+    items: Vec<T>,
+    concurrency: usize,
+    fail_fast: bool,
+    work: F,
+) -> Vec<Option<Result<R, E>>>
+where
+    F: Fn(T) -> Fut,
+    Fut: Future<Output = Result<R, E>>,
+{
+    let stop = AtomicBool::new(false);
+    let stop = &stop;
+    let work = &work;
+    let mut results: Vec<(usize, Option<Result<R, E>>)> =
+        stream::iter(items.into_iter().enumerate())
+            .map(|(i, item)| async move {
+                if fail_fast && stop.load(Ordering::SeqCst) {
+                    return (i, None);
+                }
+                let result = work(item).await;
+                if result.is_err() {
+                    stop.store(true, Ordering::SeqCst);
+                }
+                (i, Some(result))
+            })
+            .buffer_unordered(concurrency.max(1))
+            .collect()
+            .await;
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
+}
+
+/// One tenant's line in the summary and the JSON report.
+#[derive(Debug, Clone, Serialize)]
+pub struct TenantOutcome {
+    pub config: PathBuf,
+    pub tenant_id: Option<String>,
+    /// `no_changes`, `changes`, `changed`, `failed` or `skipped`.
+    pub result: &'static str,
+    pub add: usize,
+    pub change: usize,
+    pub remove: usize,
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<serde_json::Value>,
+}
+
+/// The table printed after a run over several tenants.
+pub fn summary_table(outcomes: &[TenantOutcome]) -> String {
+    let mut out = String::from("\nSummary:\n");
+    let width = outcomes
+        .iter()
+        .map(|o| o.config.display().to_string().len())
+        .max()
+        .unwrap_or(6)
+        .max(6);
+    out.push_str(&format!(
+        "  {:width$}  {:36}  {:10}  changes\n",
+        "config", "tenant", "result"
+    ));
+    for o in outcomes {
+        let changes = if o.result == "failed" || o.result == "skipped" {
+            o.error.clone().unwrap_or_default()
+        } else {
+            format!("+{} ~{} -{}", o.add, o.change, o.remove)
+        };
+        out.push_str(&format!(
+            "  {:width$}  {:36}  {:10}  {}\n",
+            o.config.display().to_string(),
+            o.tenant_id.clone().unwrap_or_else(|| "-".into()),
+            o.result,
+            changes
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn results_keep_order_and_fail_fast_skips_the_rest() {
+        let results = run_all(vec![1, 2, 3, 4], 1, true, |n| async move {
+            if n == 2 {
+                Err(n)
+            } else {
+                Ok(n)
+            }
+        })
+        .await;
+        assert!(matches!(results[0], Some(Ok(1))));
+        assert!(matches!(results[1], Some(Err(2))));
+        assert!(results[2].is_none() && results[3].is_none());
+        let results = run_all(vec![1, 2, 3], 3, false, |n| async move {
+            if n == 2 {
+                Err(n)
+            } else {
+                Ok(n)
+            }
+        })
+        .await;
+        assert!(matches!(results[2], Some(Ok(3))));
+    }
+
+    #[test]
+    fn directories_and_manifests_expand() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("tenants")).unwrap();
+        std::fs::write(dir.path().join("tenants/b.toml"), "tenant_id = 'x'").unwrap();
+        std::fs::write(dir.path().join("tenants/a.toml"), "tenant_id = 'x'").unwrap();
+        std::fs::write(dir.path().join("all.toml"), "configs = ['tenants/a.toml']").unwrap();
+        let from_dir = expand(&[dir.path().join("tenants")]).unwrap();
+        assert_eq!(
+            from_dir,
+            [
+                dir.path().join("tenants/a.toml"),
+                dir.path().join("tenants/b.toml")
+            ]
+        );
+        assert_eq!(
+            expand(&[dir.path().join("all.toml")]).unwrap(),
+            [dir.path().join("tenants/a.toml")]
+        );
+        std::fs::write(dir.path().join("bad.toml"), "configs = ['a']\nextra = 1").unwrap();
+        assert!(expand(&[dir.path().join("bad.toml")])
+            .unwrap_err()
+            .contains("unknown key `extra`"));
+    }
+}
