@@ -57,7 +57,11 @@ fn waves(log: &[LogEntry]) -> usize {
 }
 
 async fn client(sim: &Sim) -> GraphClient {
-    let tenant = sim.tenant_info(TENANT).expect("tenant");
+    client_for(sim, TENANT).await
+}
+
+async fn client_for(sim: &Sim, tenant_id: &str) -> GraphClient {
+    let tenant = sim.tenant_info(tenant_id).expect("tenant");
     let http = build_client(&TransportOptions {
         ca_pems: vec![sim.ca_pem().to_string()],
         ..TransportOptions::default()
@@ -71,7 +75,7 @@ async fn client(sim: &Sim) -> GraphClient {
     .expect("endpoints");
     let credential: Arc<dyn azure_core::credentials::TokenCredential> =
         entra_mail::auth::client_secret(
-            TENANT,
+            tenant_id,
             &tenant.admin_client_id,
             &tenant.admin_client_secret,
             &http,
@@ -120,6 +124,61 @@ async fn apply_once(sim: &Sim, config_path: &std::path::Path) -> Measured {
         waves: waves(&log),
         wall,
     }
+}
+
+/// A cold apply of `count` tenants at once (each with its own client, token and outputs),
+/// in a simulator of their own.
+async fn many_tenants(count: usize, latency: Duration) -> (Duration, usize) {
+    let specs: Vec<TenantSpec> = (0..count)
+        .map(|i| TenantSpec {
+            tenant_id: Some(format!("00000000-0000-4000-8000-{:012}", i + 1)),
+            ..TenantSpec::default()
+        })
+        .collect();
+    let sim = Sim::start(SimOptions {
+        faults: Faults {
+            latency,
+            ..Faults::default()
+        },
+        tenants: specs.clone(),
+        ..SimOptions::default()
+    })
+    .await
+    .expect("simulator");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut paths = Vec::new();
+    for (i, spec) in specs.iter().enumerate() {
+        let path = dir.path().join(format!("tenant-{i}.toml"));
+        let text = config_text()
+            .replace(TENANT, spec.tenant_id.as_deref().unwrap_or_default())
+            .replace("bench-out", &format!("bench-out-{i}"));
+        std::fs::write(&path, text).expect("config");
+        paths.push(path);
+    }
+    let started = Instant::now();
+    let runs = specs.iter().zip(&paths).map(|(spec, path)| {
+        let sim = &sim;
+        async move {
+            let client = client_for(sim, spec.tenant_id.as_deref().unwrap_or_default()).await;
+            let desired = config::load(path).expect("config");
+            let live = live::read(&client, &desired, None).await.expect("live");
+            let plan =
+                plan::build(&desired, &live, None, time::OffsetDateTime::now_utc()).expect("plan");
+            let progress = Progress::silent();
+            let ctx = ApplyContext::new(
+                &client,
+                &desired,
+                &live,
+                None,
+                Duration::from_secs(120),
+                &progress,
+                None,
+            );
+            apply::run(&ctx, &plan).await.expect("apply");
+        }
+    });
+    futures::future::join_all(runs).await;
+    (started.elapsed(), sim.request_log().len())
 }
 
 fn peak_memory_kib() -> Option<u64> {
@@ -182,4 +241,32 @@ async fn main() {
             kib as f64 / 1024.0
         );
     }
+
+    println!(
+        "\nmany tenants at once (concurrency = tenants), a cold apply each, L = {latency_ms} ms\n"
+    );
+    println!("| tenants | wall | requests | wall / one tenant's | peak memory so far |");
+    println!("|---|---|---|---|---|");
+    let mut one = Duration::ZERO;
+    let mut fifty = (Duration::ZERO, 0.0);
+    for count in [1, 10, 50] {
+        let (wall, requests) = many_tenants(count, latency).await;
+        if count == 1 {
+            one = wall;
+        }
+        let memory = peak_memory_kib().map_or(0.0, |kib| kib as f64 / 1024.0);
+        if count == 50 {
+            fifty = (wall, memory);
+        }
+        println!(
+            "| {count} | {:.0} ms | {requests} | {:.2} | {memory:.1} MiB |",
+            wall.as_secs_f64() * 1000.0,
+            wall.as_secs_f64() / one.as_secs_f64()
+        );
+    }
+    println!(
+        "\ngoal: 50 tenants in at most 2x one tenant's wall time ({}) and peak memory under 64 MiB ({})",
+        if fifty.0.as_secs_f64() <= 2.0 * one.as_secs_f64() { "met" } else { "MISSED" },
+        if fifty.1 < 64.0 { "met" } else { "MISSED" }
+    );
 }
