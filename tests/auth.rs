@@ -309,28 +309,8 @@ async fn a_declined_device_code_says_so() {
 #[tokio::test]
 async fn an_access_token_from_the_environment() {
     let running = sim(Faults::default(), None).await;
-    let token: serde_json::Value = running
-        .http()
-        .post(format!(
-            "{}/{TENANT}/oauth2/v2.0/token",
-            running.sim.authority_host()
-        ))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", running.tenant.admin_client_id.as_str()),
-            ("client_secret", running.tenant.admin_client_secret.expose()),
-            ("scope", &format!("{}/.default", running.sim.graph_url())),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let env = HashMap::from([(
-        "ENTRA_MAIL_ACCESS_TOKEN",
-        token["access_token"].as_str().unwrap().to_string(),
-    )]);
+    let token = running.token_for(&running.tenant).await;
+    let env = HashMap::from([("ENTRA_MAIL_ACCESS_TOKEN", token)]);
     let claims = sign_in(&running, AuthMethod::Auto, &env).await.unwrap();
     assert_eq!(claims["appid"], running.tenant.admin_client_id.as_str());
 }
@@ -441,22 +421,7 @@ fn auto_picks_in_the_documented_order() {
 /// The CLI pointed at a simulator like at a real tenant (endpoints, CA, credentials from the
 /// environment), for a tenant whose admin app lacks Policy.ReadWrite.ConditionalAccess.
 fn cli(running: &Running, dir: &std::path::Path, args: &[&str]) -> assert_cmd::assert::Assert {
-    assert_cmd::Command::cargo_bin("entra-mail")
-        .unwrap()
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env("ENTRA_MAIL_GRAPH_URL", running.sim.graph_url())
-        .env("AZURE_AUTHORITY_HOST", running.sim.authority_host())
-        .env("SSL_CERT_FILE", running.ca_file.path())
-        .env("AZURE_TENANT_ID", TENANT)
-        .env("AZURE_CLIENT_ID", &running.tenant.admin_client_id)
-        .env(
-            "AZURE_CLIENT_SECRET",
-            running.tenant.admin_client_secret.expose(),
-        )
-        .env_remove("GITHUB_ACTIONS")
-        .args(args)
-        .assert()
+    running.cli(dir).args(args).assert()
 }
 
 const POLICY: &str = "\n[conditional_access]\nstate = \"enabled\"\npilot_groups = [\"MFA-Test-Group\"]\nemergency_access_users = [\"breakglass1@contoso.onmicrosoft.com\"]\n";
@@ -513,28 +478,7 @@ async fn a_token_for_another_tenant_is_refused() {
         .env("ENTRA_MAIL_GRAPH_URL", running.sim.graph_url())
         .env("AZURE_AUTHORITY_HOST", running.sim.authority_host())
         .env("SSL_CERT_FILE", running.ca_file.path())
-        .env("ENTRA_MAIL_ACCESS_TOKEN", {
-            let http = running.http();
-            let token: serde_json::Value = http
-                .post(format!(
-                    "{}/{}/oauth2/v2.0/token",
-                    running.sim.authority_host(),
-                    other.tenant_id
-                ))
-                .form(&[
-                    ("grant_type", "client_credentials"),
-                    ("client_id", other.admin_client_id.as_str()),
-                    ("client_secret", other.admin_client_secret.expose()),
-                    ("scope", &format!("{}/.default", running.sim.graph_url())),
-                ])
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            token["access_token"].as_str().unwrap().to_string()
-        })
+        .env("ENTRA_MAIL_ACCESS_TOKEN", running.token_for(&other).await)
         .env_remove("AZURE_CLIENT_SECRET")
         .env_remove("AZURE_TENANT_ID")
         .args(["plan", "-f", "tenant.toml", "--auth", "access-token"])

@@ -20,27 +20,10 @@ async fn the_azure_cli_token_is_used() {
         ..SimOptions::default()
     })
     .await;
-    let token: serde_json::Value = running
-        .http()
-        .post(format!(
-            "{}/{TENANT}/oauth2/v2.0/token",
-            running.sim.authority_host()
-        ))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", running.tenant.admin_client_id.as_str()),
-            ("client_secret", running.tenant.admin_client_secret.expose()),
-            ("scope", &format!("{}/.default", running.sim.graph_url())),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let token = running.token_for(&running.tenant).await;
     let dir = tempfile::tempdir().unwrap();
     let expires = time::OffsetDateTime::now_utc().unix_timestamp() + 3000;
-    let answer = serde_json::json!({"accessToken": token["access_token"], "expires_on": expires, "tenant": TENANT, "tokenType": "Bearer"});
+    let answer = serde_json::json!({"accessToken": token, "expires_on": expires, "tenant": TENANT, "tokenType": "Bearer"});
     let log = dir.path().join("az-args");
     let script = format!(
         "#!/bin/sh\necho \"$@\" > '{}'\ncat <<'JSON'\n{answer}\nJSON\n",

@@ -3,7 +3,6 @@
 
 mod common;
 
-use assert_cmd::Command;
 use common::bad_configs::{BASE, CASES};
 use common::provision::TENANT;
 use common::sim::Running;
@@ -192,21 +191,8 @@ fn run(running: &Running, case: &Case) -> (Option<i32>, String) {
     for (name, contents) in &case.files {
         std::fs::write(dir.path().join(name), contents).unwrap();
     }
-    let mut command = Command::cargo_bin("entra-mail").unwrap();
-    command
-        .current_dir(dir.path())
-        .env("NO_COLOR", "1")
-        .env("ENTRA_MAIL_GRAPH_URL", running.sim.graph_url())
-        .env("AZURE_AUTHORITY_HOST", running.sim.authority_host())
-        .env("SSL_CERT_FILE", running.ca_file.path())
-        .env("AZURE_TENANT_ID", TENANT)
-        .env("AZURE_CLIENT_ID", &running.tenant.admin_client_id)
-        .env(
-            "AZURE_CLIENT_SECRET",
-            running.tenant.admin_client_secret.expose(),
-        )
-        .env_remove("GITHUB_ACTIONS")
-        .args(&case.args);
+    let mut command = running.cli(dir.path());
+    command.args(&case.args);
     for (name, value) in &case.env {
         command.env(name, value);
     }

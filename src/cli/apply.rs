@@ -110,7 +110,7 @@ async fn apply_many(
     configs: Vec<crate::config::Desired>,
     sim: Option<&crate::sim::Sim>,
 ) -> anyhow::Result<ExitCode> {
-    use super::tenants::{run_all, summary_table, TenantOutcome};
+    use super::tenants::{run_all, TenantOutcome};
     let concurrency = args.tenant.concurrency as usize;
     let sources: Vec<_> = configs
         .iter()
@@ -124,15 +124,8 @@ async fn apply_many(
     let mut outcomes: Vec<TenantOutcome> = Vec::new();
     let mut ready = Vec::new();
     for ((config, tenant), result) in sources.iter().cloned().zip(prepared) {
-        let failed = |result: &'static str, error: String| TenantOutcome {
-            config: config.clone(),
-            tenant_id: Some(tenant.clone()),
-            result,
-            add: 0,
-            change: 0,
-            remove: 0,
-            error: Some(error),
-            plan: None,
+        let failed = |result: &'static str, error: String| {
+            TenantOutcome::not_run(config.clone(), tenant.clone(), result, error)
         };
         match result {
             Some(Ok(prepared)) => {
@@ -191,16 +184,8 @@ async fn apply_many(
             }
         }
     }
-    match global.output {
-        OutputFormat::Text => print!("{}", summary_table(&outcomes)),
-        OutputFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({"tenants": outcomes}))?
-        ),
-    }
-    let failed = outcomes
-        .iter()
-        .any(|o| o.result == "failed" || o.result == "skipped");
+    super::tenants::print_report(&outcomes, global.output)?;
+    let failed = outcomes.iter().any(super::tenants::TenantOutcome::failed);
     Ok(if failed {
         ExitCode::FAILURE
     } else {

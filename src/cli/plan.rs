@@ -153,39 +153,23 @@ pub async fn run(global: &GlobalArgs, args: &TenantArgs) -> anyhow::Result<ExitC
                 if global.output == OutputFormat::Text {
                     eprintln!("error: {}: {}", config.display(), super::one_line(&error));
                 }
-                super::tenants::TenantOutcome {
+                super::tenants::TenantOutcome::not_run(
                     config,
-                    tenant_id: Some(tenant),
-                    result: "failed",
-                    add: 0,
-                    change: 0,
-                    remove: 0,
-                    error: Some(super::one_line(&error)),
-                    plan: None,
-                }
+                    tenant,
+                    "failed",
+                    super::one_line(&error),
+                )
             }
-            None => super::tenants::TenantOutcome {
+            None => super::tenants::TenantOutcome::not_run(
                 config,
-                tenant_id: Some(tenant),
-                result: "skipped",
-                add: 0,
-                change: 0,
-                remove: 0,
-                error: Some("skipped after a failure (--fail-fast)".into()),
-                plan: None,
-            },
+                tenant,
+                "skipped",
+                "skipped after a failure (--fail-fast)".into(),
+            ),
         });
     }
-    match global.output {
-        OutputFormat::Text => print!("{}", super::tenants::summary_table(&outcomes)),
-        OutputFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({"tenants": outcomes}))?
-        ),
-    }
-    let failed = outcomes
-        .iter()
-        .any(|o| o.result == "failed" || o.result == "skipped");
+    super::tenants::print_report(&outcomes, global.output)?;
+    let failed = outcomes.iter().any(super::tenants::TenantOutcome::failed);
     let pending = outcomes.iter().any(|o| o.result == "changes");
     Ok(if failed {
         ExitCode::FAILURE

@@ -122,6 +122,43 @@ pub struct TenantOutcome {
     pub plan: Option<serde_json::Value>,
 }
 
+impl TenantOutcome {
+    /// A tenant that did not get as far as a plan (`failed` or `skipped`).
+    pub fn not_run(
+        config: PathBuf,
+        tenant_id: String,
+        result: &'static str,
+        error: String,
+    ) -> Self {
+        Self {
+            config,
+            tenant_id: Some(tenant_id),
+            result,
+            add: 0,
+            change: 0,
+            remove: 0,
+            error: Some(error),
+            plan: None,
+        }
+    }
+
+    pub fn failed(&self) -> bool {
+        self.result == "failed" || self.result == "skipped"
+    }
+}
+
+/// The summary table, or one JSON report.
+pub fn print_report(outcomes: &[TenantOutcome], output: super::OutputFormat) -> anyhow::Result<()> {
+    match output {
+        super::OutputFormat::Text => print!("{}", summary_table(outcomes)),
+        super::OutputFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({"tenants": outcomes}))?
+        ),
+    }
+    Ok(())
+}
+
 /// The table printed after a run over several tenants.
 pub fn summary_table(outcomes: &[TenantOutcome]) -> String {
     let mut out = String::from("\nSummary:\n");

@@ -80,3 +80,49 @@ pub async fn start_with_client() -> (Running, GraphClient, TenantInfo) {
     let tenant = running.tenant.clone();
     (running, client, tenant)
 }
+
+impl Running {
+    /// An access token for `tenant`'s admin app, straight from the token endpoint.
+    pub async fn token_for(&self, tenant: &TenantInfo) -> String {
+        let answer: serde_json::Value = self
+            .http()
+            .post(format!(
+                "{}/{}/oauth2/v2.0/token",
+                self.sim.authority_host(),
+                tenant.tenant_id
+            ))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", tenant.admin_client_id.as_str()),
+                ("client_secret", tenant.admin_client_secret.expose()),
+                ("scope", &format!("{}/.default", self.sim.graph_url())),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        answer["access_token"].as_str().unwrap().to_string()
+    }
+
+    /// The built CLI in `dir`, pointed at this simulator as at a real tenant: endpoints and
+    /// CA from the environment, signed in as the default tenant's admin app.
+    pub fn cli(&self, dir: &std::path::Path) -> assert_cmd::Command {
+        let mut command = assert_cmd::Command::cargo_bin("entra-mail").unwrap();
+        command
+            .current_dir(dir)
+            .env("NO_COLOR", "1")
+            .env("ENTRA_MAIL_GRAPH_URL", self.sim.graph_url())
+            .env("AZURE_AUTHORITY_HOST", self.sim.authority_host())
+            .env("SSL_CERT_FILE", self.ca_file.path())
+            .env("AZURE_TENANT_ID", &self.tenant.tenant_id)
+            .env("AZURE_CLIENT_ID", &self.tenant.admin_client_id)
+            .env(
+                "AZURE_CLIENT_SECRET",
+                self.tenant.admin_client_secret.expose(),
+            )
+            .env_remove("GITHUB_ACTIONS");
+        command
+    }
+}
