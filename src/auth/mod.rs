@@ -270,7 +270,8 @@ pub fn choose_with(
     };
     let tenant = settings.tenant_id.to_string();
     let credential: Arc<dyn TokenCredential> = match method {
-        AuthMethod::Auto => unreachable_auto(),
+        // `auto` was resolved to a concrete method above.
+        AuthMethod::Auto => return Err(AuthError::NothingToSignInWith),
         AuthMethod::ClientSecret => client_secret(
             &tenant,
             &required("AZURE_CLIENT_ID")?,
@@ -385,9 +386,4 @@ pub fn choose_with(
         method,
         reason,
     })
-}
-
-fn unreachable_auto() -> Arc<dyn TokenCredential> {
-    // `auto` is resolved to a concrete method above.
-    StaticToken::new(String::new(), OffsetDateTime::now_utc())
 }
