@@ -67,25 +67,13 @@ pub fn route(
 /// The index of the application `key` names, as a point read sees it (404 while it
 /// replicates).
 fn visible_index(ctx: &Ctx<'_>, key: &Key) -> Result<usize, Reply> {
-    let (property, value) = match key {
-        Key::Id(id) => ("id", id.as_str()),
-        Key::Alternate(property, value) => (property.as_str(), value.as_str()),
-    };
-    if !matches!(property, "id" | "appId" | "uniqueName") {
-        return Err(bad_request(format!(
-            "'{property}' is not a key of application."
-        )));
-    }
-    ctx.tenant
-        .applications
-        .iter()
-        .position(|o| {
-            o.view(ctx.now, false)
-                .and_then(|v| v.get(property))
-                .and_then(Value::as_str)
-                .is_some_and(|v| v.eq_ignore_ascii_case(value))
-        })
-        .ok_or_else(|| not_found(key.describe()))
+    super::keyed_index(
+        &ctx.tenant.applications,
+        ctx.now,
+        key,
+        &["id", "appId", "uniqueName"],
+        "application",
+    )
 }
 
 fn require_write(ctx: &Ctx<'_>, index: usize) -> Result<(), Reply> {

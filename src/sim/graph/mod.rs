@@ -776,6 +776,34 @@ fn route_name(method: &Method, path: &str) -> String {
     name
 }
 
+/// The index of the object `key` names among `objs` (by id or an alternate key of `keys`), as
+/// a point read sees it: 404 while it replicates.
+pub fn keyed_index(
+    objs: &[Obj],
+    now: Instant,
+    key: &Key,
+    keys: &[&str],
+    type_name: &str,
+) -> Result<usize, Reply> {
+    let (property, value) = match key {
+        Key::Id(id) => ("id", id.as_str()),
+        Key::Alternate(property, value) => (property.as_str(), value.as_str()),
+    };
+    if !keys.contains(&property) {
+        return Err(bad_request(format!(
+            "'{property}' is not a key of {type_name}."
+        )));
+    }
+    objs.iter()
+        .position(|o| {
+            o.view(now, false)
+                .and_then(|v| v.get(property))
+                .and_then(Value::as_str)
+                .is_some_and(|v| v.eq_ignore_ascii_case(value))
+        })
+        .ok_or_else(|| not_found(key.describe()))
+}
+
 /// Points read objects by key, honouring replication lag.
 pub fn find_visible<'o>(
     objs: &'o [Obj],

@@ -132,25 +132,13 @@ pub fn route(
 }
 
 fn visible_index(ctx: &Ctx<'_>, key: &Key) -> Result<usize, Reply> {
-    let (property, value) = match key {
-        Key::Id(id) => ("id", id.as_str()),
-        Key::Alternate(property, value) => (property.as_str(), value.as_str()),
-    };
-    if !matches!(property, "id" | "appId") {
-        return Err(bad_request(format!(
-            "'{property}' is not a key of servicePrincipal."
-        )));
-    }
-    ctx.tenant
-        .service_principals
-        .iter()
-        .position(|o| {
-            o.view(ctx.now, false)
-                .and_then(|v| v.get(property))
-                .and_then(Value::as_str)
-                .is_some_and(|v| v.eq_ignore_ascii_case(value))
-        })
-        .ok_or_else(|| not_found(key.describe()))
+    super::keyed_index(
+        &ctx.tenant.service_principals,
+        ctx.now,
+        key,
+        &["id", "appId"],
+        "servicePrincipal",
+    )
 }
 
 /// A new service principal for `app_id`. While the application replicates, Entra answers
