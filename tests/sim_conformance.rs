@@ -2453,7 +2453,7 @@ async fn directory_read_write_all_covers_service_principals_and_grants() {
 #[tokio::test]
 async fn errors_carry_code_message_and_inner_error() {
     let (running, client) = start().await;
-    let token = token_for(&running).await;
+    let token = running.token_for(&running.tenant).await;
     let response = running
         .http()
         .get(format!(
@@ -2478,31 +2478,6 @@ async fn errors_carry_code_message_and_inner_error() {
     );
     assert!(inner["innerError"]["date"].is_string());
     drop(client);
-}
-
-async fn token_for(running: &Running) -> String {
-    let tenant = &running.tenant;
-    let form = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("grant_type", "client_credentials")
-        .append_pair("client_id", &tenant.admin_client_id)
-        .append_pair("client_secret", tenant.admin_client_secret.expose())
-        .append_pair("scope", "https://graph.microsoft.com/.default")
-        .finish();
-    let response = running
-        .http()
-        .post(format!(
-            "{}/{}/oauth2/v2.0/token",
-            running.sim.authority_host(),
-            tenant.tenant_id
-        ))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 200);
-    let token: Value = response.json().await.unwrap();
-    s(&token, "/access_token").to_string()
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -135,15 +135,8 @@ pub fn route(
 }
 
 fn visible_index(ctx: &Ctx<'_>, id: &str) -> Result<usize, Reply> {
-    ctx.tenant
-        .conditional_access_policies
-        .iter()
-        .position(|p| {
-            p.view(ctx.now, false)
-                .and_then(|v| v.get("id"))
-                .and_then(Value::as_str)
-                == Some(id)
-        })
+    super::find_visible(&ctx.tenant.conditional_access_policies, ctx.now, id)
+        .map(|(index, _)| index)
         .ok_or_else(|| not_found(id))
 }
 

@@ -97,15 +97,8 @@ pub fn route(
 }
 
 fn visible_index(ctx: &Ctx<'_>, id: &str) -> Result<usize, Reply> {
-    ctx.tenant
-        .oauth2_permission_grants
-        .iter()
-        .position(|g| {
-            g.view(ctx.now, false)
-                .and_then(|v| v.get("id"))
-                .and_then(Value::as_str)
-                == Some(id)
-        })
+    super::find_visible(&ctx.tenant.oauth2_permission_grants, ctx.now, id)
+        .map(|(index, _)| index)
         .ok_or_else(|| not_found(id))
 }
 
