@@ -14,6 +14,7 @@ pub mod graph;
 pub mod http;
 pub mod live;
 pub mod outputs;
+pub mod ownership;
 pub mod plan;
 pub mod preflight;
 pub mod progress;

@@ -12,11 +12,19 @@ use crate::graph::models::{
 };
 use crate::graph::{odata, GraphClient, GraphError, Request};
 use crate::outputs::Outputs;
+use crate::ownership::Record;
 
 /// What the tenant holds of ours, and the resources we ask permissions of.
 #[derive(Debug, Clone, Default)]
 pub struct LiveState {
+    /// The app found by our `uniqueName`; or, when there is none, the one app named like
+    /// ours that has no `uniqueName` (a portal-made app `--adopt` can take over: see
+    /// [`LiveState::adopting_app`]).
     pub application: Option<Application>,
+    /// Apps named like ours with no `uniqueName`, when no app carries our `uniqueName`.
+    pub adoption_candidates: Vec<Application>,
+    /// The ownership record on our app (empty when there is no app of ours).
+    pub record: Record,
     pub service_principal: Option<ServicePrincipal>,
     /// The resource service principals, in config order; `None` where the tenant has none.
     pub resources: Vec<Option<ServicePrincipal>>,
@@ -28,10 +36,11 @@ pub struct LiveState {
     pub conditional_access: Option<LiveConditionalAccess>,
 }
 
-/// The policy of that name, the users and groups it names, and the tenant's switches.
+/// The policies, the users and groups ours names, and the tenant's switches.
 #[derive(Debug, Clone, Default)]
 pub struct LiveConditionalAccess {
-    /// Policies with our display name (more than one is an error the plan reports).
+    /// Every policy in the tenant: ours are found by the record, candidates for adoption by
+    /// display name (one list request, since Conditional Access allows one per second).
     pub policies: Vec<ConditionalAccessPolicy>,
     /// Each configured group name with the groups that carry it (none: missing; several:
     /// ambiguous).
@@ -80,6 +89,54 @@ impl LiveState {
             .as_ref()
             .and_then(|sp| sp.id.as_deref())
     }
+
+    /// The live app is a portal-made one named like ours, not yet carrying our `uniqueName`.
+    pub fn adopting_app(&self) -> bool {
+        self.application
+            .as_ref()
+            .is_some_and(|a| a.unique_name.is_none())
+    }
+
+    /// Our client secrets' credentials (by the configured display name).
+    pub fn our_secrets<'a>(
+        &'a self,
+        display_name: &'a str,
+    ) -> impl Iterator<Item = &'a crate::graph::models::PasswordCredential> + 'a {
+        self.application
+            .iter()
+            .flat_map(|a| a.password_credentials.iter().flatten())
+            .filter(move |c| c.display_name.as_deref() == Some(display_name))
+    }
+}
+
+impl LiveConditionalAccess {
+    /// Live policies the record says are ours, earliest first.
+    pub fn recorded<'a>(&'a self, record: &'a Record) -> Vec<&'a ConditionalAccessPolicy> {
+        let mut ours: Vec<&ConditionalAccessPolicy> = self
+            .policies
+            .iter()
+            .filter(|p| p.id.as_deref().is_some_and(|id| record.owns_policy(id)))
+            .collect();
+        ours.sort_by_key(|p| (p.created_date_time, p.id.clone()));
+        ours
+    }
+
+    /// Live policies named `name` that the record does not claim.
+    pub fn named_not_ours<'a>(
+        &'a self,
+        name: &str,
+        record: &Record,
+    ) -> Vec<&'a ConditionalAccessPolicy> {
+        self.policies
+            .iter()
+            .filter(|p| {
+                p.display_name
+                    .as_deref()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            })
+            .filter(|p| !p.id.as_deref().is_some_and(|id| record.owns_policy(id)))
+            .collect()
+    }
 }
 
 const RESOURCE_SELECT: &str = "id,appId,displayName,appRoles,oauth2PermissionScopes";
@@ -126,8 +183,9 @@ async fn read_core(
         .query("$select", RESOURCE_SELECT);
         async move { client.send_optional::<ServicePrincipal>(&request).await }
     }));
-    let (application, resources, hinted_sp, hinted_assignments, hinted_grants) = tokio::join!(
+    let (application, candidates, resources, hinted_sp, hinted_assignments, hinted_grants) = tokio::join!(
         client.get_optional::<Application>(&app_path),
+        adoption_candidates(client, &desired.app.display_name),
         resources,
         OptionFuture::from(
             hinted_app_id
@@ -141,15 +199,35 @@ async fn read_core(
         ),
         OptionFuture::from(hinted_sp_id.as_deref().map(|sp_id| grants(client, sp_id))),
     );
-    let application = application?;
     let resources = resources.into_iter().collect::<Result<Vec<_>, _>>()?;
-    let Some(app) = application else {
-        return Ok(LiveState {
-            application: None,
-            resources,
-            ..LiveState::default()
-        });
+    let app = match application? {
+        Some(app) => app,
+        None => {
+            let candidates = candidates?;
+            let [candidate] = candidates.as_slice() else {
+                return Ok(LiveState {
+                    resources,
+                    adoption_candidates: candidates,
+                    ..LiveState::default()
+                });
+            };
+            // One portal-made app: read it whole, as the plan would an app of ours.
+            let id = candidate.id.clone().unwrap_or_default();
+            match client
+                .get_optional::<Application>(&format!("applications/{id}"))
+                .await?
+            {
+                Some(app) => app,
+                None => {
+                    return Ok(LiveState {
+                        resources,
+                        ..LiveState::default()
+                    })
+                }
+            }
+        }
     };
+    let record = Record::from_tags(app.tags.as_deref().unwrap_or_default());
     let app_id = app.app_id.clone().unwrap_or_default();
 
     let service_principal = match hinted_sp {
@@ -171,12 +249,29 @@ async fn read_core(
     };
     Ok(LiveState {
         application: Some(app),
+        adoption_candidates: Vec::new(),
+        record,
         service_principal,
         resources,
         app_role_assignments,
         grants,
         conditional_access: None,
     })
+}
+
+/// Apps with our display name and no `uniqueName`: what an admin made in the portal.
+async fn adoption_candidates(
+    client: &GraphClient,
+    display_name: &str,
+) -> Result<Vec<Application>, GraphError> {
+    let request = Request::get("applications")
+        .query("$filter", odata::eq("displayName", display_name))
+        .query("$select", "id,appId,displayName,uniqueName");
+    let found: Vec<Application> = client.list(request).await?;
+    Ok(found
+        .into_iter()
+        .filter(|a| a.unique_name.is_none())
+        .collect())
 }
 
 async fn service_principal(
@@ -216,7 +311,7 @@ async fn grants(
         .await
 }
 
-/// The policy by display name, every user and group it names, security defaults, and who
+/// Every policy, every user and group it names, security defaults, and who
 /// we are: all in one wave (groups come with their members).
 async fn read_conditional_access(
     client: &GraphClient,
@@ -233,8 +328,7 @@ async fn read_conditional_access(
         .chain(&policy.emergency_access_users)
         .filter(|u| u.contains('@'))
         .collect();
-    let policies_request = Request::get("identity/conditionalAccess/policies")
-        .query("$filter", odata::eq("displayName", &policy.display_name));
+    let policies_request = Request::get("identity/conditionalAccess/policies");
     let groups = join_all(group_names.iter().map(|name| {
         let request = Request::get("groups")
             .query("$filter", odata::eq("displayName", name))

@@ -21,8 +21,6 @@ pub struct Outputs {
     pub application_object_id: String,
     pub service_principal_id: Option<String>,
     pub secret: Option<HeldSecret>,
-    /// The secret replaced by the last renewal, kept valid for the grace period.
-    pub previous_secret: Option<PreviousSecret>,
 }
 
 /// A client secret whose value we hold.
@@ -32,13 +30,6 @@ pub struct HeldSecret {
     pub display_name: String,
     pub value: SecretString,
     pub expires: OffsetDateTime,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PreviousSecret {
-    pub key_id: Uuid,
-    #[serde(with = "time::serde::rfc3339")]
-    pub replaced_at: OffsetDateTime,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -75,7 +66,6 @@ struct FileFormat {
     application_object_id: String,
     service_principal_id: Option<String>,
     client_secret: Option<SecretFormat>,
-    previous_client_secret: Option<PreviousSecret>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -117,7 +107,6 @@ impl Outputs {
                 value: SecretString::new(s.value),
                 expires: s.expires,
             }),
-            previous_secret: file.previous_client_secret,
         }))
     }
 
@@ -137,7 +126,6 @@ impl Outputs {
                 value: s.value.expose().to_string(),
                 expires: s.expires,
             }),
-            previous_client_secret: self.previous_secret.clone(),
         };
         let bytes = serde_json::to_vec_pretty(&file).map_err(|e| OutputsError::Invalid {
             path: path.clone(),
@@ -185,7 +173,6 @@ mod tests {
                 value: SecretString::new("abc~value"),
                 expires: time::macros::datetime!(2027-05-28 00:00 UTC),
             }),
-            previous_secret: None,
         }
     }
 

@@ -252,7 +252,7 @@ async fn an_empty_pilot_group_is_a_warning() {
 }
 
 #[tokio::test]
-async fn two_policies_with_our_name_are_an_error_naming_both() {
+async fn a_same_named_policy_beside_ours_is_left_alone_with_a_warning() {
     let h = Harness::start(&config(POLICY), Faults::default()).await;
     h.try_apply_with(&now()).await.unwrap();
     h.running.sim.with_tenant(TENANT, |t| {
@@ -260,7 +260,36 @@ async fn two_policies_with_our_name_are_an_error_naming_both() {
         copy.data["id"] = json!("00000000-0000-0000-0000-00000000dead");
         t.conditional_access_policies.push(copy);
     });
-    let error = h.try_plan_with(&now()).await.unwrap_err().to_string();
+    let plan = h.try_plan_with(&now()).await.unwrap();
+    assert!(!plan.has_changes(), "{:?}", plan.changes);
+    assert!(
+        plan.warnings
+            .iter()
+            .any(|w| w.contains("00000000-0000-0000-0000-00000000dead")
+                && w.contains("not recorded as entra-mail's; left alone")),
+        "{:?}",
+        plan.warnings
+    );
+}
+
+#[tokio::test]
+async fn two_unrecorded_policies_with_our_name_are_an_error_naming_both() {
+    let h = Harness::start(&config(POLICY), Faults::default()).await;
+    h.try_apply_with(&now()).await.unwrap();
+    h.running.sim.with_tenant(TENANT, |t| {
+        let mut copy = t.conditional_access_policies[0].clone();
+        copy.data["id"] = json!("00000000-0000-0000-0000-00000000dead");
+        t.conditional_access_policies.push(copy);
+        // The record forgets ours: both are strangers now.
+        for app in &mut t.applications {
+            app.data.insert("tags".into(), json!(["entra-mail:v1"]));
+        }
+    });
+    let options = PlanOptions {
+        adopt: true,
+        ..now()
+    };
+    let error = h.try_plan_with(&options).await.unwrap_err().to_string();
     assert!(
         error.starts_with("2 Conditional Access policies are named `MFA Pilot` ("),
         "{error}"
@@ -369,7 +398,8 @@ async fn destroy_removes_the_policy() {
         Duration::from_secs(30),
         &progress,
         None,
-    );
+    )
+    .without_recording();
     entra_mail::apply::run(&ctx, &plan).await.unwrap();
     assert!(policies(&h).is_empty());
 }

@@ -7,13 +7,13 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use futures::stream::{FuturesUnordered, StreamExt};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::config::Desired;
 use crate::graph::{GraphClient, GraphError};
 use crate::live::LiveState;
-use crate::outputs::{HeldSecret, Outputs, OutputsError, PreviousSecret};
+use crate::outputs::{HeldSecret, Outputs, OutputsError};
+use crate::ownership::{Entry, Record};
 use crate::plan::{Operation, Plan, ResourceChange};
 use crate::progress::Progress;
 use crate::render::RenderError;
@@ -71,6 +71,11 @@ pub struct ApplyContext<'a> {
     started: Instant,
     on_new_secret: Option<SecretHook>,
     replication_waits: Mutex<u32>,
+    /// The ownership record as last written; writes are serialized through this lock, since
+    /// each one replaces the app's whole `tags` collection.
+    record: tokio::sync::Mutex<Record>,
+    /// Off for destroy: the app that holds the record goes too.
+    recording: bool,
 }
 
 /// What an apply did.
@@ -98,6 +103,17 @@ impl<'a> ApplyContext<'a> {
             app_id: live.app_id().map(String::from),
             sp_id: live.service_principal_id().map(String::from),
         };
+        // A held secret the tenant no longer has is dead: the outputs stop offering it.
+        let live_keys: Vec<Uuid> = live
+            .application
+            .iter()
+            .flat_map(|a| a.password_credentials.iter().flatten())
+            .filter_map(|c| c.key_id)
+            .collect();
+        let outputs = outputs.map(|mut o| {
+            o.secret = o.secret.filter(|s| live_keys.contains(&s.key_id));
+            o
+        });
         Self {
             client,
             desired,
@@ -108,7 +124,86 @@ impl<'a> ApplyContext<'a> {
             started: Instant::now(),
             on_new_secret,
             replication_waits: Mutex::new(0),
+            record: tokio::sync::Mutex::new(live.record.clone()),
+            recording: true,
         }
+    }
+
+    /// For destroy: nothing is recorded, since the app holding the record is deleted too.
+    pub fn without_recording(mut self) -> Self {
+        self.recording = false;
+        self
+    }
+
+    /// The record a new app was created with.
+    pub async fn learn_record(&self, tags: &[String]) {
+        *self.record.lock().await = Record::from_tags(tags);
+    }
+
+    /// Adds `entry` to the ownership record in the tenant.
+    pub async fn record(&self, entry: Entry) -> Result<(), ApplyError> {
+        self.write_record_with(&[entry], &[], &serde_json::json!({}))
+            .await
+    }
+
+    /// Removes `entry` from the ownership record in the tenant.
+    pub async fn unrecord(&self, entry: Entry) -> Result<(), ApplyError> {
+        self.write_record_with(&[], &[entry], &serde_json::json!({}))
+            .await
+    }
+
+    /// Writes the record with `add` and without `remove`, in one PATCH of the app together
+    /// with `body` (an adoption's `uniqueName` and corrections). Skipped when nothing changes.
+    pub async fn write_record_with(
+        &self,
+        add: &[Entry],
+        remove: &[Entry],
+        body: &serde_json::Value,
+    ) -> Result<(), ApplyError> {
+        if !self.recording {
+            return Ok(());
+        }
+        let mut record = self.record.lock().await;
+        let object_id = self
+            .known()
+            .app_object_id
+            .ok_or(ApplyError::Missing("the application's object id"))?;
+        // Another run may have written the record since we read it: start from the tenant's
+        // copy, so its entries are not lost (the tags collection is replaced whole).
+        let path = format!("applications/{object_id}");
+        let read = crate::graph::Request::get(&path).query("$select", "id,tags");
+        let current: crate::graph::models::Application = self
+            .retry_while_replicating(
+                "the application",
+                |e| e.status() == Some(404),
+                || async { self.client.send(&read).await?.json() },
+            )
+            .await?;
+        let tenant_copy = Record::from_tags(current.tags.as_deref().unwrap_or_default());
+        let mut next = tenant_copy.clone().marked();
+        let mut changed = !tenant_copy.present;
+        for entry in add {
+            changed |= next.add(entry);
+        }
+        for entry in remove {
+            changed |= next.remove(entry);
+        }
+        let has_body = body.as_object().is_some_and(|b| !b.is_empty());
+        if !changed && !has_body {
+            *record = next;
+            return Ok(());
+        }
+        let mut body = body.clone();
+        body["tags"] = serde_json::json!(next.to_tags());
+        let request = crate::graph::Request::patch(path.clone(), body);
+        self.retry_while_replicating(
+            "the application",
+            |e| e.status() == Some(404),
+            || self.client.send(&request),
+        )
+        .await?;
+        *record = next;
+        Ok(())
     }
 
     pub fn known(&self) -> Known {
@@ -139,38 +234,13 @@ impl<'a> ApplyContext<'a> {
                 .outputs
                 .lock()
                 .map_err(|_| ApplyError::Missing("the outputs"))?;
-            let previous = guard
-                .as_ref()
-                .and_then(|o| o.secret.as_ref())
-                .filter(|held| held.key_id != secret.key_id)
-                .map(|held| PreviousSecret {
-                    key_id: held.key_id,
-                    replaced_at: OffsetDateTime::now_utc(),
-                })
-                .or_else(|| guard.as_ref().and_then(|o| o.previous_secret.clone()));
             let mut outputs = self.current_outputs(guard.as_ref());
             outputs.secret = Some(secret);
-            outputs.previous_secret = previous;
             *guard = Some(outputs.clone());
             outputs
         };
         outputs.write(&self.desired.outputs.directory)?;
         Ok(())
-    }
-
-    /// After a secret is removed, the outputs stop tracking it as the previous one.
-    pub fn forget_previous_secret(&self, key_id: Uuid) {
-        if let Ok(mut guard) = self.outputs.lock() {
-            if let Some(outputs) = guard.as_mut() {
-                if outputs
-                    .previous_secret
-                    .as_ref()
-                    .is_some_and(|p| p.key_id == key_id)
-                {
-                    outputs.previous_secret = None;
-                }
-            }
-        }
     }
 
     fn current_outputs(&self, held: Option<&Outputs>) -> Outputs {
@@ -183,7 +253,6 @@ impl<'a> ApplyContext<'a> {
             application_object_id: known.app_object_id.clone().unwrap_or_default(),
             service_principal_id: known.sp_id.clone(),
             secret: same_app.and_then(|o| o.secret.clone()),
-            previous_secret: same_app.and_then(|o| o.previous_secret.clone()),
         }
     }
 
@@ -253,6 +322,16 @@ async fn apply_one(ctx: &ApplyContext<'_>, change: &ResourceChange) -> Result<()
             body,
             disable_scopes_first,
         } => application::upsert(ctx, body, disable_scopes_first.as_ref()).await,
+        Operation::AdoptApplication {
+            id,
+            body,
+            record,
+            disable_scopes_first,
+        } => application::adopt(ctx, id, body, record, disable_scopes_first.as_ref()).await,
+        Operation::WriteRecord { add, remove } => {
+            ctx.write_record_with(add, remove, &serde_json::json!({}))
+                .await
+        }
         Operation::SetIdentifierUris { template } => {
             application::set_identifier_uris(ctx, template).await
         }
@@ -291,6 +370,11 @@ async fn apply_one(ctx: &ApplyContext<'_>, change: &ResourceChange) -> Result<()
             staged_final_state,
         } => conditional_access::update(ctx, id, patch, staged_final_state.as_deref()).await,
         Operation::DeletePolicy { id } => conditional_access::delete(ctx, id).await,
+        Operation::AdoptPolicy {
+            id,
+            patch,
+            resolves,
+        } => conditional_access::adopt(ctx, id, patch.as_ref(), resolves).await,
     }
 }
 

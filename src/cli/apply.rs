@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use anyhow::bail;
 use clap::Args;
 
-use super::plan::{load_configs, prepare, sim_for, Prepared};
+use super::plan::{
+    connect_and_read, load_configs, prepare, sim_for, Connected, PlanArgs, Prepared,
+};
 use super::session::TenantArgs;
 use super::{GlobalArgs, OutputFormat};
 use crate::apply::{self, ApplyContext, SecretHook};
@@ -16,7 +18,7 @@ use crate::progress::Progress;
 #[derive(Debug, Args, Clone)]
 pub struct ApplyArgs {
     #[command(flatten)]
-    pub tenant: TenantArgs,
+    pub plan: PlanArgs,
     /// Apply without asking (required when stdin is not a terminal).
     #[arg(long)]
     pub auto_approve: bool,
@@ -82,7 +84,7 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitCo
     for desired in &configs {
         crate::outputs::check_writable(&desired.outputs.directory)?;
     }
-    let sim = sim_for(&args.tenant, &configs).await?;
+    let sim = sim_for(&args.plan.tenant, &configs).await?;
     let to_stderr = args.secret_stdout || global.output == OutputFormat::Json;
     if configs.len() > 1 {
         if args.secret_stdout {
@@ -92,7 +94,7 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitCo
     }
     let mut summaries = Vec::new();
     for desired in configs {
-        let prepared = prepare(global, &args.tenant, desired, sim.as_ref()).await?;
+        let prepared = prepare(global, &args.plan, desired, sim.as_ref()).await?;
         summaries.push(apply_one(global, args, prepared, to_stderr).await?);
     }
     if global.output == OutputFormat::Json {
@@ -111,14 +113,17 @@ async fn apply_many(
     sim: Option<&crate::sim::Sim>,
 ) -> anyhow::Result<ExitCode> {
     use super::tenants::{run_all, TenantOutcome};
-    let concurrency = args.tenant.concurrency as usize;
+    let concurrency = args.plan.tenant.concurrency as usize;
     let sources: Vec<_> = configs
         .iter()
         .map(|d| (d.source.clone(), d.tenant_id.to_string()))
         .collect();
-    let prepared = run_all(configs, concurrency, args.tenant.fail_fast, |desired| {
-        prepare(global, &args.tenant, desired, sim)
-    })
+    let prepared = run_all(
+        configs,
+        concurrency,
+        args.plan.tenant.fail_fast,
+        |desired| prepare(global, &args.plan, desired, sim),
+    )
     .await;
     let text = global.output == OutputFormat::Text;
     let mut outcomes: Vec<TenantOutcome> = Vec::new();
@@ -145,7 +150,7 @@ async fn apply_many(
             )),
         }
     }
-    let stop_early = args.tenant.fail_fast && outcomes.iter().any(|o| o.result == "failed");
+    let stop_early = args.plan.tenant.fail_fast && outcomes.iter().any(|o| o.result == "failed");
     if !ready.is_empty() && !stop_early {
         let question = format!(
             "\nApply these changes to {} tenant{}?",
@@ -159,7 +164,7 @@ async fn apply_many(
         let results = run_all(
             ready,
             concurrency,
-            args.tenant.fail_fast,
+            args.plan.tenant.fail_fast,
             |(index, prepared)| {
                 let progress = Progress::for_tenant(
                     &multi,
@@ -167,7 +172,7 @@ async fn apply_many(
                     global.quiet,
                 );
                 async move {
-                    let applied = execute(prepared, args.tenant.budget(), &progress).await;
+                    let applied = execute(prepared, args.plan.tenant.budget(), &progress).await;
                     Ok::<_, std::convert::Infallible>((index, applied))
                 }
             },
@@ -258,7 +263,7 @@ async fn apply_one(
         &desired,
         &live,
         outputs,
-        args.tenant.budget(),
+        args.plan.tenant.budget(),
         &progress,
         secret_hook(),
     );
@@ -328,25 +333,30 @@ pub async fn destroy(global: &GlobalArgs, args: &DestroyArgs) -> anyhow::Result<
     };
     let sim = sim_for(&args.tenant, &configs).await?;
     for desired in configs {
-        let Prepared {
+        // No apply plan here: a missing group, an unknown permission or the lockout guard
+        // must not stop a destroy.
+        let Connected {
             desired,
             client,
             live,
-            ..
-        } = prepare(global, &args.tenant, desired, sim.as_ref()).await?;
+            outputs,
+        } = connect_and_read(global, &args.tenant, desired, sim.as_ref()).await?;
         let plan = crate::plan::build_destroy(&desired, &live);
+        let style = report::Style::detect();
         if !plan.has_changes() {
-            let removed = crate::render::remove_all(&desired);
+            for warning in &plan.warnings {
+                println!("warning: {warning}");
+            }
             println!(
-                "Nothing to destroy in tenant {}: no object carries our keys.{}",
+                "Nothing to destroy in tenant {}: no object carries our keys or is recorded as ours.{}",
                 desired.tenant_id,
-                removed_note(&removed)
+                remove_dead_outputs(&client, &desired, outputs.as_ref()).await
             );
             continue;
         }
         print!(
             "{}",
-            report::text(&plan, report::Style::detect()).replace("will change", "will destroy in")
+            report::text(&plan, style).replace("will change", "will destroy in")
         );
         if !confirm("\nDestroy these objects?", args.auto_approve)? {
             bail!("destroy cancelled; nothing was changed");
@@ -360,18 +370,53 @@ pub async fn destroy(global: &GlobalArgs, args: &DestroyArgs) -> anyhow::Result<
             args.tenant.budget(),
             &progress,
             None,
-        );
+        )
+        .without_recording();
         let result = apply::run(&ctx, &plan).await;
         progress.finish();
         result?;
-        let removed = crate::render::remove_all(&desired);
         println!(
             "\nDestroy complete: {} removed.{}",
             plan.count(Action::Delete),
-            removed_note(&removed)
+            remove_dead_outputs(&client, &desired, outputs.as_ref()).await
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Removes the outputs (they hold a secret) unless their secret still exists in the tenant,
+/// on whatever app: then someone may still use it, and the file is its only copy here.
+async fn remove_dead_outputs(
+    client: &crate::graph::GraphClient,
+    desired: &crate::config::Desired,
+    outputs: Option<&crate::outputs::Outputs>,
+) -> String {
+    if let Some(secret) = outputs.and_then(|o| o.secret.as_ref().map(|s| (o, s))) {
+        let (held, secret) = secret;
+        let path = crate::graph::odata::by_key("applications", "appId", &held.client_id);
+        let app = client
+            .get_optional::<crate::graph::models::Application>(&path)
+            .await;
+        let alive = match app {
+            Ok(Some(app)) => app
+                .password_credentials
+                .iter()
+                .flatten()
+                .any(|c| c.key_id == Some(secret.key_id)),
+            Ok(None) => false,
+            // Unknown: keep the file rather than lose a secret that may be in use.
+            Err(_) => true,
+        };
+        if alive {
+            return format!(
+                " Kept {}: its client secret (keyId {}) still exists in the tenant on app {}.",
+                crate::outputs::Outputs::path_in(&desired.outputs.directory).display(),
+                secret.key_id,
+                held.client_id
+            );
+        }
+    }
+    removed_note(&crate::render::remove_all(desired))
 }
 
 fn removed_note(removed: &[std::path::PathBuf]) -> String {

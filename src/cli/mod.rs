@@ -87,7 +87,7 @@ pub enum Command {
     /// Check config files and print the resolved desired state; no tenant is contacted.
     Validate,
     /// Show what apply would change. Exit 0: no changes, 2: changes pending, 1: error.
-    Plan(session::TenantArgs),
+    Plan(plan::PlanArgs),
     /// Make the tenant match the config, then write the outputs and render the templates.
     Apply(apply::ApplyArgs),
     /// Remove what entra-mail made (only objects carrying its keys).

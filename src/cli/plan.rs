@@ -4,6 +4,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use clap::Args;
 use time::OffsetDateTime;
 
 use super::session::{self, TenantArgs};
@@ -51,6 +52,29 @@ pub fn load_configs(global: &GlobalArgs) -> Result<Vec<Desired>, ExitCode> {
     }
 }
 
+/// What `plan` and `apply` may do beyond correcting the tenant.
+#[derive(Debug, Args, Clone)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub tenant: TenantArgs,
+    /// Take over an app or Conditional Access policy named like ours that an admin made by
+    /// hand (in the portal): it is recorded as entra-mail's and corrected to the config.
+    #[arg(long)]
+    pub adopt: bool,
+    /// Make a new client secret even though the current one is valid; the old one keeps its
+    /// grace period (like Terraform's -replace).
+    #[arg(long)]
+    pub rotate_secret: bool,
+}
+
+/// A config with its client and what the tenant holds.
+pub struct Connected {
+    pub desired: Desired,
+    pub client: GraphClient,
+    pub outputs: Option<Outputs>,
+    pub live: LiveState,
+}
+
 /// A config with its client, what the tenant holds, and the plan.
 pub struct Prepared {
     pub desired: Desired,
@@ -60,12 +84,14 @@ pub struct Prepared {
     pub plan: Plan,
 }
 
-pub async fn prepare(
+/// Signs in, checks the token, and reads the tenant: everything before a plan. `destroy`
+/// stops here, so nothing an apply would refuse can block it.
+pub async fn connect_and_read(
     global: &GlobalArgs,
     args: &TenantArgs,
     desired: Desired,
     sim: Option<&Sim>,
-) -> anyhow::Result<Prepared> {
+) -> anyhow::Result<Connected> {
     let client = session::connect(global, args, &desired, sim)?;
     // Before the first read: the right tenant, and every permission this config needs.
     let claims = client
@@ -83,10 +109,32 @@ pub async fn prepare(
     let live = live::read(&client, &desired, outputs.as_ref())
         .await
         .with_context(|| format!("cannot read tenant {}", desired.tenant_id))?;
+    Ok(Connected {
+        desired,
+        client,
+        outputs,
+        live,
+    })
+}
+
+pub async fn prepare(
+    global: &GlobalArgs,
+    args: &PlanArgs,
+    desired: Desired,
+    sim: Option<&Sim>,
+) -> anyhow::Result<Prepared> {
+    let Connected {
+        desired,
+        client,
+        outputs,
+        live,
+    } = connect_and_read(global, &args.tenant, desired, sim).await?;
     let options = plan::PlanOptions {
         now: OffsetDateTime::now_utc(),
-        allow_lockout_risk: args.allow_lockout_risk,
-        staged: args.staged,
+        allow_lockout_risk: args.tenant.allow_lockout_risk,
+        staged: args.tenant.staged,
+        adopt: args.adopt,
+        rotate_secret: args.rotate_secret,
     };
     let plan = plan::build_with(&desired, &live, outputs.as_ref(), &options)
         .with_context(|| format!("cannot plan {}", desired.source.display()))?;
@@ -108,20 +156,20 @@ pub async fn sim_for(args: &TenantArgs, configs: &[Desired]) -> anyhow::Result<O
     }
 }
 
-pub async fn run(global: &GlobalArgs, args: &TenantArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<ExitCode> {
     let configs = match load_configs(global) {
         Ok(configs) => configs,
         Err(code) => return Ok(code),
     };
-    let sim = sim_for(args, &configs).await?;
+    let sim = sim_for(&args.tenant, &configs).await?;
     let sources: Vec<_> = configs
         .iter()
         .map(|d| (d.source.clone(), d.tenant_id.to_string()))
         .collect();
     let results = super::tenants::run_all(
         configs,
-        args.concurrency as usize,
-        args.fail_fast,
+        args.tenant.concurrency as usize,
+        args.tenant.fail_fast,
         |desired| {
             let sim = sim.as_ref();
             async move { prepare(global, args, desired, sim).await.map(|p| p.plan) }

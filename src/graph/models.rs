@@ -37,6 +37,8 @@ pub struct Application {
     pub required_resource_access: Option<Vec<RequiredResourceAccess>>,
     pub password_credentials: Option<Vec<PasswordCredential>>,
     pub publisher_domain: Option<String>,
+    /// Free-form labels; entra-mail keeps its ownership record here (see `ownership`).
+    pub tags: Option<Vec<String>>,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub created_date_time: Option<OffsetDateTime>,
 }

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::config::Desired;
 use crate::live::LiveState;
 use crate::outputs::Outputs;
+use crate::ownership::Entry;
 use crate::resources::{self, permissions::Resolved};
 
 /// What happens to one resource.
@@ -22,6 +23,9 @@ pub enum Action {
     Create,
     Update,
     Delete,
+    /// Take over an object an admin made by hand (`--adopt`): record it as ours, then
+    /// correct it like any other.
+    Adopt,
 }
 
 /// One attribute's old and new value, for `~` lines.
@@ -58,6 +62,20 @@ pub enum Operation {
     UpsertApplication {
         body: Value,
         disable_scopes_first: Option<Value>,
+    },
+    /// `PATCH /applications/{id}` of a portal-made app: sets our `uniqueName` and the
+    /// ownership record (with `record`), and corrects it in the same write.
+    AdoptApplication {
+        id: String,
+        body: Value,
+        record: Vec<Entry>,
+        disable_scopes_first: Option<Value>,
+    },
+    /// Brings the ownership record on the app up to date (an app from before the record, or
+    /// entries for objects that are gone).
+    WriteRecord {
+        add: Vec<Entry>,
+        remove: Vec<Entry>,
     },
     /// `PATCH /applications/{id}` with identifier URIs that name the new app's appId.
     SetIdentifierUris {
@@ -112,6 +130,13 @@ pub enum Operation {
     DeletePolicy {
         id: String,
     },
+    /// Records a same-named policy as ours (`--adopt`), then PATCHes what differs.
+    AdoptPolicy {
+        id: String,
+        patch: Option<Value>,
+        /// Intents this policy answers, dropped from the record as it is recorded.
+        resolves: Vec<Entry>,
+    },
 }
 
 /// Choices that change what a plan may do.
@@ -122,6 +147,10 @@ pub struct PlanOptions {
     pub allow_lockout_risk: bool,
     /// Write a policy report-only first, then switch it once it reads back.
     pub staged: bool,
+    /// Take over a portal-made app or policy named like ours (`--adopt`).
+    pub adopt: bool,
+    /// Make a new client secret even though the current one is valid (`--rotate-secret`).
+    pub rotate_secret: bool,
 }
 
 impl PlanOptions {
@@ -130,6 +159,8 @@ impl PlanOptions {
             now,
             allow_lockout_risk: false,
             staged: false,
+            adopt: false,
+            rotate_secret: false,
         }
     }
 }
@@ -195,8 +226,19 @@ pub enum PlanError {
     GroupAmbiguous { name: String, ids: Vec<String> },
     #[error("user `{upn}` named by Conditional Access policy `{policy}` does not exist in the tenant; nothing was written (a policy is never sent with a name left out)")]
     UserNotFound { upn: String, policy: String },
-    #[error("{} Conditional Access policies are named `{name}` ({}); entra-mail finds its policy by name, so delete or rename all but one", ids.len(), ids.join(", "))]
+    #[error("{} Conditional Access policies are named `{name}` ({}) and none is recorded as entra-mail's; delete or rename all but one, then adopt it with --adopt", ids.len(), ids.join(", "))]
     DuplicatePolicies { name: String, ids: Vec<String> },
+    #[error("a Conditional Access policy named `{name}` already exists ({id}) and is not recorded as entra-mail's; nothing was written. Pass --adopt to take it over (it is recorded as ours and corrected to the policy file), or rename it")]
+    PolicyNotOurs { name: String, id: String },
+    #[error("an app named `{name}` already exists ({id}, appId {app_id}) without a uniqueName, so it is not entra-mail's; nothing was written. Pass --adopt to take it over (it gets uniqueName `{unique_name}` and is corrected to the config), or rename it")]
+    AppNotOurs {
+        name: String,
+        id: String,
+        app_id: String,
+        unique_name: String,
+    },
+    #[error("{} apps are named `{name}` without a uniqueName ({}); entra-mail cannot tell which to adopt: delete or rename all but one", ids.len(), ids.join(", "))]
+    SeveralAppCandidates { name: String, ids: Vec<String> },
     #[error("refusing to enable `{policy}` without emergency-access accounts. Emergency-access (break-glass) accounts are two or more cloud-only Global Administrator accounts excluded from every Conditional Access policy, so that a mistake in a policy cannot lock everyone out of the tenant. Name them in conditional_access.emergency_access_users (or emergency_access_groups); or set state = \"report-only\" to see the policy's effect in the sign-in logs without enforcing it; or pass --allow-lockout-risk")]
     NoEmergencyAccess { policy: String },
     #[error("refusing to enable `{policy}`: it does not exclude emergency-access account `{who}`; its policy file must put \"${{emergency_access_users}}\" in conditions.users.excludeUsers and \"${{emergency_access_groups}}\" in excludeGroups (or pass --allow-lockout-risk)")]
@@ -235,7 +277,6 @@ pub fn build_with(
     outputs: Option<&Outputs>,
     options: &PlanOptions,
 ) -> Result<Plan, PlanError> {
-    let now = options.now;
     if let Some(held) = outputs {
         if held.tenant_id != desired.tenant_id {
             return Err(PlanError::ForeignOutputs {
@@ -245,17 +286,32 @@ pub fn build_with(
             });
         }
     }
+    check_app_ownership(desired, live, options)?;
     let resolved = resources::permissions::resolve(desired, live)?;
     let mut warnings = resolved.warnings.clone();
     let mut changes = Vec::new();
-    changes.extend(resources::application::plan(desired, live, &resolved));
+    let secrets = resources::client_secret::plan(desired, live, outputs, options);
+    warnings.extend(secrets.warnings);
+    let app_changes = resources::application::plan(desired, live, &resolved);
+    if live.adopting_app() {
+        changes.extend(adopt_app(desired, live, app_changes, &secrets.to_record));
+    } else {
+        changes.extend(app_changes);
+        changes.extend(record_sync(desired, live, secrets.to_record, options.now));
+    }
     changes.extend(resources::service_principal::plan(desired, live));
-    let secret_changes = resources::client_secret::plan(desired, live, outputs, now);
-    let new_secret = secret_changes.iter().any(|c| c.action == Action::Create);
-    changes.extend(secret_changes);
+    let new_secret = secrets.changes.iter().any(|c| c.action == Action::Create);
+    changes.extend(secrets.changes);
     changes.extend(resources::consent::plan(desired, live, &resolved));
-    let (policy_changes, policy_warnings) =
+    let (mut policy_changes, policy_warnings) =
         resources::conditional_access::plan(desired, live, options)?;
+    // A policy is recorded on the app the moment it is written, so the app must exist first.
+    let app_address = resources::application::address(desired);
+    if changes.iter().any(|c| c.address == app_address) {
+        for change in &mut policy_changes {
+            change.depends_on.push(app_address.clone());
+        }
+    }
     changes.extend(policy_changes);
     warnings.extend(policy_warnings);
     if let Some(change) =
@@ -273,6 +329,191 @@ pub fn build_with(
     })
 }
 
+/// An app named like ours without our `uniqueName` is someone else's until `--adopt`.
+fn check_app_ownership(
+    desired: &Desired,
+    live: &LiveState,
+    options: &PlanOptions,
+) -> Result<(), PlanError> {
+    let candidates = &live.adoption_candidates;
+    if candidates.len() > 1 {
+        return Err(PlanError::SeveralAppCandidates {
+            name: desired.app.display_name.clone(),
+            ids: candidates.iter().filter_map(|a| a.id.clone()).collect(),
+        });
+    }
+    let portal_app = match (&live.application, candidates.first()) {
+        (Some(app), _) if live.adopting_app() && !options.adopt => Some(app),
+        // Named like ours but not readable yet: never create a second app beside it.
+        (None, Some(app)) => Some(app),
+        _ => None,
+    };
+    match portal_app {
+        Some(app) => Err(PlanError::AppNotOurs {
+            name: desired.app.display_name.clone(),
+            id: app.id.clone().unwrap_or_default(),
+            app_id: app.app_id.clone().unwrap_or_default(),
+            unique_name: desired.app.unique_name.clone(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The app change of a portal-made app, as one adoption: `uniqueName`, the record and the
+/// corrections in one PATCH of the app's object id.
+fn adopt_app(
+    desired: &Desired,
+    live: &LiveState,
+    app_changes: Vec<ResourceChange>,
+    to_record: &[Entry],
+) -> Vec<ResourceChange> {
+    use serde_json::json;
+    let address = resources::application::address(desired);
+    let (mut correction, rest): (Vec<ResourceChange>, Vec<ResourceChange>) =
+        app_changes.into_iter().partition(|c| c.address == address);
+    let app = live.application.as_ref();
+    let id = app.and_then(|a| a.id.clone()).unwrap_or_default();
+    let app_id = app.and_then(|a| a.app_id.clone()).unwrap_or_default();
+    let correction = correction.pop();
+    let (mut body, disable_scopes_first, before, after, mut attributes) = match correction {
+        Some(ResourceChange {
+            before,
+            after,
+            attributes,
+            operation:
+                Operation::UpsertApplication {
+                    body,
+                    disable_scopes_first,
+                },
+            ..
+        }) => (body, disable_scopes_first, before, after, attributes),
+        _ => (json!({}), None, Value::Null, Value::Null, Vec::new()),
+    };
+    body["uniqueName"] = json!(desired.app.unique_name);
+    attributes.insert(
+        0,
+        AttributeChange {
+            name: "unique_name".into(),
+            before: Value::Null,
+            after: json!(desired.app.unique_name),
+        },
+    );
+    let mut changes = vec![ResourceChange {
+        address,
+        kind: resources::application::KIND,
+        action: Action::Adopt,
+        before,
+        after,
+        attributes,
+        reason: Some(format!(
+            "made outside entra-mail ({id}, appId {app_id}); taken over with --adopt"
+        )),
+        depends_on: Vec::new(),
+        operation: Operation::AdoptApplication {
+            id,
+            body,
+            record: to_record.to_vec(),
+            disable_scopes_first,
+        },
+    }];
+    changes.extend(rest);
+    changes
+}
+
+/// Brings the ownership record up to date: an app from before the record gets one (its
+/// secrets of our name counted as delivered, since any may be in use), and entries of
+/// objects that are gone are dropped.
+fn record_sync(
+    desired: &Desired,
+    live: &LiveState,
+    mut add: Vec<Entry>,
+    now: OffsetDateTime,
+) -> Option<ResourceChange> {
+    use serde_json::json;
+    let app = live.application.as_ref()?;
+    let record = &live.record;
+    let live_keys: Vec<Uuid> = app
+        .password_credentials
+        .iter()
+        .flatten()
+        .filter_map(|c| c.key_id)
+        .collect();
+    let mut remove: Vec<Entry> = record
+        .delivered_secrets
+        .iter()
+        .filter(|key| !live_keys.contains(key))
+        .map(|key| Entry::DeliveredSecret(*key))
+        .collect();
+    if let Some(ca) = &live.conditional_access {
+        remove.extend(
+            record
+                .policies
+                .iter()
+                .filter(|id| {
+                    !ca.policies
+                        .iter()
+                        .any(|p| p.id.as_deref().is_some_and(|p| p.eq_ignore_ascii_case(id)))
+                })
+                .map(|id| Entry::Policy(id.clone())),
+        );
+    }
+    // An intent no policy answered within the pending window: its POST never happened.
+    let intent_window = resources::client_secret::PENDING_WINDOW.whole_seconds();
+    let answered = live.conditional_access.as_ref().is_some_and(|ca| {
+        ca.policies.iter().any(|p| {
+            p.created_date_time.is_some_and(|c| record.intended(c))
+                && !p.id.as_deref().is_some_and(|id| record.owns_policy(id))
+        })
+    });
+    if !answered {
+        remove.extend(
+            record
+                .policy_intents
+                .iter()
+                .filter(|at| now.unix_timestamp() - **at > intent_window)
+                .map(|at| Entry::PolicyIntent(*at)),
+        );
+    }
+    add.sort_by_key(|e| format!("{e:?}"));
+    if record.present && add.is_empty() && remove.is_empty() {
+        return None;
+    }
+    let describe = |entries: &[Entry]| -> Vec<String> {
+        entries
+            .iter()
+            .map(|e| match e {
+                Entry::Policy(id) => format!("policy {id}"),
+                Entry::DeliveredSecret(key) => format!("delivered secret {key}"),
+                Entry::PolicyIntent(at) => format!("intent to create a policy at {at}"),
+            })
+            .collect()
+    };
+    let reason = if record.present {
+        "entries are missing or name objects that are gone"
+    } else {
+        "the app has no ownership record yet; its secrets of our name may be in use, so they are recorded as delivered"
+    };
+    Some(ResourceChange {
+        address: format!("ownership_record.{}", desired.app.unique_name),
+        kind: "ownership_record",
+        action: if record.present {
+            Action::Update
+        } else {
+            Action::Create
+        },
+        before: json!(describe(&remove)),
+        after: json!(describe(&add)),
+        attributes: vec![AttributeChange {
+            name: "entries".into(),
+            before: json!(describe(&remove)),
+            after: json!(describe(&add)),
+        }],
+        reason: Some(reason.into()),
+        depends_on: Vec::new(),
+        operation: Operation::WriteRecord { add, remove },
+    })
+}
+
 /// Pandora ITSM sends its own redirect URI; the app must list it.
 fn redirect_uri_warning(desired: &Desired) -> Option<String> {
     let pandora = desired.pandora_itsm.as_ref()?;
@@ -282,8 +523,78 @@ fn redirect_uri_warning(desired: &Desired) -> Option<String> {
     })
 }
 
-/// The plan of `destroy`: only objects carrying our keys, dependants first.
+/// The plan of `destroy`: only objects found by our keys (the app by `uniqueName`, its service
+/// principal and that principal's consent) or recorded as ours (policies), dependants first.
+/// It reads nothing of the config beyond those keys, so a missing group, an unknown permission
+/// or the lockout guard cannot block it.
 pub fn build_destroy(desired: &Desired, live: &LiveState) -> Plan {
+    use serde_json::json;
+    let mut changes = Vec::new();
+    let mut warnings = Vec::new();
+    let ours = live.application.is_some() && !live.adopting_app();
+    if let Some(app) = live.application.as_ref().filter(|_| !ours) {
+        warnings.push(format!(
+            "app {} is named like ours but has no uniqueName, so it is not entra-mail's; left alone",
+            app.id.clone().unwrap_or_default()
+        ));
+    }
+    let mut policy_addresses = Vec::new();
+    if let Some(ca) = &live.conditional_access {
+        // The address plan gives the policy; any further recorded one is told apart by id.
+        let base = desired
+            .conditional_access
+            .as_ref()
+            .map(resources::conditional_access::address)
+            .unwrap_or_else(|| resources::conditional_access::KIND.to_string());
+        for (index, policy) in ca.recorded(&live.record).into_iter().enumerate() {
+            let id = policy.id.clone().unwrap_or_default();
+            let address = if index == 0 {
+                base.clone()
+            } else {
+                format!("{base}[{}]", id.chars().take(8).collect::<String>())
+            };
+            policy_addresses.push(address.clone());
+            changes.push(ResourceChange {
+                address,
+                kind: resources::conditional_access::KIND,
+                action: Action::Delete,
+                before: json!({"id": id, "display_name": policy.display_name, "state": policy.state}),
+                after: Value::Null,
+                attributes: Vec::new(),
+                reason: Some("recorded as entra-mail's".into()),
+                depends_on: Vec::new(),
+                operation: Operation::DeletePolicy { id },
+            });
+        }
+        if let Some(policy) = &desired.conditional_access {
+            for other in ca.named_not_ours(&policy.display_name, &live.record) {
+                warnings.push(format!(
+                    "Conditional Access policy `{}` ({}) is not recorded as entra-mail's; left alone",
+                    other.display_name.clone().unwrap_or_default(),
+                    other.id.clone().unwrap_or_default()
+                ));
+            }
+        }
+    }
+    if ours {
+        changes.extend(destroy_app(desired, live, policy_addresses));
+    }
+    Plan {
+        tenant_id: desired.tenant_id,
+        source: desired.source.clone(),
+        changes,
+        resolved: Resolved::default(),
+        warnings,
+    }
+}
+
+/// The app, its service principal and that principal's consent. The app (which holds the
+/// ownership record) goes last, after the policies it records.
+fn destroy_app(
+    desired: &Desired,
+    live: &LiveState,
+    policy_addresses: Vec<String>,
+) -> Vec<ResourceChange> {
     use serde_json::json;
     let mut changes = Vec::new();
     let sp_address = resources::service_principal::address(desired);
@@ -331,9 +642,11 @@ pub fn build_destroy(desired: &Desired, live: &LiveState) -> Plan {
             },
         });
     }
+    let mut app_dependencies = policy_addresses;
     if let Some(id) = live.service_principal_id() {
+        app_dependencies.push(sp_address.clone());
         changes.push(ResourceChange {
-            address: sp_address.clone(),
+            address: sp_address,
             kind: resources::service_principal::KIND,
             action: Action::Delete,
             before: json!({"id": id, "app_id": live.app_id()}),
@@ -358,31 +671,9 @@ pub fn build_destroy(desired: &Desired, live: &LiveState) -> Plan {
             after: Value::Null,
             attributes: Vec::new(),
             reason: Some(format!("with its {secrets} client secret(s)")),
-            depends_on: vec![sp_address],
+            depends_on: app_dependencies,
             operation: Operation::DeleteApplication { id: id.to_string() },
         });
     }
-    if let (Some(policy), Some(ca)) = (&desired.conditional_access, &live.conditional_access) {
-        // Only an unambiguous match is ours to delete.
-        if let [existing] = ca.policies.as_slice() {
-            changes.push(ResourceChange {
-                address: resources::conditional_access::address(policy),
-                kind: resources::conditional_access::KIND,
-                action: Action::Delete,
-                before: json!({"id": existing.id, "display_name": existing.display_name, "state": existing.state}),
-                after: Value::Null,
-                attributes: Vec::new(),
-                reason: None,
-                depends_on: Vec::new(),
-                operation: Operation::DeletePolicy { id: existing.id.clone().unwrap_or_default() },
-            });
-        }
-    }
-    Plan {
-        tenant_id: desired.tenant_id,
-        source: desired.source.clone(),
-        changes,
-        resolved: Resolved::default(),
-        warnings: Vec::new(),
-    }
+    changes
 }

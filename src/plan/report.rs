@@ -10,6 +10,7 @@ pub fn symbol(action: Action) -> &'static str {
         Action::Create => "+",
         Action::Update => "~",
         Action::Delete => "-",
+        Action::Adopt => "⇐",
     }
 }
 
@@ -37,6 +38,7 @@ impl Style {
             Action::Create => "32",
             Action::Update => "33",
             Action::Delete => "31",
+            Action::Adopt => "36",
         };
         format!("\x1b[{code}m{text}\x1b[0m")
     }
@@ -73,11 +75,15 @@ pub fn text(plan: &Plan, style: Style) -> String {
         out.push_str(&change_text(change, style));
     }
     out.push_str(&format!(
-        "\n{} {} to add, {} to change, {} to remove.\n",
+        "\n{} {} to add, {} to change, {} to remove{}.\n",
         style.bold("Plan:"),
         plan.count(Action::Create),
         plan.count(Action::Update),
-        plan.count(Action::Delete)
+        plan.count(Action::Delete),
+        match plan.count(Action::Adopt) {
+            0 => String::new(),
+            n => format!(", {n} to adopt"),
+        }
     ));
     out
 }
@@ -179,7 +185,7 @@ pub fn json(plan: &Plan) -> Value {
                 "address": c.address,
                 "type": c.kind,
                 "change": {
-                    "actions": [match c.action { Action::Create => "create", Action::Update => "update", Action::Delete => "delete" }],
+                    "actions": [match c.action { Action::Create => "create", Action::Update => "update", Action::Delete => "delete", Action::Adopt => "adopt" }],
                     "before": c.before,
                     "after": c.after,
                 },
@@ -199,6 +205,7 @@ pub fn json(plan: &Plan) -> Value {
             "add": plan.count(Action::Create),
             "change": plan.count(Action::Update),
             "remove": plan.count(Action::Delete),
+            "adopt": plan.count(Action::Adopt),
             "tenant_writes": plan.tenant_writes(),
         },
         "resource_changes": changes,

@@ -387,6 +387,11 @@ fn body(
 ) -> Value {
     let wants = |attribute: &str| changed.is_none_or(|c| c.contains(&attribute));
     let mut body = Map::new();
+    if changed.is_none() {
+        // A new app carries the ownership record from its first write, so a secret made for it
+        // and never delivered is provably an orphan.
+        body.insert("tags".into(), json!([crate::ownership::MARKER]));
+    }
     if wants("display_name") {
         body.insert("displayName".into(), json!(wanted.display_name));
     }
@@ -491,8 +496,32 @@ pub async fn upsert(
         )
         .await?
     };
+    if response.status == 201 {
+        ctx.learn_record(app.tags.as_deref().unwrap_or_default())
+            .await;
+    }
     ctx.learn_application(app.id.unwrap_or_default(), app.app_id.unwrap_or_default());
     Ok(())
+}
+
+/// Applies [`Operation::AdoptApplication`]: our `uniqueName`, the record and the corrections
+/// in one PATCH of the portal-made app's object id.
+pub async fn adopt(
+    ctx: &ApplyContext<'_>,
+    id: &str,
+    body: &Value,
+    record: &[crate::ownership::Entry],
+    disable_scopes_first: Option<&Value>,
+) -> Result<(), ApplyError> {
+    let path = format!("applications/{id}");
+    if let Some(first) = disable_scopes_first {
+        ctx.progress
+            .note("disabling the exposed scopes that change, as Graph requires");
+        ctx.client
+            .send(&Request::patch(&path, first.clone()))
+            .await?;
+    }
+    ctx.write_record_with(record, &[], body).await
 }
 
 /// Applies [`Operation::SetIdentifierUris`].

@@ -1,7 +1,13 @@
-//! Client secrets. Graph shows a secret's value once; ours are marked by their display name.
-//! A live secret whose value the outputs hold, outside the renewal window, is kept; otherwise a
-//! new one is made. Ours that nobody holds (orphans) go, and a renewed one goes after the grace
-//! period.
+//! Client secrets, decided from the tenant alone. Ours carry the configured display name;
+//! the ownership record on the app says which of them were delivered (see `ownership`).
+//!
+//! - Keep: a delivered secret outside the renewal window, whether or not this machine holds
+//!   its value.
+//! - Create: when no delivered secret of ours is valid, in the renewal window, or on
+//!   `--rotate-secret`.
+//! - Remove: only what is provably unused: a pending secret (never delivered) old enough that
+//!   no run can still be delivering it, a replaced secret past its grace period, an expired
+//!   one.
 
 use serde_json::{json, Value};
 use time::OffsetDateTime;
@@ -12,9 +18,15 @@ use crate::config::Desired;
 use crate::graph::models::PasswordCredential;
 use crate::live::LiveState;
 use crate::outputs::{HeldSecret, Outputs};
-use crate::plan::{Action, AttributeChange, Operation, ResourceChange};
+use crate::ownership::Entry;
+use crate::plan::{Action, AttributeChange, Operation, PlanOptions, ResourceChange};
 
 pub const KIND: &str = "client_secret";
+
+/// How long a secret that is not recorded as delivered may belong to a run still delivering
+/// it (addPassword answered, outputs being written, record being written). Only after this is
+/// it provably an orphan.
+pub const PENDING_WINDOW: time::Duration = time::Duration::minutes(10);
 
 pub fn address(desired: &Desired) -> String {
     format!("{KIND}.{}", desired.secret.display_name)
@@ -24,118 +36,211 @@ fn date(t: OffsetDateTime) -> String {
     t.date().to_string()
 }
 
+/// One secret of ours as the tenant holds it.
+struct Ours<'a> {
+    key_id: Uuid,
+    credential: &'a PasswordCredential,
+    delivered: bool,
+}
+
+impl Ours<'_> {
+    fn started(&self) -> OffsetDateTime {
+        self.credential
+            .start_date_time
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    }
+
+    fn expires(&self) -> OffsetDateTime {
+        self.credential
+            .end_date_time
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    }
+}
+
+/// Our secrets with what the tenant says of each. An app without a record (made before the
+/// record existed, or adopted) may have any of them in use, so all count as delivered; so does
+/// one whose value this machine holds, which proves delivery (it can only keep a secret, never
+/// remove one).
+fn ours<'a>(desired: &'a Desired, live: &'a LiveState, held: Option<&HeldSecret>) -> Vec<Ours<'a>> {
+    let record = &live.record;
+    let trust_all = !record.present;
+    let mut ours: Vec<Ours> = live
+        .our_secrets(&desired.secret.display_name)
+        .filter_map(|credential| {
+            let key_id = credential.key_id?;
+            let delivered =
+                trust_all || record.delivered(key_id) || held.is_some_and(|h| h.key_id == key_id);
+            Some(Ours {
+                key_id,
+                credential,
+                delivered,
+            })
+        })
+        .collect();
+    ours.sort_by_key(|s| (s.started(), s.key_id));
+    ours
+}
+
+/// The secret changes, the secrets that must be recorded as delivered (held or trusted but not
+/// yet listed), and warnings.
+pub struct SecretPlan {
+    pub changes: Vec<ResourceChange>,
+    pub to_record: Vec<Entry>,
+    pub warnings: Vec<String>,
+}
+
 pub fn plan(
     desired: &Desired,
     live: &LiveState,
     outputs: Option<&Outputs>,
-    now: OffsetDateTime,
-) -> Vec<ResourceChange> {
-    let ours: Vec<&PasswordCredential> = live
-        .application
+    options: &PlanOptions,
+) -> SecretPlan {
+    let now = options.now;
+    let held = outputs
+        .filter(|o| Some(o.client_id.as_str()) == live.app_id())
+        .and_then(|o| o.secret.as_ref());
+    let ours = ours(desired, live, held);
+    let renew_before = time::Duration::days(i64::from(desired.secret.renew_before_days));
+    let grace = time::Duration::days(i64::from(desired.secret.grace_period_days));
+    let current = ours
         .iter()
-        .flat_map(|a| a.password_credentials.iter().flatten())
-        .filter(|c| c.display_name.as_deref() == Some(desired.secret.display_name.as_str()))
-        .collect();
-    let outputs = outputs.filter(|o| Some(o.client_id.as_str()) == live.app_id());
-    let held = outputs.and_then(|o| o.secret.as_ref());
-    let held_live = held.filter(|h| ours.iter().any(|c| c.key_id == Some(h.key_id)));
-    let renew_from = |h: &HeldSecret| {
-        h.expires - time::Duration::days(i64::from(desired.secret.renew_before_days))
-    };
+        .filter(|s| s.delivered && s.expires() > now)
+        .max_by_key(|s| (s.started(), s.key_id));
 
-    let create_reason = match (held, held_live) {
-        (_, Some(h)) if now >= renew_from(h) => Some(format!(
-            "the held secret expires on {}, inside the {}-day renewal window",
-            date(h.expires),
-            desired.secret.renew_before_days
-        )),
-        (_, Some(_)) => None,
-        (Some(_), None) => {
-            Some("the secret in the outputs file no longer exists in the tenant".into())
+    let create_reason = if live.application.is_none() {
+        None
+    } else if options.rotate_secret {
+        Some("--rotate-secret".to_string())
+    } else {
+        match current {
+            None if ours.iter().any(|s| s.delivered) => {
+                Some("every delivered secret of ours has expired".to_string())
+            }
+            None => Some("the tenant holds no delivered secret of ours".to_string()),
+            Some(c) if now >= c.expires() - renew_before => Some(format!(
+                "the current secret expires on {}, inside the {}-day renewal window",
+                date(c.expires()),
+                desired.secret.renew_before_days
+            )),
+            Some(_) => None,
         }
-        (None, None) if live.application.is_some() => {
-            Some("no outputs file holds a secret of this app".into())
-        }
-        (None, None) => None,
     };
-    let mut changes = Vec::new();
     let creating = create_reason.is_some() || live.application.is_none();
+    let mut changes = Vec::new();
     if creating {
-        let expires = now + time::Duration::days(i64::from(desired.secret.lifetime_days));
-        let after = json!({"display_name": desired.secret.display_name, "expires": date(expires), "value": "(sensitive)"});
-        changes.push(ResourceChange {
-            address: address(desired),
-            kind: KIND,
-            action: Action::Create,
-            before: Value::Null,
-            attributes: vec![
-                AttributeChange {
-                    name: "expires".into(),
-                    before: Value::Null,
-                    after: json!(date(expires)),
-                },
-                AttributeChange {
-                    name: "value".into(),
-                    before: Value::Null,
-                    after: json!("(sensitive)"),
-                },
-            ],
-            after,
-            reason: create_reason,
-            depends_on: vec![super::application::address(desired)],
-            operation: Operation::AddSecret {
-                display_name: desired.secret.display_name.clone(),
-                lifetime_days: desired.secret.lifetime_days,
-            },
-        });
+        changes.push(create_change(desired, now, create_reason));
     }
-    let previous = outputs.and_then(|o| o.previous_secret.as_ref());
-    for credential in &ours {
-        let Some(key_id) = credential.key_id else {
-            continue;
-        };
-        let reason = if held_live.is_some_and(|h| h.key_id == key_id) {
-            // The held secret: kept, or (when renewed with no grace period) removed.
-            if !creating || desired.secret.grace_period_days > 0 {
+
+    let mut warnings = Vec::new();
+    for (index, secret) in ours.iter().enumerate() {
+        let successor = ours[index + 1..].iter().find(|s| s.delivered);
+        let reason = if !secret.delivered {
+            let age = now - secret.started();
+            if age < PENDING_WINDOW {
+                warnings.push(format!(
+                    "client secret {} was made {}s ago and is not recorded as delivered; it may belong to a run still in progress, so it is kept for now (an undelivered secret is removed once it is {} minutes old)",
+                    short(secret.key_id),
+                    age.whole_seconds().max(0),
+                    PENDING_WINDOW.whole_minutes()
+                ));
                 continue;
             }
-            "renewed; the grace period is 0 days".to_string()
-        } else if let Some(p) = previous.filter(|p| p.key_id == key_id) {
-            let until =
-                p.replaced_at + time::Duration::days(i64::from(desired.secret.grace_period_days));
-            if now < until {
+            "never delivered: its value reached nobody (a lost answer or a crash before delivery)"
+                .to_string()
+        } else if secret.expires() <= now {
+            format!("expired on {}", date(secret.expires()))
+        } else if let Some(next) = successor {
+            if now < next.started() + grace {
                 continue;
             }
             format!(
                 "replaced on {}; its {}-day grace period is over",
-                date(p.replaced_at),
+                date(next.started()),
                 desired.secret.grace_period_days
             )
+        } else if creating && grace.is_zero() {
+            "replaced by this run; the grace period is 0 days".to_string()
         } else {
-            "orphan: nobody holds its value".to_string()
+            continue;
         };
-        let short = key_id.to_string()[..8].to_string();
-        changes.push(ResourceChange {
-            address: format!("{}[{short}]", address(desired)),
-            kind: KIND,
-            action: Action::Delete,
-            before: json!({
-                "key_id": key_id,
-                "hint": credential.hint,
-                "expires": credential.end_date_time.map(date),
-            }),
-            after: Value::Null,
-            attributes: Vec::new(),
-            reason: Some(reason),
-            depends_on: if creating {
-                vec![address(desired)]
-            } else {
-                Vec::new()
-            },
-            operation: Operation::RemoveSecret { key_id },
-        });
+        changes.push(remove_change(desired, secret, reason, creating));
     }
-    changes
+
+    let to_record = ours
+        .iter()
+        .filter(|s| s.delivered && !live.record.delivered(s.key_id))
+        .filter(|_| live.application.is_some())
+        .map(|s| Entry::DeliveredSecret(s.key_id))
+        .collect();
+    SecretPlan {
+        changes,
+        to_record,
+        warnings,
+    }
+}
+
+fn short(key_id: Uuid) -> String {
+    key_id.to_string()[..8].to_string()
+}
+
+fn create_change(desired: &Desired, now: OffsetDateTime, reason: Option<String>) -> ResourceChange {
+    let expires = now + time::Duration::days(i64::from(desired.secret.lifetime_days));
+    let after = json!({"display_name": desired.secret.display_name, "expires": date(expires), "value": "(sensitive)"});
+    ResourceChange {
+        address: address(desired),
+        kind: KIND,
+        action: Action::Create,
+        before: Value::Null,
+        attributes: vec![
+            AttributeChange {
+                name: "expires".into(),
+                before: Value::Null,
+                after: json!(date(expires)),
+            },
+            AttributeChange {
+                name: "value".into(),
+                before: Value::Null,
+                after: json!("(sensitive)"),
+            },
+        ],
+        after,
+        reason,
+        depends_on: vec![super::application::address(desired)],
+        operation: Operation::AddSecret {
+            display_name: desired.secret.display_name.clone(),
+            lifetime_days: desired.secret.lifetime_days,
+        },
+    }
+}
+
+fn remove_change(
+    desired: &Desired,
+    secret: &Ours<'_>,
+    reason: String,
+    creating: bool,
+) -> ResourceChange {
+    ResourceChange {
+        address: format!("{}[{}]", address(desired), short(secret.key_id)),
+        kind: KIND,
+        action: Action::Delete,
+        before: json!({
+            "key_id": secret.key_id,
+            "hint": secret.credential.hint,
+            "expires": secret.credential.end_date_time.map(date),
+        }),
+        after: Value::Null,
+        attributes: Vec::new(),
+        reason: Some(reason),
+        // A replaced secret goes only once its successor exists.
+        depends_on: if creating {
+            vec![address(desired)]
+        } else {
+            Vec::new()
+        },
+        operation: Operation::RemoveSecret {
+            key_id: secret.key_id,
+        },
+    }
 }
 
 /// Applies [`Operation::AddSecret`] and saves the value at once: the tenant will never show it
@@ -169,12 +274,15 @@ pub async fn add(
             "the new secret's keyId and value in Graph's answer",
         ));
     };
+    // Deliver first (the outputs file), then record the delivery in the tenant: a secret
+    // recorded as delivered is never removed as an orphan.
     ctx.record_secret(HeldSecret {
         key_id,
         display_name: display_name.to_string(),
         value,
         expires: credential.end_date_time.unwrap_or(expires),
-    })
+    })?;
+    ctx.record(Entry::DeliveredSecret(key_id)).await
 }
 
 /// Applies [`Operation::RemoveSecret`]; a secret already gone is fine.
@@ -201,6 +309,5 @@ pub async fn remove(ctx: &ApplyContext<'_>, key_id: Uuid) -> Result<(), ApplyErr
             other?;
         }
     }
-    ctx.forget_previous_secret(key_id);
-    Ok(())
+    ctx.unrecord(Entry::DeliveredSecret(key_id)).await
 }

@@ -8,8 +8,10 @@ use serde_json::{json, Map, Value};
 
 use crate::apply::{ApplyContext, ApplyError};
 use crate::config::{Desired, DesiredPolicy, PolicyState};
+use crate::graph::models::ConditionalAccessPolicy;
 use crate::graph::Request;
 use crate::live::{LiveConditionalAccess, LiveState};
+use crate::ownership::Entry;
 use crate::plan::{Action, AttributeChange, Operation, PlanError, PlanOptions, ResourceChange};
 use crate::well_known;
 
@@ -295,20 +297,17 @@ pub fn plan(
             tenant: desired.tenant_id.to_string(),
         });
     }
-    if ca.policies.len() > 1 {
-        return Err(PlanError::DuplicatePolicies {
-            name: policy.display_name.clone(),
-            ids: ca.policies.iter().filter_map(|p| p.id.clone()).collect(),
-        });
-    }
     let resolution = resolve(policy, ca)?;
     let wanted = body(policy, &resolution);
-    let warnings = guard(policy, &wanted, ca, &resolution, options)?;
+    let mut warnings = guard(policy, &wanted, ca, &resolution, options)?;
+    let (existing, mut changes) = find_ours(policy, live, options, &mut warnings)?;
+    let claim = existing.map(|(_, claim)| claim);
+    let existing = existing.map(|(p, _)| p);
     let staged_final = (options.staged && policy.state != PolicyState::ReportOnly)
         .then(|| policy.state.graph_value().to_string());
     let labelled = |v: &Value| label(v, &resolution.labels);
 
-    let Some(existing) = ca.policies.first() else {
+    let Some(existing) = existing else {
         let attributes = leaves(&wanted, "")
             .into_iter()
             .map(|(name, value)| AttributeChange {
@@ -317,8 +316,9 @@ pub fn plan(
                 after: labelled(&value),
             })
             .collect();
-        return Ok((
-            vec![ResourceChange {
+        changes.insert(
+            0,
+            ResourceChange {
                 address: address(policy),
                 kind: KIND,
                 action: Action::Create,
@@ -333,15 +333,16 @@ pub fn plan(
                     body: wanted,
                     staged_final_state: staged_final,
                 },
-            }],
-            warnings,
-        ));
+            },
+        );
+        return Ok((changes, warnings));
     };
     let live_value = serde_json::to_value(existing).unwrap_or(Value::Null);
     let mut differences = Vec::new();
     compare(&wanted, &live_value, "", &mut differences);
-    if differences.is_empty() {
-        return Ok((Vec::new(), warnings));
+    let id = existing.id.clone().unwrap_or_default();
+    if differences.is_empty() && claim == Some(Claim::Recorded) {
+        return Ok((changes, warnings));
     }
     let mut patch = Map::new();
     for (path, _, _) in &differences {
@@ -372,26 +373,161 @@ pub fn plan(
             after: labelled(after),
         })
         .collect();
-    Ok((
-        vec![ResourceChange {
+    let patch = (!patch.is_empty()).then_some(Value::Object(patch));
+    let intents: Vec<Entry> = live
+        .record
+        .policy_intents
+        .iter()
+        .map(|at| Entry::PolicyIntent(*at))
+        .collect();
+    let (action, reason, operation) = if claim == Some(Claim::Adopted) {
+        (
+            Action::Adopt,
+            Some(format!(
+                "made outside entra-mail ({id}); taken over with --adopt"
+            )),
+            Operation::AdoptPolicy {
+                id,
+                patch,
+                resolves: intents,
+            },
+        )
+    } else if claim == Some(Claim::Intended) {
+        (
+            Action::Update,
+            Some(format!(
+                "made by an earlier run of ours that could not record it ({id}); recorded now"
+            )),
+            Operation::AdoptPolicy {
+                id,
+                patch,
+                resolves: intents,
+            },
+        )
+    } else {
+        (
+            Action::Update,
+            staged_final
+                .as_ref()
+                .map(|s| format!("staged: report-only first, then {s}")),
+            Operation::UpdatePolicy {
+                id,
+                patch: patch.unwrap_or_else(|| json!({})),
+                staged_final_state: staged_final,
+            },
+        )
+    };
+    changes.insert(
+        0,
+        ResourceChange {
             address: address(policy),
             kind: KIND,
-            action: Action::Update,
+            action,
             before: labelled(&managed_view(&wanted, &live_value)),
             after: labelled(&wanted),
             attributes,
-            reason: staged_final
-                .as_ref()
-                .map(|s| format!("staged: report-only first, then {s}")),
+            reason,
             depends_on: Vec::new(),
-            operation: Operation::UpdatePolicy {
-                id: existing.id.clone().unwrap_or_default(),
-                patch: Value::Object(patch),
-                staged_final_state: staged_final,
-            },
-        }],
-        warnings,
-    ))
+            operation,
+        },
+    );
+    Ok((changes, warnings))
+}
+
+/// How a live policy came to be ours in this plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Claim {
+    /// The record names it.
+    Recorded,
+    /// An earlier run of ours made it but could not record it (a lost answer, a kill): it
+    /// carries our name and was made after that run's recorded intent.
+    Intended,
+    /// Someone else's, taken over with `--adopt`.
+    Adopted,
+}
+
+/// Our live policy (with how it is ours) and the deletes of its duplicates.
+type Found<'a> = (
+    Option<(&'a ConditionalAccessPolicy, Claim)>,
+    Vec<ResourceChange>,
+);
+
+/// Which live policy is ours: the earliest the record names, else the earliest made after a
+/// recorded intent; the others of ours are duplicates (two runs at once) and go. With neither,
+/// a policy named like ours is someone else's, taken over only with `--adopt`.
+fn find_ours<'a>(
+    policy: &DesiredPolicy,
+    live: &'a LiveState,
+    options: &PlanOptions,
+    warnings: &mut Vec<String>,
+) -> Result<Found<'a>, PlanError> {
+    let Some(ca) = &live.conditional_access else {
+        return Ok((None, Vec::new()));
+    };
+    let record = &live.record;
+    let recorded = ca.recorded(record);
+    let (mut intended, strangers): (Vec<_>, Vec<_>) = ca
+        .named_not_ours(&policy.display_name, record)
+        .into_iter()
+        .partition(|p| p.created_date_time.is_some_and(|c| record.intended(c)));
+    intended.sort_by_key(|p| (p.created_date_time, p.id.clone()));
+    let ours: Vec<(&ConditionalAccessPolicy, Claim)> = recorded
+        .into_iter()
+        .map(|p| (p, Claim::Recorded))
+        .chain(intended.into_iter().map(|p| (p, Claim::Intended)))
+        .collect();
+    let Some((first, duplicates)) = ours.split_first() else {
+        return match strangers.as_slice() {
+            [] => Ok((None, Vec::new())),
+            [one] if options.adopt => Ok((Some((*one, Claim::Adopted)), Vec::new())),
+            [one] => Err(PlanError::PolicyNotOurs {
+                name: policy.display_name.clone(),
+                id: one.id.clone().unwrap_or_default(),
+            }),
+            several => Err(PlanError::DuplicatePolicies {
+                name: policy.display_name.clone(),
+                ids: several.iter().filter_map(|p| p.id.clone()).collect(),
+            }),
+        };
+    };
+    for other in strangers {
+        warnings.push(format!(
+            "Conditional Access policy `{}` ({}) is named like ours but is not recorded as entra-mail's; left alone",
+            other.display_name.clone().unwrap_or_default(),
+            other.id.clone().unwrap_or_default()
+        ));
+    }
+    let kept = first.0.id.clone().unwrap_or_default();
+    let deletes = duplicates
+        .iter()
+        .map(|(duplicate, _)| duplicate_delete(policy, duplicate, &kept))
+        .collect();
+    Ok((Some(*first), deletes))
+}
+
+fn duplicate_delete(
+    policy: &DesiredPolicy,
+    duplicate: &ConditionalAccessPolicy,
+    kept: &str,
+) -> ResourceChange {
+    let id = duplicate.id.clone().unwrap_or_default();
+    ResourceChange {
+        address: format!(
+            "{}[{}]",
+            address(policy),
+            id.chars().take(8).collect::<String>()
+        ),
+        kind: KIND,
+        action: Action::Delete,
+        before: json!({"id": id, "display_name": duplicate.display_name, "state": duplicate.state}),
+        after: Value::Null,
+        attributes: Vec::new(),
+        reason: Some(format!(
+            "a second policy of ours (two runs at once); the earliest, {kept}, is kept"
+        )),
+        depends_on: Vec::new(),
+        operation: Operation::DeletePolicy { id },
+    }
 }
 
 /// `value` without null members: Graph's echo fills absent parts with null, and they need not
@@ -554,45 +690,23 @@ pub async fn create(
     if staged_final_state.is_some() {
         body["state"] = json!(REPORT_ONLY);
     }
+    // The intent goes on record before the POST, so a policy whose answer is lost is still
+    // known as ours on the next run. (Conditional Access is paced at one request a second, so
+    // this write costs no time of its own.)
+    let intent = Entry::PolicyIntent(time::OffsetDateTime::now_utc().unix_timestamp());
+    ctx.record(intent.clone()).await?;
     let created: crate::graph::models::ConditionalAccessPolicy =
         ctx.client.post(POLICIES, &body).await.map_err(explain)?;
     let id = created
         .id
         .ok_or(ApplyError::Missing("the new policy's id"))?;
-    let name = body
-        .get("displayName")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    if !keep_if_first(ctx, &id, name).await? {
-        return Ok(());
-    }
+    // Recorded before anything else: from now on this policy is provably ours.
+    ctx.write_record_with(&[Entry::Policy(id.clone())], &[intent], &json!({}))
+        .await?;
     if let Some(state) = staged_final_state {
         switch_after_read_back(ctx, &id, state).await?;
     }
     Ok(())
-}
-
-/// Policies have no alternate key, so two runs at once can both create one. Every creator
-/// lists them after its POST and the earliest survives: the others delete their own, and both
-/// runs converge on one policy.
-async fn keep_if_first(ctx: &ApplyContext<'_>, ours: &str, name: &str) -> Result<bool, ApplyError> {
-    let request =
-        Request::get(POLICIES).query("$filter", crate::graph::odata::eq("displayName", name));
-    let mut same_name: Vec<crate::graph::models::ConditionalAccessPolicy> =
-        ctx.client.list(request).await.map_err(explain)?;
-    if same_name.len() < 2 {
-        return Ok(true);
-    }
-    same_name.sort_by_key(|p| (p.created_date_time, p.id.clone()));
-    let first = same_name[0].id.clone().unwrap_or_default();
-    if first == ours {
-        return Ok(true);
-    }
-    ctx.progress.note(&format!(
-        "  another run created `{name}` at the same time ({first}); keeping that one and deleting ours"
-    ));
-    delete(ctx, ours).await?;
-    Ok(false)
 }
 
 /// Applies [`Operation::UpdatePolicy`].
@@ -660,10 +774,30 @@ async fn switch_after_read_back(
     Ok(())
 }
 
-/// Applies [`Operation::DeletePolicy`]; already gone is fine.
+/// Applies [`Operation::DeletePolicy`]; already gone is fine. The record entry goes after
+/// the policy, so a policy never outlives its entry.
 pub async fn delete(ctx: &ApplyContext<'_>, id: &str) -> Result<(), ApplyError> {
     match ctx.client.delete(&format!("{POLICIES}/{id}")).await {
-        Err(e) if e.status() == Some(404) => Ok(()),
-        other => other.map_err(explain),
+        Err(e) if e.status() == Some(404) => {}
+        other => {
+            other.map_err(explain)?;
+        }
+    }
+    ctx.unrecord(Entry::Policy(id.to_string())).await
+}
+
+/// Applies [`Operation::AdoptPolicy`]: record first, so a failed correction leaves a policy
+/// that is ours and corrected on the next run.
+pub async fn adopt(
+    ctx: &ApplyContext<'_>,
+    id: &str,
+    patch: Option<&Value>,
+    resolves: &[Entry],
+) -> Result<(), ApplyError> {
+    ctx.write_record_with(&[Entry::Policy(id.to_string())], resolves, &json!({}))
+        .await?;
+    match patch {
+        Some(patch) => update(ctx, id, patch, None).await,
+        None => Ok(()),
     }
 }

@@ -24,15 +24,24 @@ pub fn plan(
     let files: Vec<String> = std::iter::once(crate::outputs::FILE_NAME.to_string())
         .chain(desired.outputs.templates.iter().map(|t| t.to_string()))
         .collect();
-    let forgets_previous = outputs
-        .and_then(|o| o.previous_secret.as_ref())
-        .is_some_and(|previous| {
-            changes.iter().any(|c| {
-                c.operation
-                    == Operation::RemoveSecret {
-                        key_id: previous.key_id,
-                    }
-            })
+    // A held secret the tenant no longer has (revoked, or replaced by another runner's
+    // rotation) leaves the outputs; a held secret this run removes, too.
+    let held_secret_dies = outputs
+        .filter(|_| live.application.is_some())
+        .and_then(|o| o.secret.as_ref())
+        .is_some_and(|held| {
+            let live_keys = live
+                .application
+                .iter()
+                .flat_map(|a| a.password_credentials.iter().flatten())
+                .filter_map(|c| c.key_id);
+            !live_keys.clone().any(|k| k == held.key_id)
+                || changes.iter().any(|c| {
+                    c.operation
+                        == Operation::RemoveSecret {
+                            key_id: held.key_id,
+                        }
+                })
         });
     let ids_change = changes.iter().any(|c| {
         c.action == Action::Create
@@ -41,14 +50,17 @@ pub fn plan(
                 Operation::UpsertApplication { .. } | Operation::UpsertServicePrincipal
             )
     });
-    let (action, reason) = if new_secret || ids_change || forgets_previous {
+    let (action, reason) = if new_secret || ids_change || held_secret_dies {
         (
             if outputs.is_some() {
                 Action::Update
             } else {
                 Action::Create
             },
-            None,
+            (held_secret_dies && !new_secret).then(|| {
+                "the secret outputs.json holds no longer exists in the tenant (or is removed now)"
+                    .to_string()
+            }),
         )
     } else {
         match outputs {

@@ -221,6 +221,12 @@ impl Harness {
             .collect()
     }
 
+    /// Makes every client secret in the tenant `by` older (start and end move back), as if
+    /// that much time had passed since each was made.
+    pub fn age_secrets(&self, by: time::Duration) {
+        age_secrets(&self.running.sim, TENANT, by);
+    }
+
     pub fn our_secrets(&self) -> Vec<Value> {
         self.app()["passwordCredentials"]
             .as_array()
@@ -234,4 +240,26 @@ impl Harness {
     pub fn writes(&self) -> u64 {
         self.running.sim.counters().writes
     }
+}
+
+/// [`Harness::age_secrets`] for any simulator and tenant.
+pub fn age_secrets(sim: &entra_mail::sim::Sim, tenant: &str, by: time::Duration) {
+    use time::format_description::well_known::Rfc3339;
+    let shift = |value: &mut Value| {
+        if let Some(text) = value.as_str() {
+            if let Ok(t) = time::OffsetDateTime::parse(text, &Rfc3339) {
+                *value = Value::String((t - by).format(&Rfc3339).unwrap());
+            }
+        }
+    };
+    sim.with_tenant(tenant, |t| {
+        for app in &mut t.applications {
+            if let Some(credentials) = app.data["passwordCredentials"].as_array_mut() {
+                for credential in credentials {
+                    shift(&mut credential["startDateTime"]);
+                    shift(&mut credential["endDateTime"]);
+                }
+            }
+        }
+    });
 }

@@ -1,0 +1,189 @@
+//! The ownership record: what entra-mail made or adopted, kept in the tenant on the one object
+//! that is ours beyond doubt, the application found by `uniqueName`, as entries of its `tags`.
+//!
+//! A fresh CI runner holds no local files, so every decision that deletes or rewrites
+//! something ("ours", "orphan", "adopt") is made from this record:
+//!
+//! - `entra-mail:v1`: the app carries a record (apps made before the record existed do not);
+//! - `entra-mail:policy:<id>`: a Conditional Access policy entra-mail created or adopted;
+//! - `entra-mail:policy-intent:<unix seconds>`: a run is about to create a policy. Written
+//!   before the POST, so a policy whose answer was lost (or whose run was killed) is still
+//!   recognised as ours: it carries our display name and was made after the intent;
+//! - `entra-mail:secret:<keyId>`: a client secret of ours whose value was delivered (written
+//!   to the outputs file). A secret with our display name that is not listed is pending: its
+//!   value never reached anyone (a lost answer, or a crash before delivery).
+//!
+//! Tags that are not ours, and `entra-mail:` entries this version does not know, are kept as
+//! they are: the whole collection is written back on every change.
+
+use std::collections::BTreeSet;
+
+use uuid::Uuid;
+
+/// How far our clock and Entra's may disagree when a policy is matched to an intent.
+const CLOCK_SLACK_SECONDS: i64 = 60;
+
+/// Every entry of ours starts with this.
+pub const PREFIX: &str = "entra-mail:";
+/// Says the app carries a record.
+pub const MARKER: &str = "entra-mail:v1";
+const POLICY: &str = "entra-mail:policy:";
+const SECRET: &str = "entra-mail:secret:";
+const POLICY_INTENT: &str = "entra-mail:policy-intent:";
+
+/// The record as read from (and written to) an application's `tags`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Record {
+    /// Whether the app carries a record at all (`entra-mail:v1`).
+    pub present: bool,
+    /// Conditional Access policy ids, lowercase.
+    pub policies: BTreeSet<String>,
+    /// keyIds of delivered secrets.
+    pub delivered_secrets: BTreeSet<Uuid>,
+    /// When runs set out to create a policy (unix seconds), not yet resolved to an id.
+    pub policy_intents: BTreeSet<i64>,
+    /// Tags that are not ours (or ours from another version), kept in order.
+    other_tags: Vec<String>,
+}
+
+impl Record {
+    /// Reads the record from an application's tags.
+    pub fn from_tags(tags: &[String]) -> Self {
+        let mut record = Record::default();
+        for tag in tags {
+            if tag == MARKER {
+                record.present = true;
+            } else if let Some(id) = tag.strip_prefix(POLICY).filter(|id| !id.is_empty()) {
+                record.policies.insert(id.to_ascii_lowercase());
+            } else if let Some(key) = tag.strip_prefix(SECRET).and_then(|k| k.parse().ok()) {
+                record.delivered_secrets.insert(key);
+            } else if let Some(at) = tag.strip_prefix(POLICY_INTENT).and_then(|t| t.parse().ok()) {
+                record.policy_intents.insert(at);
+            } else {
+                record.other_tags.push(tag.clone());
+            }
+        }
+        record
+    }
+
+    /// The tags to write: everything not ours as it was, then the record.
+    pub fn to_tags(&self) -> Vec<String> {
+        let mut tags = self.other_tags.clone();
+        tags.push(MARKER.to_string());
+        tags.extend(self.policies.iter().map(|id| format!("{POLICY}{id}")));
+        tags.extend(
+            self.policy_intents
+                .iter()
+                .map(|at| format!("{POLICY_INTENT}{at}")),
+        );
+        tags.extend(
+            self.delivered_secrets
+                .iter()
+                .map(|key| format!("{SECRET}{key}")),
+        );
+        tags
+    }
+
+    pub fn owns_policy(&self, id: &str) -> bool {
+        self.policies.contains(&id.to_ascii_lowercase())
+    }
+
+    pub fn delivered(&self, key_id: Uuid) -> bool {
+        self.delivered_secrets.contains(&key_id)
+    }
+
+    /// Whether a policy made at `created` answers one of our intents (clocks may differ by
+    /// up to a minute).
+    pub fn intended(&self, created: time::OffsetDateTime) -> bool {
+        self.policy_intents
+            .iter()
+            .any(|at| created.unix_timestamp() >= at - CLOCK_SLACK_SECONDS)
+    }
+
+    /// The record with `present` set: what is written from now on.
+    pub fn marked(mut self) -> Self {
+        self.present = true;
+        self
+    }
+}
+
+/// A change to the record, made by apply as it goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    Policy(String),
+    DeliveredSecret(Uuid),
+    PolicyIntent(i64),
+}
+
+impl Record {
+    /// Adds `entry`; whether the record changed.
+    pub fn add(&mut self, entry: &Entry) -> bool {
+        match entry {
+            Entry::Policy(id) => self.policies.insert(id.to_ascii_lowercase()),
+            Entry::DeliveredSecret(key) => self.delivered_secrets.insert(*key),
+            Entry::PolicyIntent(at) => self.policy_intents.insert(*at),
+        }
+    }
+
+    /// Removes `entry`; whether the record changed.
+    pub fn remove(&mut self, entry: &Entry) -> bool {
+        match entry {
+            Entry::Policy(id) => self.policies.remove(&id.to_ascii_lowercase()),
+            Entry::DeliveredSecret(key) => self.delivered_secrets.remove(key),
+            Entry::PolicyIntent(at) => self.policy_intents.remove(at),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_keeps_tags_that_are_not_ours() {
+        let key = Uuid::from_u128(7);
+        let tags = vec![
+            "HideApp".to_string(),
+            MARKER.to_string(),
+            "entra-mail:policy:ABC".to_string(),
+            format!("entra-mail:secret:{key}"),
+            "entra-mail:policy-intent:1700000000".to_string(),
+            "entra-mail:future:thing".to_string(),
+        ];
+        let record = Record::from_tags(&tags);
+        assert!(record.present);
+        assert!(record.owns_policy("abc"));
+        assert!(record.delivered(key));
+        assert!(!record.delivered(Uuid::from_u128(8)));
+        let at = |s| time::OffsetDateTime::from_unix_timestamp(s).unwrap();
+        assert!(
+            record.intended(at(1_700_000_000 - 30)),
+            "within the clock slack"
+        );
+        assert!(
+            !record.intended(at(1_700_000_000 - 3600)),
+            "made before the intent"
+        );
+        let written = record.to_tags();
+        assert!(written.contains(&"HideApp".to_string()));
+        assert!(written.contains(&"entra-mail:future:thing".to_string()));
+        assert_eq!(Record::from_tags(&written), record);
+    }
+
+    #[test]
+    fn an_app_without_the_marker_has_no_record() {
+        let record = Record::from_tags(&["HideApp".to_string()]);
+        assert!(!record.present);
+        assert!(record.to_tags().contains(&MARKER.to_string()));
+    }
+
+    #[test]
+    fn entries_are_added_and_removed_once() {
+        let mut record = Record::default();
+        let entry = Entry::Policy("P1".into());
+        assert!(record.add(&entry));
+        assert!(!record.add(&Entry::Policy("p1".into())));
+        assert!(record.remove(&entry));
+        assert!(!record.remove(&entry));
+    }
+}
