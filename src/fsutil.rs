@@ -1,40 +1,247 @@
-//! Files that may hold a secret: written whole or not at all, readable by the owner only.
+//! Files that may hold a secret: written whole or not at all, readable by the owner only,
+//! and never through a link or into a file someone else planted.
 
-use std::io::Write;
+use std::ffi::OsStr;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
 use std::path::Path;
 
-/// Writes `bytes` to `path` through a temporary file in the same directory (mode 0600),
-/// fsync, then rename, so a crash or a full disk leaves the previous file intact.
-pub fn write_private_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let directory = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let temporary = directory.join(format!(".{file_name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
+use uuid::Uuid;
+
+/// `O_NOFOLLOW`, which std does not name. Where it is unknown it is 0: `create_new` (O_EXCL)
+/// alone already refuses a symlink as the last component, so it only adds a second guard.
+#[cfg(all(
+    any(target_os = "linux", target_os = "android"),
+    any(
+        target_arch = "arm",
+        target_arch = "powerpc",
+        target_arch = "powerpc64"
+    )
+))]
+const O_NOFOLLOW: i32 = 0o100000;
+#[cfg(all(
+    any(target_os = "linux", target_os = "android"),
+    not(any(
+        target_arch = "arm",
+        target_arch = "powerpc",
+        target_arch = "powerpc64"
+    ))
+))]
+const O_NOFOLLOW: i32 = 0o400000;
+#[cfg(any(
+    target_vendor = "apple",
+    target_os = "freebsd",
+    target_os = "openbsd",
+    target_os = "netbsd",
+    target_os = "dragonfly"
+))]
+const O_NOFOLLOW: i32 = 0x0100;
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "android",
+    target_vendor = "apple",
+    target_os = "freebsd",
+    target_os = "openbsd",
+    target_os = "netbsd",
+    target_os = "dragonfly"
+)))]
+#[allow(dead_code)]
+const O_NOFOLLOW: i32 = 0;
+
+/// Writes `bytes` to `path` through a new temporary file in the same directory (mode 0600,
+/// an unguessable name), fsync, rename, fsync of the directory: a crash or a full disk leaves
+/// the previous file intact. A symlink at `path` is replaced, never written through.
+pub fn write_private_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let directory = parent_of(path);
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{} names no file", path.display()),
+            )
+        })?
+        .to_string_lossy();
+    // A run killed between write and rename left its copy of the secret behind.
+    remove_stale_temporaries(directory, &file_name);
+    let temporary = directory.join(format!(".{file_name}.{}.tmp", Uuid::new_v4().simple()));
+    // Not ours until created: on failure here there is nothing of ours to clean up.
+    let mut file = create_private_new(&temporary)?;
+    let result = file
+        .write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .and_then(|()| {
+            drop(file);
+            std::fs::rename(&temporary, path)
+        });
+    if let Err(error) = result {
+        let _ = std::fs::remove_file(&temporary);
+        return Err(error);
+    }
+    // The new file is in place and readable; failing now would wrongly say it is not, so a
+    // directory that cannot be synced (some network filesystems) only costs durability.
+    if let Err(error) = sync_directory(directory) {
+        tracing::warn!("cannot fsync {}: {error}", directory.display());
+    }
+    Ok(())
+}
+
+/// Creates a file that did not exist (O_EXCL, never through a symlink), mode 0600 even when
+/// the umask would leave it less (the mode given to open is masked by the umask).
+pub fn create_private_new(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600).custom_flags(O_NOFOLLOW);
+    }
+    let file = options.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Err(error) = file.set_permissions(std::fs::Permissions::from_mode(0o600)) {
+            drop(file);
+            let _ = std::fs::remove_file(path);
+            return Err(error);
+        }
+    }
+    Ok(file)
+}
+
+/// Creates `directory` and the parents it lacks, each mode 0700 whatever the umask.
+/// Directories that already exist keep their mode: they are the user's.
+pub fn create_private_dir_all(directory: &Path) -> io::Result<()> {
+    let mut missing: Vec<&Path> = Vec::new();
+    let mut current = Some(directory);
+    while let Some(dir) = current {
+        if dir.as_os_str().is_empty() || std::fs::metadata(dir).is_ok() {
+            break;
+        }
+        missing.push(dir);
+        current = dir.parent();
+    }
+    for dir in missing.into_iter().rev() {
+        let mut builder = std::fs::DirBuilder::new();
         #[cfg(unix)]
         {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
         }
-        let mut file = options.open(&temporary)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        std::fs::rename(&temporary, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temporary);
+        match builder.create(dir) {
+            Ok(()) => restrict_new_directory(dir)?,
+            // Made meanwhile by a concurrent run, or `x/..`: not ours to change.
+            Err(error) if error.kind() == io::ErrorKind::AlreadyExists && dir.is_dir() => {}
+            Err(error) => return Err(error),
+        }
     }
-    result
+    if std::fs::metadata(directory)?.is_dir() {
+        Ok(())
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::NotADirectory,
+            format!("{} exists and is not a directory", directory.display()),
+        ))
+    }
+}
+
+/// Sets 0700 on a directory just made (the umask may have taken bits, even the owner's write),
+/// through a descriptor opened without following a link swapped in since.
+fn restrict_new_directory(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let handle = OpenOptions::new()
+            .read(true)
+            .custom_flags(O_NOFOLLOW)
+            .open(dir)?;
+        if !handle.metadata()?.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::NotADirectory,
+                format!("{} was replaced while being created", dir.display()),
+            ));
+        }
+        handle.set_permissions(std::fs::Permissions::from_mode(0o700))?;
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+/// Removes the regular files named like our temporaries of `file_name` (`.{file_name}.{hex}.tmp`;
+/// the hex is a random name, or a pid from older versions). Links and directories are left
+/// alone, and nothing is followed. Best effort: the write goes on either way.
+fn remove_stale_temporaries(directory: &Path, file_name: &str) {
+    let Ok(entries) = std::fs::read_dir(directory) else {
+        return; // the write itself will report why the directory cannot be used
+    };
+    let prefix = format!(".{file_name}.");
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if !is_temporary_of(&name, &prefix) {
+            continue;
+        }
+        let path = entry.path();
+        let is_regular_file =
+            std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_file());
+        if is_regular_file {
+            if let Err(error) = std::fs::remove_file(&path) {
+                tracing::warn!(
+                    "cannot remove the stale temporary file {}: {error}",
+                    path.display()
+                );
+            }
+        }
+    }
+}
+
+fn is_temporary_of(name: &OsStr, prefix: &str) -> bool {
+    let Some(name) = name.to_str() else {
+        return false;
+    };
+    name.strip_prefix(prefix)
+        .and_then(|rest| rest.strip_suffix(".tmp"))
+        .is_some_and(|middle| !middle.is_empty() && middle.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+fn parent_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// Makes a rename in `directory` durable.
+fn sync_directory(directory: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    File::open(directory)?.sync_all()?;
+    #[cfg(not(unix))]
+    let _ = directory;
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn entries(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[cfg(unix)]
+    fn mode(path: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::symlink_metadata(path)
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    }
 
     #[test]
     fn writes_whole_files_readable_by_the_owner_only() {
@@ -44,39 +251,154 @@ mod tests {
         write_private_atomically(&path, b"new").unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
         #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            assert_eq!(
-                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-                0o600
-            );
-        }
-        assert_eq!(
-            std::fs::read_dir(dir.path()).unwrap().count(),
-            1,
-            "no temporary file left"
-        );
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(entries(dir.path()), ["outputs.json"], "no temporary left");
     }
 
     #[test]
-    fn a_write_that_fails_midway_leaves_the_previous_file_intact() {
+    fn a_failed_rename_leaves_the_target_and_no_temporary_file() {
         let dir = tempfile::tempdir().unwrap();
+        // A non-empty directory where the file should go: the rename over it fails.
         let path = dir.path().join("outputs.json");
-        std::fs::write(&path, "previous").unwrap();
-        // Block the temporary file (as a full disk or a read-only directory would).
-        std::fs::create_dir(
-            dir.path()
-                .join(format!(".outputs.json.{}.tmp", std::process::id())),
-        )
-        .unwrap();
+        std::fs::create_dir(&path).unwrap();
+        std::fs::write(path.join("kept"), "previous").unwrap();
         assert!(write_private_atomically(&path, b"new").is_err());
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "previous");
+        assert_eq!(
+            std::fs::read_to_string(path.join("kept")).unwrap(),
+            "previous"
+        );
+        assert_eq!(entries(dir.path()), ["outputs.json"], "no temporary left");
     }
 
     #[test]
-    fn a_failed_write_leaves_the_old_file() {
+    fn a_missing_directory_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("missing-dir").join("outputs.json");
         assert!(write_private_atomically(&path, b"new").is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_at_the_target_is_replaced_and_its_target_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "not yours").unwrap();
+        let path = dir.path().join("outputs.json");
+        std::os::unix::fs::symlink(&victim, &path).unwrap();
+        write_private_atomically(&path, b"secret").unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "not yours");
+        assert!(std::fs::symlink_metadata(&path).unwrap().is_file());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "secret");
+        assert_eq!(mode(&path), 0o600);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn stale_temporaries_go_and_links_and_directories_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        let victim = elsewhere.path().join("victim");
+        std::fs::write(&victim, "not yours").unwrap();
+        let d = dir.path();
+        // Left by crashed runs: this version's random names and older versions' pids.
+        std::fs::write(
+            d.join(".outputs.json.0123456789abcdef0123456789abcdef.tmp"),
+            "old secret",
+        )
+        .unwrap();
+        std::fs::write(d.join(".outputs.json.4242.tmp"), "old secret").unwrap();
+        // Named like one, but a link, a directory, or another file's.
+        std::os::unix::fs::symlink(&victim, d.join(".outputs.json.abcd.tmp")).unwrap();
+        std::fs::create_dir(d.join(".outputs.json.beef.tmp")).unwrap();
+        std::fs::write(d.join(".outputs.json.beef.tmp/inside"), "x").unwrap();
+        std::fs::write(d.join(".outputs.json.x.abcd.tmp"), "other").unwrap();
+        std::fs::write(d.join(".pandora-itsm.md.abcd.tmp"), "other").unwrap();
+
+        write_private_atomically(&d.join("outputs.json"), b"new").unwrap();
+
+        assert_eq!(
+            entries(d),
+            [
+                ".outputs.json.abcd.tmp",
+                ".outputs.json.beef.tmp",
+                ".outputs.json.x.abcd.tmp",
+                ".pandora-itsm.md.abcd.tmp",
+                "outputs.json",
+            ]
+        );
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "not yours");
+        assert!(d.join(".outputs.json.beef.tmp/inside").exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn create_private_new_refuses_an_existing_file_or_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "not yours").unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        assert!(create_private_new(&victim).is_err());
+        assert!(create_private_new(&link).is_err());
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "not yours");
+        let dangling = dir.path().join("dangling");
+        std::os::unix::fs::symlink(dir.path().join("nowhere"), &dangling).unwrap();
+        assert!(create_private_new(&dangling).is_err());
+        assert!(
+            !dir.path().join("nowhere").exists(),
+            "not created through a link"
+        );
+    }
+
+    #[cfg(all(
+        target_os = "linux",
+        any(target_arch = "x86_64", target_arch = "aarch64")
+    ))]
+    #[test]
+    fn o_nofollow_is_this_platforms_value() {
+        const ELOOP: i32 = 40;
+        use std::os::unix::fs::OpenOptionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("file"), "x").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("file"), dir.path().join("link")).unwrap();
+        let open = |flags| {
+            OpenOptions::new()
+                .read(true)
+                .custom_flags(flags)
+                .open(dir.path().join("link"))
+        };
+        assert!(open(0).is_ok());
+        let refused = open(O_NOFOLLOW).map(|_| ()).unwrap_err();
+        assert_eq!(refused.raw_os_error(), Some(ELOOP), "{refused}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn new_directories_are_private_and_existing_ones_kept() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let existing = dir.path().join("existing");
+        std::fs::create_dir(&existing).unwrap();
+        std::fs::set_permissions(&existing, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let leaf = existing.join("a/b");
+        create_private_dir_all(&leaf).unwrap();
+        assert_eq!(mode(&existing), 0o755);
+        assert_eq!(mode(&existing.join("a")), 0o700);
+        assert_eq!(mode(&leaf), 0o700);
+        create_private_dir_all(&leaf).unwrap(); // and again: nothing to do
+        create_private_dir_all(&existing.join("a/missing/../c")).unwrap();
+        assert_eq!(mode(&existing.join("a/c")), 0o700);
+    }
+
+    #[test]
+    fn a_file_where_the_directory_goes_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("taken"), "a file").unwrap();
+        assert!(create_private_dir_all(&dir.path().join("taken")).is_err());
+        assert!(create_private_dir_all(&dir.path().join("taken/below")).is_err());
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("taken")).unwrap(),
+            "a file"
+        );
     }
 }

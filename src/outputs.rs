@@ -1,5 +1,6 @@
 //! The outputs file: what apply learned (ids) and the one copy of the client secret.
-//! Written atomically with mode 0600; the tenant keeps no copy of the secret's value.
+//! Written atomically with mode 0600 in a 0700 directory; the tenant keeps no copy of the
+//! secret's value.
 
 use std::path::{Path, PathBuf};
 
@@ -7,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::fsutil::write_private_atomically;
+use crate::fsutil::{create_private_dir_all, create_private_new, write_private_atomically};
 use crate::secret::SecretString;
 
 pub const FILE_NAME: &str = "outputs.json";
@@ -110,7 +111,7 @@ impl Outputs {
         }))
     }
 
-    /// Writes the outputs into `directory` (created if needed), atomically, mode 0600.
+    /// Writes the outputs into `directory` (created 0700 if needed), atomically, mode 0600.
     pub fn write(&self, directory: &Path) -> Result<PathBuf, OutputsError> {
         let path = Self::path_in(directory);
         let file = FileFormat {
@@ -131,7 +132,7 @@ impl Outputs {
             path: path.clone(),
             reason: e.to_string(),
         })?;
-        std::fs::create_dir_all(directory).map_err(|source| OutputsError::Write {
+        create_private_dir_all(directory).map_err(|source| OutputsError::Write {
             path: path.clone(),
             source,
         })?;
@@ -144,15 +145,16 @@ impl Outputs {
 }
 
 /// Fails unless `directory` can hold the outputs: checked before apply writes to the tenant,
-/// because a secret Graph shows once must have somewhere to go.
+/// because a secret Graph shows once must have somewhere to go. The probe is a new file with
+/// an unguessable name, so no file or link planted in the directory is truncated or followed.
 pub fn check_writable(directory: &Path) -> Result<(), OutputsError> {
-    let probe = directory.join(format!(".entra-mail-probe-{}", std::process::id()));
     let fail = |source: std::io::Error| OutputsError::NotWritable {
         path: directory.to_path_buf(),
         source,
     };
-    std::fs::create_dir_all(directory).map_err(fail)?;
-    std::fs::write(&probe, b"").map_err(fail)?;
+    create_private_dir_all(directory).map_err(fail)?;
+    let probe = directory.join(format!(".entra-mail-probe-{}", Uuid::new_v4().simple()));
+    drop(create_private_new(&probe).map_err(fail)?);
     std::fs::remove_file(&probe).map_err(fail)
 }
 
@@ -199,5 +201,51 @@ mod tests {
         let error = Outputs::read(dir.path()).unwrap_err().to_string();
         assert!(error.contains("is not a valid outputs file"), "{error}");
         assert!(!error.contains("abc~value"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_writability_probe_truncates_and_follows_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        let victim = elsewhere.path().join("victim");
+        std::fs::write(&victim, "not yours").unwrap();
+        // Every name an earlier version probed with is predictable: plant a file at one and
+        // a link at the other.
+        let pid = std::process::id();
+        let planted_file = dir.path().join(format!(".entra-mail-probe-{pid}"));
+        std::fs::write(&planted_file, "someone's data").unwrap();
+        let planted_link = dir.path().join(format!(".entra-mail-probe-{}", pid + 1));
+        std::os::unix::fs::symlink(&victim, &planted_link).unwrap();
+
+        check_writable(dir.path()).unwrap();
+
+        assert_eq!(
+            std::fs::read_to_string(&planted_file).unwrap(),
+            "someone's data"
+        );
+        assert!(std::fs::symlink_metadata(&planted_link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "not yours");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            2,
+            "the probe is gone"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_new_outputs_directory_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let outputs = dir.path().join("entra-mail-out/pandora-itsm-mail");
+        check_writable(&outputs).unwrap();
+        for path in [outputs.parent().unwrap(), outputs.as_path()] {
+            let mode = std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o700, "{}", path.display());
+        }
     }
 }

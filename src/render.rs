@@ -192,11 +192,11 @@ pub fn up_to_date(files: &[RenderedFile]) -> bool {
         .all(|f| std::fs::read_to_string(&f.path).is_ok_and(|current| current == f.contents))
 }
 
-/// Writes the files atomically, mode 0600 (they may hold the secret).
+/// Writes the files atomically, mode 0600 in a 0700 directory (they may hold the secret).
 pub fn write_all(files: &[RenderedFile]) -> Result<Vec<PathBuf>, RenderError> {
     for file in files {
         if let Some(parent) = file.path.parent() {
-            std::fs::create_dir_all(parent).map_err(|source| RenderError::Write {
+            crate::fsutil::create_private_dir_all(parent).map_err(|source| RenderError::Write {
                 path: file.path.clone(),
                 source,
             })?;

@@ -46,10 +46,16 @@ pub fn load_configs(global: &GlobalArgs) -> Result<Vec<Desired>, ExitCode> {
         }
     }
     if failed {
-        Err(ExitCode::FAILURE)
-    } else {
-        Ok(configs)
+        return Err(ExitCode::FAILURE);
     }
+    // Before any tenant is contacted: a shared directory would lose one tenant's secret.
+    if let Err(shared) = config::check_distinct_outputs(&configs) {
+        for error in shared {
+            eprintln!("error: {error}");
+        }
+        return Err(ExitCode::FAILURE);
+    }
+    Ok(configs)
 }
 
 /// What `plan` and `apply` may do beyond correcting the tenant.

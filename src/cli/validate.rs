@@ -18,7 +18,14 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|path| (path, config::load(path)))
         .collect();
-    let all_valid = results.iter().all(|(_, r)| r.is_ok());
+    let loaded: Vec<_> = results
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().ok().cloned())
+        .collect();
+    let shared = config::check_distinct_outputs(&loaded)
+        .err()
+        .unwrap_or_default();
+    let all_valid = results.iter().all(|(_, r)| r.is_ok()) && shared.is_empty();
     let mut stdout = std::io::stdout().lock();
     match global.output {
         OutputFormat::Json => {
@@ -31,7 +38,14 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
                     }
                 })
                 .collect();
-            let report = json!({"valid": all_valid, "files": files});
+            let mut report = json!({"valid": all_valid, "files": files});
+            if !shared.is_empty() {
+                let errors: Vec<_> = shared
+                    .iter()
+                    .map(|e| json!({"message": e.to_string()}))
+                    .collect();
+                report["errors"] = json!(errors);
+            }
             writeln!(stdout, "{}", serde_json::to_string_pretty(&report)?)?;
         }
         OutputFormat::Text => {
@@ -48,6 +62,9 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
                     }
                     Err(error) => print_errors(error),
                 }
+            }
+            for error in &shared {
+                eprintln!("error: {error}");
             }
         }
     }

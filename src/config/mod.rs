@@ -4,6 +4,7 @@
 //! [`Diagnostic`] that names the file, line, column and key.
 
 mod desired;
+mod distinct;
 mod error;
 pub mod location;
 pub mod policy;
@@ -13,6 +14,7 @@ mod schema;
 use std::path::Path;
 
 pub use desired::*;
+pub use distinct::{check_distinct_outputs, SharedOutputsDirectory};
 pub use error::{ConfigError, Diagnostic};
 pub use resolve::defaults;
 

@@ -22,6 +22,7 @@ pub mod defaults {
     pub const SECRET_GRACE_PERIOD_DAYS: i64 = 7;
     pub const IDENTIFIER_URI: &str = "api://{appId}";
     pub const POLICY_DISPLAY_NAME: &str = "MFA Pilot";
+    /// Joined with `app.unique_name`, so configs side by side keep apart outputs (and secrets).
     pub const OUTPUTS_DIRECTORY: &str = "entra-mail-out";
     pub const TEMPLATES: &[&str] = &["pandora-itsm", "pandora-itsm-json"];
     pub const IMAP_HOST: &str = "outlook.office365.com";
@@ -114,6 +115,7 @@ pub fn resolve(file: FileConfig, source: &Path) -> Result<Desired, Vec<Problem>>
         file.outputs,
         &root.key("outputs"),
         base_dir,
+        &app.unique_name,
         has_pandora,
         &mut problems,
     );
@@ -684,6 +686,7 @@ fn resolve_outputs(
     outputs: Option<OutputsSection>,
     path: &KeyPath,
     base_dir: &Path,
+    unique_name: &str,
     has_pandora: bool,
     problems: &mut Problems,
 ) -> DesiredOutputs {
@@ -691,8 +694,10 @@ fn resolve_outputs(
         Some(o) => (o.directory, o.templates),
         None => (None, None),
     };
-    let directory =
-        base_dir.join(directory.unwrap_or_else(|| defaults::OUTPUTS_DIRECTORY.to_string()));
+    let directory = match directory {
+        Some(directory) => base_dir.join(directory),
+        None => base_dir.join(defaults::OUTPUTS_DIRECTORY).join(unique_name),
+    };
     // The built-in templates describe Pandora ITSM; without its section there is nothing to render.
     let names = templates.unwrap_or_else(|| {
         if has_pandora {

@@ -109,7 +109,24 @@ impl Running {
     /// The built CLI in `dir`, pointed at this simulator as at a real tenant: endpoints and
     /// CA from the environment, signed in as the default tenant's admin app.
     pub fn cli(&self, dir: &std::path::Path) -> assert_cmd::Command {
-        let mut command = assert_cmd::Command::cargo_bin("entra-mail").unwrap();
+        self.aimed(assert_cmd::Command::cargo_bin("entra-mail").unwrap(), dir)
+    }
+
+    /// As [`Running::cli`], started through `sh` with this `umask` (e.g. "000") set first.
+    pub fn cli_with_umask(&self, dir: &std::path::Path, umask: &str) -> assert_cmd::Command {
+        let mut command = assert_cmd::Command::new("sh");
+        command
+            .arg("-c")
+            .arg(format!("umask {umask} && exec \"$0\" \"$@\""))
+            .arg(env!("CARGO_BIN_EXE_entra-mail"));
+        self.aimed(command, dir)
+    }
+
+    fn aimed(
+        &self,
+        mut command: assert_cmd::Command,
+        dir: &std::path::Path,
+    ) -> assert_cmd::Command {
         command
             .current_dir(dir)
             .env("NO_COLOR", "1")
