@@ -183,10 +183,20 @@ async fn read_core(
         .query("$select", RESOURCE_SELECT);
         async move { client.send_optional::<ServicePrincipal>(&request).await }
     }));
-    let (application, candidates, resources, hinted_sp, hinted_assignments, hinted_grants) = tokio::join!(
+    // Without the outputs' ids (a fresh runner), the service principal is found by the key
+    // tag we give it, in this same wave.
+    let tagged = OptionFuture::from(hint.is_none().then(|| {
+        let tag = crate::resources::service_principal::key_tag(desired);
+        client.list::<ServicePrincipal>(
+            Request::get("servicePrincipals")
+                .query("$filter", format!("tags/any(t:t eq {})", odata::quote(&tag))),
+        )
+    }));
+    let (application, candidates, resources, tagged, hinted_sp, hinted_assignments, hinted_grants) = tokio::join!(
         client.get_optional::<Application>(&app_path),
         adoption_candidates(client, &desired.app.display_name),
         resources,
+        tagged,
         OptionFuture::from(
             hinted_app_id
                 .as_deref()
@@ -230,8 +240,13 @@ async fn read_core(
     let record = Record::from_tags(app.tags.as_deref().unwrap_or_default());
     let app_id = app.app_id.clone().unwrap_or_default();
 
-    let service_principal = match hinted_sp {
-        Some(result) if hinted_app_id.as_deref() == Some(app_id.as_str()) => result?,
+    let tagged = tagged.transpose()?.unwrap_or_default();
+    let tagged = tagged
+        .into_iter()
+        .find(|sp| sp.app_id.as_deref() == Some(app_id.as_str()));
+    let service_principal = match (hinted_sp, tagged) {
+        (Some(result), _) if hinted_app_id.as_deref() == Some(app_id.as_str()) => result?,
+        (_, Some(sp)) => Some(sp),
         _ => service_principal(client, &app_id).await?,
     };
     let sp_id = service_principal.as_ref().and_then(|sp| sp.id.clone());

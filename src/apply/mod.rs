@@ -335,7 +335,7 @@ async fn apply_one(ctx: &ApplyContext<'_>, change: &ResourceChange) -> Result<()
         Operation::SetIdentifierUris { template } => {
             application::set_identifier_uris(ctx, template).await
         }
-        Operation::UpsertServicePrincipal => service_principal::upsert(ctx).await,
+        Operation::UpsertServicePrincipal { tags } => service_principal::upsert(ctx, tags).await,
         Operation::AddSecret {
             display_name,
             lifetime_days,

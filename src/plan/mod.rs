@@ -81,7 +81,11 @@ pub enum Operation {
     SetIdentifierUris {
         template: String,
     },
-    UpsertServicePrincipal,
+    /// `PATCH /servicePrincipals(appId=…)` with `Prefer: create-if-missing`: the service
+    /// principal with its tags (ours include the key that finds it by `uniqueName`).
+    UpsertServicePrincipal {
+        tags: Vec<String>,
+    },
     AddSecret {
         display_name: String,
         lifetime_days: u32,

@@ -47,7 +47,7 @@ pub fn plan(
         c.action == Action::Create
             && matches!(
                 c.operation,
-                Operation::UpsertApplication { .. } | Operation::UpsertServicePrincipal
+                Operation::UpsertApplication { .. } | Operation::UpsertServicePrincipal { .. }
             )
     });
     let (action, reason) = if new_secret || ids_change || held_secret_dies {

@@ -14,43 +14,83 @@ pub const KIND: &str = "service_principal";
 /// Lists the app under Enterprise applications, as the portal's registrations do.
 const TAG: &str = "WindowsAzureActiveDirectoryIntegratedApp";
 
+/// The key that finds our service principal without knowing its app's appId, so a fresh
+/// runner reads it in the same wave as the app.
+pub fn key_tag(desired: &Desired) -> String {
+    format!("{}app:{}", crate::ownership::PREFIX, desired.app.unique_name)
+}
+
+/// The tags the service principal should carry: its own, plus ours.
+fn wanted_tags(desired: &Desired, live: &LiveState) -> Vec<String> {
+    let mut tags: Vec<String> = live
+        .service_principal
+        .as_ref()
+        .and_then(|sp| sp.tags.clone())
+        .unwrap_or_default();
+    for tag in [TAG.to_string(), key_tag(desired)] {
+        if !tags.contains(&tag) {
+            tags.push(tag);
+        }
+    }
+    tags
+}
+
 pub fn address(desired: &Desired) -> String {
     format!("{KIND}.{}", desired.app.unique_name)
 }
 
 pub fn plan(desired: &Desired, live: &LiveState) -> Vec<ResourceChange> {
-    if live.service_principal.is_some() {
-        return Vec::new();
-    }
+    let tags = wanted_tags(desired, live);
     let app_id = live.app_id().unwrap_or("(known after apply)");
-    let after = json!({"app_id": app_id, "tags": [TAG]});
+    let (action, before, attributes) = match &live.service_principal {
+        None => (
+            Action::Create,
+            Value::Null,
+            vec![AttributeChange {
+                name: "app_id".into(),
+                before: Value::Null,
+                after: json!(app_id),
+            }],
+        ),
+        Some(sp) => {
+            let current = sp.tags.clone().unwrap_or_default();
+            if current == tags {
+                return Vec::new();
+            }
+            (
+                Action::Update,
+                json!({"app_id": app_id, "tags": current}),
+                vec![AttributeChange {
+                    name: "tags".into(),
+                    before: json!(current),
+                    after: json!(tags),
+                }],
+            )
+        }
+    };
     vec![ResourceChange {
         address: address(desired),
         kind: KIND,
-        action: Action::Create,
-        before: Value::Null,
-        attributes: vec![AttributeChange {
-            name: "app_id".into(),
-            before: Value::Null,
-            after: json!(app_id),
-        }],
-        after,
+        action,
+        before,
+        attributes,
+        after: json!({"app_id": app_id, "tags": tags}),
         reason: None,
         depends_on: vec![super::application::address(desired)],
-        operation: Operation::UpsertServicePrincipal,
+        operation: Operation::UpsertServicePrincipal { tags },
     }]
 }
 
 /// Applies [`Operation::UpsertServicePrincipal`]. Right after the app is created Entra
 /// answers `NoBackingApplicationObject` until the app replicates.
-pub async fn upsert(ctx: &ApplyContext<'_>) -> Result<(), ApplyError> {
+pub async fn upsert(ctx: &ApplyContext<'_>, tags: &[String]) -> Result<(), ApplyError> {
     let app_id = ctx
         .known()
         .app_id
         .ok_or(ApplyError::Missing("the application's appId"))?;
     let path = odata::by_key("servicePrincipals", "appId", &app_id);
     let request =
-        Request::patch(&path, json!({"tags": [TAG]})).header("Prefer", "create-if-missing");
+        Request::patch(&path, json!({ "tags": tags })).header("Prefer", "create-if-missing");
     let response = ctx
         .retry_while_replicating(
             "the new application",

@@ -10,7 +10,7 @@ use super::{
 };
 use crate::sim::state::Obj;
 
-const FILTERABLE: &[&str] = &["id", "appId", "displayName", "servicePrincipalType"];
+const FILTERABLE: &[&str] = &["id", "appId", "displayName", "servicePrincipalType", "tags"];
 
 pub fn route(
     ctx: &mut Ctx<'_>,
