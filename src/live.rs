@@ -187,10 +187,10 @@ async fn read_core(
     // tag we give it, in this same wave.
     let tagged = OptionFuture::from(hint.is_none().then(|| {
         let tag = crate::resources::service_principal::key_tag(desired);
-        client.list::<ServicePrincipal>(
-            Request::get("servicePrincipals")
-                .query("$filter", format!("tags/any(t:t eq {})", odata::quote(&tag))),
-        )
+        client.list::<ServicePrincipal>(Request::get("servicePrincipals").query(
+            "$filter",
+            format!("tags/any(t:t eq {})", odata::quote(&tag)),
+        ))
     }));
     let (application, candidates, resources, tagged, hinted_sp, hinted_assignments, hinted_grants) = tokio::join!(
         client.get_optional::<Application>(&app_path),

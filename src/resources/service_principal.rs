@@ -17,7 +17,11 @@ const TAG: &str = "WindowsAzureActiveDirectoryIntegratedApp";
 /// The key that finds our service principal without knowing its app's appId, so a fresh
 /// runner reads it in the same wave as the app.
 pub fn key_tag(desired: &Desired) -> String {
-    format!("{}app:{}", crate::ownership::PREFIX, desired.app.unique_name)
+    format!(
+        "{}app:{}",
+        crate::ownership::PREFIX,
+        desired.app.unique_name
+    )
 }
 
 /// The tags the service principal should carry: its own, plus ours.
