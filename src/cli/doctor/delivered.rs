@@ -217,7 +217,11 @@ pub async fn check(
                     ))
                     .waited(waiting.is_some().then_some(started))
             }
-            Err(Refusal::Entra { codes, description }) => (codes, redact(&description, secret)),
+            Err(Refusal::Entra { codes, description }) => {
+                let description = redact(&description, secret);
+                tracing::debug!("sign-in with the delivered secret refused: {description}");
+                (codes, short_description(&description))
+            }
         };
         let rejected = || {
             DeliveredSecret::of(secret, Status::Rejected)
@@ -303,10 +307,7 @@ fn refusal(error: &azure_core::Error) -> Refusal {
                 .as_str()
                 .map(String::from)
                 .unwrap_or_else(|| current.to_string());
-            return Refusal::Entra {
-                codes,
-                description: short_description(&description),
-            };
+            return Refusal::Entra { codes, description };
         }
         next = current.source();
     }
@@ -315,7 +316,6 @@ fn refusal(error: &azure_core::Error) -> Refusal {
 
 /// Entra's description without its trace, correlation id and timestamp (logged at debug).
 fn short_description(description: &str) -> String {
-    tracing::debug!("sign-in with the delivered secret refused: {description}");
     description
         .split("Trace ID:")
         .next()
