@@ -229,6 +229,91 @@ async fn replication_lag_hides_new_objects_from_reads_and_dependent_writes() {
     assert_eq!(grant.status, 201);
 }
 
+/// A client-credentials sign-in with `secret` as `client_id`: the status and Entra's first
+/// error code (0 when it signed in).
+async fn sign_in_as(running: &Running, client_id: &str, secret: &str) -> (u16, u64) {
+    let form = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("grant_type", "client_credentials")
+        .append_pair("client_id", client_id)
+        .append_pair("client_secret", secret)
+        .append_pair("scope", "https://graph.microsoft.com/.default")
+        .finish();
+    let response = running
+        .http()
+        .post(format!(
+            "{}/{}/oauth2/v2.0/token",
+            running.sim.authority_host(),
+            running.tenant.tenant_id
+        ))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let answer: Value = response.json().await.unwrap();
+    (status, answer["error_codes"][0].as_u64().unwrap_or(0))
+}
+
+#[tokio::test]
+async fn replication_lag_keeps_new_credentials_from_signing_in() {
+    let lag = Duration::from_millis(400);
+    let (running, client) = start(Faults {
+        replication_lag: lag,
+        ..Faults::default()
+    })
+    .await;
+    let tenant = running.tenant.clone();
+    ok(&client, Request::get("groups")).await; // sign in first
+
+    // A new secret on an existing app: refused as a wrong one (AADSTS7000215) until it has
+    // replicated, while the app's other secret keeps working.
+    let admin_app = running.sim.tenant_snapshot(&tenant.tenant_id).unwrap()["applications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["appId"] == json!(tenant.admin_client_id))
+        .map(|a| s(a, "/id").to_string())
+        .unwrap();
+    let added = Instant::now();
+    let credential = body(
+        &ok(
+            &client,
+            Request::post(format!("applications/{admin_app}/addPassword"), json!({})),
+        )
+        .await,
+    );
+    let secret = s(&credential, "/secretText").to_string();
+    assert_eq!(
+        sign_in_as(&running, &tenant.admin_client_id, &secret).await,
+        (401, 7000215)
+    );
+    let old = sign_in_as(
+        &running,
+        &tenant.admin_client_id,
+        tenant.admin_client_secret.expose(),
+    )
+    .await;
+    assert_eq!(old, (200, 0));
+    assert!(added.elapsed() < lag, "the checks ran inside the lag");
+    tokio::time::sleep(lag.saturating_sub(added.elapsed()) + Duration::from_millis(50)).await;
+    assert_eq!(
+        sign_in_as(&running, &tenant.admin_client_id, &secret).await,
+        (200, 0)
+    );
+
+    // A brand-new app is unknown to sign-in (AADSTS700016) until it has replicated.
+    let app = create_app(&client, "brand new").await;
+    let app_id = s(&app, "/appId").to_string();
+    assert_eq!(sign_in_as(&running, &app_id, &secret).await, (400, 700016));
+    tokio::time::sleep(lag + Duration::from_millis(50)).await;
+    assert_eq!(
+        sign_in_as(&running, &app_id, &secret).await,
+        (401, 7000215),
+        "found now, and the secret is not its own"
+    );
+}
+
 #[tokio::test]
 async fn replication_lag_shows_the_old_version_of_a_changed_object() {
     let lag = Duration::from_millis(300);

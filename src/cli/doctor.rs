@@ -1,6 +1,8 @@
 //! `entra-mail doctor`: sign in, say who we are and what we may do, name every missing
 //! permission with its fix, and check what Conditional Access needs of the tenant.
 
+mod delivered;
+
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -22,7 +24,8 @@ pub async fn run(global: &GlobalArgs, args: &TenantArgs) -> anyhow::Result<ExitC
     let mut healthy = true;
     let mut reports = Vec::new();
     for desired in &configs {
-        let client = session::connect(global, args, desired, sim.as_ref())?;
+        let reach = session::reach(global, sim.as_ref())?;
+        let client = session::connect_via(global, args, desired, sim.as_ref(), &reach)?;
         let claims = client
             .token_claims()
             .await
@@ -32,7 +35,8 @@ pub async fn run(global: &GlobalArgs, args: &TenantArgs) -> anyhow::Result<ExitC
         let licence = licence(&client).await;
         let policy_blocked = desired.conditional_access.is_some()
             && (security_defaults == Some(true) || licence == Some(false));
-        healthy &= report.missing().is_empty() && !policy_blocked;
+        let secret = delivered::check(desired, &reach, &client, args.budget(), global.quiet).await;
+        healthy &= report.missing().is_empty() && !policy_blocked && !secret.failed();
         match global.output {
             OutputFormat::Json => reports.push(json!({
                 "config": desired.source,
@@ -40,8 +44,9 @@ pub async fn run(global: &GlobalArgs, args: &TenantArgs) -> anyhow::Result<ExitC
                 "security_defaults": security_defaults,
                 "entra_id_p1": licence,
                 "apply_would_succeed": report.missing().is_empty() && !policy_blocked,
+                "delivered_secret": secret,
             })),
-            OutputFormat::Text => print_text(desired, &report, security_defaults, licence),
+            OutputFormat::Text => print_text(desired, &report, security_defaults, licence, &secret),
         }
     }
     if global.output == OutputFormat::Json {
@@ -64,6 +69,7 @@ fn print_text(
     report: &preflight::Report,
     security_defaults: Option<bool>,
     licence: Option<bool>,
+    secret: &delivered::DeliveredSecret,
 ) {
     println!("{}: tenant {}", desired.source.display(), report.tenant_id);
     println!(
@@ -112,6 +118,7 @@ fn print_text(
             println!("  Conditional Access needs Microsoft Entra ID P1 (or Microsoft 365 Business Premium)");
         }
     }
+    println!("  delivered secret: {}", secret.text());
     let missing = report.missing().len();
     if missing == 0 {
         println!("  apply can proceed");

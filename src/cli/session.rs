@@ -90,14 +90,15 @@ pub async fn start_sim(configs: &[Desired]) -> anyhow::Result<Sim> {
     Ok(sim)
 }
 
-/// A Graph client for `desired`'s tenant, signed in as `--auth` says (the simulator's admin
-/// app with `--sim`, unless `--auth` names another method).
-pub fn connect(
-    global: &GlobalArgs,
-    args: &TenantArgs,
-    desired: &Desired,
-    sim: Option<&Sim>,
-) -> anyhow::Result<GraphClient> {
+/// How a run reaches the tenant: its endpoints, and the one HTTP client (extra trusted roots,
+/// the simulator's CA) that sign-in and Graph share.
+pub struct Reach {
+    pub endpoints: Endpoints,
+    pub http: reqwest::Client,
+}
+
+/// The endpoints and HTTP client of this run: the simulator's with `--sim`, else the cloud's.
+pub fn reach(global: &GlobalArgs, sim: Option<&Sim>) -> anyhow::Result<Reach> {
     let mut transport = TransportOptions {
         ca_certs: global.ca_cert.iter().cloned().collect(),
         ..TransportOptions::default()
@@ -114,6 +115,29 @@ pub fn connect(
         None => global.endpoints()?,
     };
     let http = build_client(&transport)?;
+    Ok(Reach { endpoints, http })
+}
+
+/// A Graph client for `desired`'s tenant, signed in as `--auth` says (the simulator's admin
+/// app with `--sim`, unless `--auth` names another method).
+pub fn connect(
+    global: &GlobalArgs,
+    args: &TenantArgs,
+    desired: &Desired,
+    sim: Option<&Sim>,
+) -> anyhow::Result<GraphClient> {
+    connect_via(global, args, desired, sim, &reach(global, sim)?)
+}
+
+/// [`connect`] through an already built [`Reach`] (doctor signs in a second way through it).
+pub fn connect_via(
+    global: &GlobalArgs,
+    args: &TenantArgs,
+    desired: &Desired,
+    sim: Option<&Sim>,
+    reach: &Reach,
+) -> anyhow::Result<GraphClient> {
+    let Reach { endpoints, http } = reach;
     check_tenant_variable(desired)?;
     let tenant_id = desired.tenant_id.to_string();
     // The command line's --auth wins; otherwise the config's [auth] method, else auto.
@@ -134,7 +158,7 @@ pub fn connect(
                 &tenant_id,
                 &tenant.admin_client_id,
                 &tenant.admin_client_secret,
-                &http,
+                http,
                 &endpoints.authority_host,
             )?
         }
@@ -146,7 +170,7 @@ pub fn connect(
                 graph_url: &endpoints.graph_url,
                 delegated_scopes: crate::preflight::delegated_scopes(desired),
                 device_code_client_id: args.device_code_client_id.clone(),
-                http: &http,
+                http,
                 prompt: Arc::new(|message: &str| eprintln!("{message}")),
                 timeout: Duration::from_secs(900),
             };
@@ -168,8 +192,8 @@ pub fn connect(
         budget: args.budget(),
         ..RetryPolicy::default()
     };
-    Ok(GraphClient::builder(&endpoints, credential)
-        .http_client(http)
+    Ok(GraphClient::builder(endpoints, credential)
+        .http_client(http.clone())
         .retry(retry)
         .trace_http(global.trace_http)
         .build()?)

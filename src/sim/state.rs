@@ -43,6 +43,10 @@ pub struct Hidden {
     /// Members of a group (user object ids).
     #[serde(default)]
     pub members: Vec<String>,
+    /// keyId -> when sign-in starts accepting a new secret. Entra's token service learns of
+    /// a new credential only after replication, so sign-in with it fails until then.
+    #[serde(skip)]
+    pub password_usable_at: BTreeMap<String, Instant>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -208,10 +208,12 @@ fn client_credentials(
     let tenant = inner
         .tenant_mut(tenant_key)
         .ok_or_else(|| unknown_tenant(tenant_key))?;
+    let now = Instant::now();
+    // A brand-new app is unknown to sign-in until it has replicated, as in Entra.
     let app = tenant
         .applications
         .iter()
-        .find(|a| a.str("appId") == Some(client_id.as_str()))
+        .find(|a| a.str("appId") == Some(client_id.as_str()) && a.visible(now))
         .ok_or_else(|| {
             aad_error(
                 StatusCode::BAD_REQUEST,
@@ -222,7 +224,7 @@ fn client_credentials(
         })?;
 
     if let Some(secret) = form.get("client_secret") {
-        check_secret(app, &client_id, secret)?;
+        check_secret(app, &client_id, secret, now)?;
     } else if form.get("client_assertion_type").map(String::as_str) == Some(JWT_BEARER) {
         let assertion = form.get("client_assertion").cloned().unwrap_or_default();
         let token_endpoint = format!("{base_url}/{tenant_key}/oauth2/v2.0/token");
@@ -267,14 +269,26 @@ fn client_credentials(
     Ok(issue(inner, base_url, token))
 }
 
-fn check_secret(app: &super::state::Obj, client_id: &str, secret: &str) -> Result<(), OAuthError> {
+fn check_secret(
+    app: &super::state::Obj,
+    client_id: &str,
+    secret: &str,
+    now: Instant,
+) -> Result<(), OAuthError> {
     let matching_key = app
         .hidden
         .passwords
         .iter()
         .find(|(_, value)| value.as_str() == secret)
         .map(|(key, _)| key.clone());
-    let Some(key_id) = matching_key else {
+    // Until a new secret has replicated, Entra answers exactly as for a wrong one.
+    let replicated = |key: &String| {
+        app.hidden
+            .password_usable_at
+            .get(key)
+            .is_none_or(|usable_at| now >= *usable_at)
+    };
+    let Some(key_id) = matching_key.filter(replicated) else {
         return Err(aad_error(
             StatusCode::UNAUTHORIZED,
             "invalid_client",

@@ -604,6 +604,11 @@ fn add_password(ctx: &mut Ctx<'_>, key: &Key, body: &[u8]) -> Res {
         obj.data
             .insert("passwordCredentials".into(), json!([credential.clone()]));
     }
+    if !ctx.lag.point.is_zero() {
+        obj.hidden
+            .password_usable_at
+            .insert(key_id.clone(), ctx.now + ctx.lag.point);
+    }
     obj.hidden.passwords.insert(key_id, secret.clone());
     ctx.wrote = true;
     let mut body = credential;
@@ -647,6 +652,7 @@ fn remove_password(ctx: &mut Ctx<'_>, key: &Key, body: &[u8]) -> Res {
         list.retain(|c| c.get("keyId").and_then(Value::as_str) != Some(key_id.as_str()));
     }
     obj.hidden.passwords.remove(&key_id);
+    obj.hidden.password_usable_at.remove(&key_id);
     ctx.wrote = true;
     Ok(Reply::empty(204))
 }
