@@ -321,13 +321,22 @@ async fn a_new_secret_is_waited_for_while_entra_replicates_it() {
     assert_eq!(fresh.code, 0, "{}", fresh.all());
     assert!(fresh.stdout.contains("delivered secret: ok (keyId "));
 
-    // A secret made at the end of an apply: with the outputs file gone (a runner that kept
-    // none), apply makes a new one and removes the one nobody holds. It first lets lists
-    // catch up with the last apply, which would otherwise plan its grant again.
+    // A secret made at the end of an apply: `--rotate-secret` makes a new one and delivers
+    // it. It first lets lists catch up with the last apply, which would otherwise plan its
+    // grant again.
     let redeliver = |values: &mut Vec<String>| {
         std::thread::sleep(Duration::from_millis(2100));
-        std::fs::remove_file(outputs_path(&h)).unwrap();
-        apply(&h);
+        let run = cli(
+            &h,
+            &[
+                "apply",
+                "-f",
+                "tenant.toml",
+                "--auto-approve",
+                "--rotate-secret",
+            ],
+        );
+        assert_eq!(run.code, 0, "{}", run.all());
         values.push(held_value(&h));
     };
     redeliver(&mut values);

@@ -164,14 +164,64 @@ impl<'a> ApplyContext<'a> {
             return Ok(());
         }
         let mut record = self.record.lock().await;
+        let tenant_copy = self.read_tenant_record().await?;
+        self.write_record_locked(&mut record, tenant_copy, add, remove, body)
+            .await
+    }
+
+    /// Runs `create` (a POST whose answer names a new object) and records what it made in
+    /// place of `intent`. The record is re-read while the POST is in flight, which saves a
+    /// round trip; the lock keeps this run's other record writes out of that window.
+    pub async fn create_and_record<T, F, Fut>(
+        &self,
+        intent: Entry,
+        create: F,
+        entry_of: impl Fn(&T) -> Option<Entry>,
+    ) -> Result<T, ApplyError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, ApplyError>>,
+    {
+        if !self.recording {
+            return create().await;
+        }
+        let mut record = self.record.lock().await;
+        let timed_read = async {
+            let started = Instant::now();
+            let copy = self.read_tenant_record().await;
+            (copy, started.elapsed(), Instant::now())
+        };
+        let (created, (tenant_copy, took, read_at)) = tokio::join!(create(), timed_read);
+        let created = created?;
+        // A create that was throttled or retried answers long after the copy was read; the
+        // copy is then as stale as a sequential read would not be, so read again.
+        let tenant_copy = if read_at.elapsed() > took {
+            self.read_tenant_record().await
+        } else {
+            tenant_copy
+        };
+        let entry = entry_of(&created).ok_or(ApplyError::Missing("the new object's id"))?;
+        self.write_record_locked(
+            &mut record,
+            tenant_copy?,
+            &[entry],
+            &[intent],
+            &serde_json::json!({}),
+        )
+        .await?;
+        Ok(created)
+    }
+
+    /// The record as the tenant holds it now. Another run may have written it since we read
+    /// it, and `tags` is replaced whole on every write: each write starts from this copy, so
+    /// no entry of theirs is lost.
+    async fn read_tenant_record(&self) -> Result<Record, ApplyError> {
         let object_id = self
             .known()
             .app_object_id
             .ok_or(ApplyError::Missing("the application's object id"))?;
-        // Another run may have written the record since we read it: start from the tenant's
-        // copy, so its entries are not lost (the tags collection is replaced whole).
-        let path = format!("applications/{object_id}");
-        let read = crate::graph::Request::get(&path).query("$select", "id,tags");
+        let read = crate::graph::Request::get(format!("applications/{object_id}"))
+            .query("$select", "id,tags");
         let current: crate::graph::models::Application = self
             .retry_while_replicating(
                 "the application",
@@ -179,7 +229,19 @@ impl<'a> ApplyContext<'a> {
                 || async { self.client.send(&read).await?.json() },
             )
             .await?;
-        let tenant_copy = Record::from_tags(current.tags.as_deref().unwrap_or_default());
+        Ok(Record::from_tags(
+            current.tags.as_deref().unwrap_or_default(),
+        ))
+    }
+
+    async fn write_record_locked(
+        &self,
+        record: &mut Record,
+        tenant_copy: Record,
+        add: &[Entry],
+        remove: &[Entry],
+        body: &serde_json::Value,
+    ) -> Result<(), ApplyError> {
         let mut next = tenant_copy.clone().marked();
         let mut changed = !tenant_copy.present;
         for entry in add {
@@ -193,9 +255,13 @@ impl<'a> ApplyContext<'a> {
             *record = next;
             return Ok(());
         }
+        let object_id = self
+            .known()
+            .app_object_id
+            .ok_or(ApplyError::Missing("the application's object id"))?;
         let mut body = body.clone();
         body["tags"] = serde_json::json!(next.to_tags());
-        let request = crate::graph::Request::patch(path.clone(), body);
+        let request = crate::graph::Request::patch(format!("applications/{object_id}"), body);
         self.retry_while_replicating(
             "the application",
             |e| e.status() == Some(404),

@@ -263,6 +263,19 @@ impl GraphClient {
         last
     }
 
+    /// Waits until a Conditional Access request could leave now, without taking the slot: a
+    /// caller can then start work that should overlap the request itself.
+    pub async fn conditional_access_ready(&self) {
+        let ready = self
+            .conditional_access_last
+            .lock()
+            .await
+            .map(|previous| previous + CONDITIONAL_ACCESS_INTERVAL);
+        if let Some(ready) = ready {
+            tokio::time::sleep_until(ready.into()).await;
+        }
+    }
+
     /// The claims of the access token this client uses (decoded, not verified: for saying
     /// who we are and what we may do, never for security decisions).
     pub async fn token_claims(&self) -> Result<serde_json::Value, GraphError> {

@@ -448,19 +448,8 @@ fn record_sync(
         .filter(|key| !live_keys.contains(key))
         .map(|key| Entry::DeliveredSecret(*key))
         .collect();
-    if let Some(ca) = &live.conditional_access {
-        remove.extend(
-            record
-                .policies
-                .iter()
-                .filter(|id| {
-                    !ca.policies
-                        .iter()
-                        .any(|p| p.id.as_deref().is_some_and(|p| p.eq_ignore_ascii_case(id)))
-                })
-                .map(|id| Entry::Policy(id.clone())),
-        );
-    }
+    // Policy entries are never pruned: a recorded policy missing from the list may only be
+    // replicating, and an entry for one deleted by hand costs nothing.
     // An intent no policy answered within the pending window: its POST never happened.
     let intent_window = resources::client_secret::PENDING_WINDOW.whole_seconds();
     let answered = live.conditional_access.as_ref().is_some_and(|ca| {

@@ -695,14 +695,21 @@ pub async fn create(
     // this write costs no time of its own.)
     let intent = Entry::PolicyIntent(time::OffsetDateTime::now_utc().unix_timestamp());
     ctx.record(intent.clone()).await?;
-    let created: crate::graph::models::ConditionalAccessPolicy =
-        ctx.client.post(POLICIES, &body).await.map_err(explain)?;
+    // Recorded as soon as it exists: from then on this policy is provably ours. The record is
+    // re-read while the POST is in flight, once the POST may leave.
+    ctx.client.conditional_access_ready().await;
+    let created: crate::graph::models::ConditionalAccessPolicy = ctx
+        .create_and_record(
+            intent,
+            || async { ctx.client.post(POLICIES, &body).await.map_err(explain) },
+            |created: &crate::graph::models::ConditionalAccessPolicy| {
+                created.id.clone().map(Entry::Policy)
+            },
+        )
+        .await?;
     let id = created
         .id
         .ok_or(ApplyError::Missing("the new policy's id"))?;
-    // Recorded before anything else: from now on this policy is provably ours.
-    ctx.write_record_with(&[Entry::Policy(id.clone())], &[intent], &json!({}))
-        .await?;
     if let Some(state) = staged_final_state {
         switch_after_read_back(ctx, &id, state).await?;
     }
