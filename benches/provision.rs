@@ -255,10 +255,9 @@ fn runner_dir() -> tempfile::TempDir {
     dir
 }
 
-/// The main job through the CLI, Conditional Access included. Returns whether every goal
-/// was met.
-async fn cli_round_trips(latency: Duration) -> bool {
-    let sim = Sim::start(SimOptions {
+/// A simulator with the example's tenant, `latency` on every request.
+async fn one_tenant_sim(latency: Duration) -> Sim {
+    Sim::start(SimOptions {
         faults: Faults {
             latency,
             ..Faults::default()
@@ -270,7 +269,13 @@ async fn cli_round_trips(latency: Duration) -> bool {
         ..SimOptions::default()
     })
     .await
-    .expect("simulator");
+    .expect("simulator")
+}
+
+/// The main job through the CLI, Conditional Access included. Returns whether every goal
+/// was met.
+async fn cli_round_trips(latency: Duration) -> bool {
+    let sim = one_tenant_sim(latency).await;
     let ca_file = tempfile::NamedTempFile::new().expect("ca file");
     std::fs::write(ca_file.path(), sim.ca_pem()).expect("ca");
     let first = runner_dir();
@@ -358,19 +363,7 @@ async fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config_path = dir.path().join("tenant.toml");
     std::fs::write(&config_path, config_text()).expect("config");
-    let sim = Sim::start(SimOptions {
-        faults: Faults {
-            latency,
-            ..Faults::default()
-        },
-        tenants: vec![TenantSpec {
-            tenant_id: Some(TENANT.into()),
-            ..TenantSpec::default()
-        }],
-        ..SimOptions::default()
-    })
-    .await
-    .expect("simulator");
+    let sim = one_tenant_sim(latency).await;
 
     let cold = apply_once(&sim, &config_path).await;
     let noop = apply_once(&sim, &config_path).await;

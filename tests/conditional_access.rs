@@ -251,14 +251,19 @@ async fn an_empty_pilot_group_is_a_warning() {
     );
 }
 
+/// A policy like ours, with our name, made by someone else.
+fn plant_copy_of_our_policy(t: &mut entra_mail::sim::Tenant) {
+    let mut copy = t.conditional_access_policies[0].clone();
+    copy.data["id"] = json!("00000000-0000-0000-0000-00000000dead");
+    t.conditional_access_policies.push(copy);
+}
+
 #[tokio::test]
 async fn a_same_named_policy_beside_ours_is_left_alone_with_a_warning() {
     let h = Harness::start(&config(POLICY), Faults::default()).await;
     h.try_apply_with(&now()).await.unwrap();
     h.running.sim.with_tenant(TENANT, |t| {
-        let mut copy = t.conditional_access_policies[0].clone();
-        copy.data["id"] = json!("00000000-0000-0000-0000-00000000dead");
-        t.conditional_access_policies.push(copy);
+        plant_copy_of_our_policy(t);
     });
     let plan = h.try_plan_with(&now()).await.unwrap();
     assert!(!plan.has_changes(), "{:?}", plan.changes);
@@ -277,9 +282,7 @@ async fn two_unrecorded_policies_with_our_name_are_an_error_naming_both() {
     let h = Harness::start(&config(POLICY), Faults::default()).await;
     h.try_apply_with(&now()).await.unwrap();
     h.running.sim.with_tenant(TENANT, |t| {
-        let mut copy = t.conditional_access_policies[0].clone();
-        copy.data["id"] = json!("00000000-0000-0000-0000-00000000dead");
-        t.conditional_access_policies.push(copy);
+        plant_copy_of_our_policy(t);
         // The record forgets ours: both are strangers now.
         for app in &mut t.applications {
             app.data.insert("tags".into(), json!(["entra-mail:v1"]));

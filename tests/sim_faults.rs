@@ -41,11 +41,16 @@ async fn create_app(client: &GraphClient, name: &str) -> Value {
     body(&response)
 }
 
-/// An app-only token for `tenant`'s admin app, straight from the token endpoint.
-async fn token_for(running: &Running, tenant: &TenantInfo, secret: &str) -> String {
+/// A client-credentials request to `tenant_id`'s token endpoint: the status and the answer.
+async fn client_credentials(
+    running: &Running,
+    tenant_id: &str,
+    client_id: &str,
+    secret: &str,
+) -> (u16, Value) {
     let form = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("grant_type", "client_credentials")
-        .append_pair("client_id", &tenant.admin_client_id)
+        .append_pair("client_id", client_id)
         .append_pair("client_secret", secret)
         .append_pair("scope", "https://graph.microsoft.com/.default")
         .finish();
@@ -54,15 +59,22 @@ async fn token_for(running: &Running, tenant: &TenantInfo, secret: &str) -> Stri
         .post(format!(
             "{}/{}/oauth2/v2.0/token",
             running.sim.authority_host(),
-            tenant.tenant_id
+            tenant_id
         ))
         .header("content-type", "application/x-www-form-urlencoded")
         .body(form)
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status().as_u16(), 200, "token request");
-    let token: Value = response.json().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+/// An app-only token for `tenant`'s admin app, straight from the token endpoint.
+async fn token_for(running: &Running, tenant: &TenantInfo, secret: &str) -> String {
+    let (status, token) =
+        client_credentials(running, &tenant.tenant_id, &tenant.admin_client_id, secret).await;
+    assert_eq!(status, 200, "token request");
     s(&token, "/access_token").to_string()
 }
 
@@ -232,26 +244,8 @@ async fn replication_lag_hides_new_objects_from_reads_and_dependent_writes() {
 /// A client-credentials sign-in with `secret` as `client_id`: the status and Entra's first
 /// error code (0 when it signed in).
 async fn sign_in_as(running: &Running, client_id: &str, secret: &str) -> (u16, u64) {
-    let form = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("grant_type", "client_credentials")
-        .append_pair("client_id", client_id)
-        .append_pair("client_secret", secret)
-        .append_pair("scope", "https://graph.microsoft.com/.default")
-        .finish();
-    let response = running
-        .http()
-        .post(format!(
-            "{}/{}/oauth2/v2.0/token",
-            running.sim.authority_host(),
-            running.tenant.tenant_id
-        ))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let answer: Value = response.json().await.unwrap();
+    let (status, answer) =
+        client_credentials(running, &running.tenant.tenant_id, client_id, secret).await;
     (status, answer["error_codes"][0].as_u64().unwrap_or(0))
 }
 

@@ -272,15 +272,32 @@ async fn apply_one(
     let report = result?;
     let (requests, writes) = client.request_counts();
     let outputs_path = crate::outputs::Outputs::path_in(&desired.outputs.directory);
+    let holds_secret = report.outputs.as_ref().is_some_and(|o| o.secret.is_some());
+    let outputs_line = if report.outputs.is_none() {
+        String::new()
+    } else if holds_secret {
+        format!(
+            "Outputs: {} (mode 0600: it holds the client secret)\n",
+            outputs_path.display()
+        )
+    } else {
+        format!(
+            "Outputs: {} (ids only: the tenant's client secret was delivered by an earlier run; --rotate-secret makes a new one)\n",
+            outputs_path.display()
+        )
+    };
     report_line(
         to_stderr,
         &format!(
-            "\nApply complete: {} added, {} changed, {} removed; {requests} Graph requests ({writes} writes){}.\nOutputs: {} (mode 0600: it holds the client secret)\n",
+            "\nApply complete: {} added, {} changed, {} removed{}; {requests} Graph requests ({writes} writes){}.\n{outputs_line}",
             plan.count(Action::Create),
             plan.count(Action::Update),
             plan.count(Action::Delete),
+            match plan.count(Action::Adopt) {
+                0 => String::new(),
+                n => format!(", {n} adopted"),
+            },
             waits_note(report.replication_waits, client.wait_stats()),
-            outputs_path.display(),
         ),
     );
     if args.secret_stdout {
@@ -312,7 +329,7 @@ fn waits_note(replication_waits: u32, stats: crate::graph::WaitStats) -> String 
 
 fn print_held_secret(outputs: Option<&crate::outputs::Outputs>) -> anyhow::Result<()> {
     let Some(secret) = outputs.and_then(|o| o.secret.as_ref()) else {
-        bail!("--secret-stdout: no client secret is held; run apply first");
+        bail!("--secret-stdout: this machine holds no client secret: the tenant's secret of ours was delivered by an earlier run and is kept; pass --rotate-secret to make (and print) a new one");
     };
     println!("{}", secret.value.expose());
     Ok(())

@@ -472,13 +472,7 @@ pub async fn upsert(
     disable_scopes_first: Option<&Value>,
 ) -> Result<(), ApplyError> {
     let path = odata::by_key("applications", "uniqueName", &ctx.desired.app.unique_name);
-    if let Some(first) = disable_scopes_first {
-        ctx.progress
-            .note("disabling the exposed scopes that change, as Graph requires");
-        ctx.client
-            .send(&Request::patch(&path, first.clone()))
-            .await?;
-    }
+    disable_scopes(ctx, &path, disable_scopes_first).await?;
     let response = ctx
         .client
         .send(&Request::patch(&path, body.clone()).header("Prefer", "create-if-missing"))
@@ -504,6 +498,23 @@ pub async fn upsert(
     Ok(())
 }
 
+/// Graph refuses to change an enabled scope: the PATCH that disables the ones that change
+/// goes first.
+async fn disable_scopes(
+    ctx: &ApplyContext<'_>,
+    path: &str,
+    disable_scopes_first: Option<&Value>,
+) -> Result<(), ApplyError> {
+    if let Some(first) = disable_scopes_first {
+        ctx.progress
+            .note("disabling the exposed scopes that change, as Graph requires");
+        ctx.client
+            .send(&Request::patch(path, first.clone()))
+            .await?;
+    }
+    Ok(())
+}
+
 /// Applies [`Operation::AdoptApplication`]: our `uniqueName`, the record and the corrections
 /// in one PATCH of the portal-made app's object id.
 pub async fn adopt(
@@ -514,13 +525,7 @@ pub async fn adopt(
     disable_scopes_first: Option<&Value>,
 ) -> Result<(), ApplyError> {
     let path = format!("applications/{id}");
-    if let Some(first) = disable_scopes_first {
-        ctx.progress
-            .note("disabling the exposed scopes that change, as Graph requires");
-        ctx.client
-            .send(&Request::patch(&path, first.clone()))
-            .await?;
-    }
+    disable_scopes(ctx, &path, disable_scopes_first).await?;
     ctx.write_record_with(record, &[], body).await
 }
 
