@@ -274,6 +274,25 @@ async fn read_core(
     })
 }
 
+/// The policies when the config names none but the record does (a destroy after
+/// `[conditional_access]` left the config): ours must still be found.
+pub async fn read_recorded_policies(
+    client: &GraphClient,
+    live: &mut LiveState,
+) -> Result<(), GraphError> {
+    if live.conditional_access.is_some() || live.record.policies.is_empty() {
+        return Ok(());
+    }
+    let policies = client
+        .list::<ConditionalAccessPolicy>(Request::get("identity/conditionalAccess/policies"))
+        .await?;
+    live.conditional_access = Some(LiveConditionalAccess {
+        policies,
+        ..LiveConditionalAccess::default()
+    });
+    Ok(())
+}
+
 /// Apps with our display name and no `uniqueName`: what an admin made in the portal.
 async fn adoption_candidates(
     client: &GraphClient,

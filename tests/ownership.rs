@@ -531,3 +531,19 @@ async fn an_app_from_before_the_record_keeps_its_secret() {
     let rerun = cli(&h, runner().path(), &["plan"]);
     assert_eq!(rerun.code, 0, "{}", rerun.text());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn destroy_finds_a_recorded_policy_the_config_no_longer_names() {
+    let h = Harness::start(&config(), Faults::default()).await;
+    let dir = runner();
+    assert_eq!(apply(&h, dir.path(), &[]).code, 0);
+    assert_eq!(policies_named(&h, "MFA Pilot").len(), 1);
+    std::fs::write(dir.path().join("tenant.toml"), CONFIG).unwrap();
+    let destroyed = cli(&h, dir.path(), &["destroy", "--auto-approve"]);
+    assert_eq!(destroyed.code, 0, "{}", destroyed.text());
+    assert!(
+        policies_named(&h, "MFA Pilot").is_empty(),
+        "{}",
+        destroyed.stdout
+    );
+}

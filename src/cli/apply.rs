@@ -355,9 +355,10 @@ pub async fn destroy(global: &GlobalArgs, args: &DestroyArgs) -> anyhow::Result<
         let Connected {
             desired,
             client,
-            live,
+            mut live,
             outputs,
         } = connect_and_read(global, &args.tenant, desired, sim.as_ref()).await?;
+        crate::live::read_recorded_policies(&client, &mut live).await?;
         let plan = crate::plan::build_destroy(&desired, &live);
         let style = report::Style::detect();
         if !plan.has_changes() {
