@@ -547,3 +547,24 @@ async fn destroy_finds_a_recorded_policy_the_config_no_longer_names() {
         destroyed.stdout
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn several_portal_apps_with_our_name_are_an_error_listing_them() {
+    let h = Harness::start(&config(), Faults::default()).await;
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let app: Value = h
+            .client
+            .post("applications", &json!({"displayName": "Pandora ITSM mail"}))
+            .await
+            .unwrap();
+        ids.push(app["id"].as_str().unwrap().to_string());
+    }
+    let run = apply(&h, runner().path(), &["--adopt"]);
+    assert_eq!(run.code, 1, "{}", run.text());
+    assert_eq!(run.writes, 0);
+    for id in &ids {
+        assert!(run.stderr.contains(id.as_str()), "{}", run.stderr);
+    }
+    assert_eq!(apps_named(&h, "Pandora ITSM mail").len(), 2, "no third app");
+}
