@@ -158,10 +158,12 @@ pub fn resolve(file: FileConfig, source: &Path) -> Result<Desired, Vec<Problem>>
 }
 
 fn resolve_app(app: AppSection, path: &KeyPath, problems: &mut Problems) -> DesiredApp {
+    // It names the default outputs directory too, so `.` or `..` would point elsewhere.
     let unique_name_ok = app
         .unique_name
         .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        && !app.unique_name.chars().all(|c| c == '.');
     if app.unique_name.is_empty()
         || app.unique_name.len() > limits::UNIQUE_NAME_MAX
         || !unique_name_ok
@@ -169,7 +171,7 @@ fn resolve_app(app: AppSection, path: &KeyPath, problems: &mut Problems) -> Desi
         problems.at(
             path.key("unique_name"),
             format!(
-                "`{}` is not a valid unique name; use 1 to {} letters, digits, '.', '-' or '_' (it is the app's permanent key in the tenant)",
+                "`{}` is not a valid unique name; use 1 to {} letters, digits, '.', '-' or '_', not only dots (it is the app's permanent key in the tenant)",
                 app.unique_name,
                 limits::UNIQUE_NAME_MAX
             ),
