@@ -360,3 +360,26 @@ fn destroy_removes_the_app_and_the_outputs_and_runs_twice() {
 fn exists(path: &Path) -> bool {
     path.exists()
 }
+
+#[cfg(unix)]
+#[test]
+fn the_simulators_directory_is_private_under_any_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let ws = Workspace::new();
+    let status = std::process::Command::new("sh")
+        .current_dir(ws.dir.path())
+        .env("ENTRA_MAIL_SIM_DIR", ws.dir.path().join("sim"))
+        .env("NO_COLOR", "1")
+        .env_remove("SSL_CERT_FILE")
+        .env_remove("AZURE_CLIENT_SECRET")
+        .arg("-c")
+        .arg("umask 000 && exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_entra-mail"))
+        .args(["plan", "--sim", "-f", "examples/pandora-itsm.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(status.status.code(), Some(2), "{status:?}");
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&ws.dir.path().join("sim")), 0o700);
+    assert_eq!(mode(&ws.dir.path().join("sim/state.json")), 0o600);
+}

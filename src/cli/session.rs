@@ -63,7 +63,8 @@ pub fn sim_dir() -> PathBuf {
 /// Starts the in-process simulator with a tenant for every config.
 pub async fn start_sim(configs: &[Desired]) -> anyhow::Result<Sim> {
     let dir = sim_dir();
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    crate::fsutil::create_private_dir_all(&dir)
+        .with_context(|| format!("cannot create {}", dir.display()))?;
     let state_file = dir.join("state.json");
     let tenants = configs
         .iter()

@@ -146,7 +146,8 @@ struct ClientFiles {
 /// The CA for `--ca-cert` and, mode 0600, the admin apps' credentials as environment
 /// variables (the secrets go to the file, never to the terminal).
 fn write_client_files(sim: &Sim, dir: &Path) -> anyhow::Result<ClientFiles> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    crate::fsutil::create_private_dir_all(dir)
+        .with_context(|| format!("cannot create {}", dir.display()))?;
     let ca = dir.join("ca.pem");
     std::fs::write(&ca, sim.ca_pem()).with_context(|| format!("cannot write {}", ca.display()))?;
     let mut env = String::from(
