@@ -169,12 +169,12 @@ impl<'a> ApplyContext<'a> {
             .await
     }
 
-    /// Runs `create` (a POST whose answer names a new object) and records what it made in
-    /// place of `intent`. The record is re-read while the POST is in flight, which saves a
+    /// Runs `create` (a POST whose answer names a new object) and records what it made,
+    /// dropping the entries it `resolves` (an intent). The record is re-read while the POST is in flight, which saves a
     /// round trip; the lock keeps this run's other record writes out of that window.
     pub async fn create_and_record<T, F, Fut>(
         &self,
-        intent: Entry,
+        resolves: &[Entry],
         create: F,
         entry_of: impl Fn(&T) -> Option<Entry>,
     ) -> Result<T, ApplyError>
@@ -205,7 +205,7 @@ impl<'a> ApplyContext<'a> {
             &mut record,
             tenant_copy?,
             &[entry],
-            &[intent],
+            resolves,
             &serde_json::json!({}),
         )
         .await?;

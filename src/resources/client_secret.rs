@@ -262,27 +262,35 @@ pub async fn add(
         .unwrap_or_default();
     let body = json!({"passwordCredential": {"displayName": display_name, "endDateTime": end}});
     let path = format!("applications/{object_id}/addPassword");
-    let credential: PasswordCredential = ctx
-        .retry_while_replicating(
-            "the new application",
-            |e| e.status() == Some(404),
-            || ctx.client.post(&path, &body),
-        )
-        .await?;
-    let (Some(key_id), Some(value)) = (credential.key_id, credential.secret_text) else {
-        return Err(ApplyError::Missing(
-            "the new secret's keyId and value in Graph's answer",
-        ));
-    };
     // Deliver first (the outputs file), then record the delivery in the tenant: a secret
-    // recorded as delivered is never removed as an orphan.
-    ctx.record_secret(HeldSecret {
-        key_id,
-        display_name: display_name.to_string(),
-        value,
-        expires: credential.end_date_time.unwrap_or(expires),
-    })?;
-    ctx.record(Entry::DeliveredSecret(key_id)).await
+    // recorded as delivered is never removed as an orphan. The record is re-read while
+    // addPassword is in flight, so recording costs one round trip, not two.
+    let deliver = || async {
+        let credential: PasswordCredential = ctx
+            .retry_while_replicating(
+                "the new application",
+                |e| e.status() == Some(404),
+                || ctx.client.post(&path, &body),
+            )
+            .await?;
+        let (Some(key_id), Some(value)) = (credential.key_id, credential.secret_text) else {
+            return Err(ApplyError::Missing(
+                "the new secret's keyId and value in Graph's answer",
+            ));
+        };
+        ctx.record_secret(HeldSecret {
+            key_id,
+            display_name: display_name.to_string(),
+            value,
+            expires: credential.end_date_time.unwrap_or(expires),
+        })?;
+        Ok(key_id)
+    };
+    ctx.create_and_record(&[], deliver, |key_id: &Uuid| {
+        Some(Entry::DeliveredSecret(*key_id))
+    })
+    .await?;
+    Ok(())
 }
 
 /// Applies [`Operation::RemoveSecret`]; a secret already gone is fine.

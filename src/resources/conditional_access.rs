@@ -700,7 +700,7 @@ pub async fn create(
     ctx.client.conditional_access_ready().await;
     let created: crate::graph::models::ConditionalAccessPolicy = ctx
         .create_and_record(
-            intent,
+            &[intent],
             || async { ctx.client.post(POLICIES, &body).await.map_err(explain) },
             |created: &crate::graph::models::ConditionalAccessPolicy| {
                 created.id.clone().map(Entry::Policy)
