@@ -389,7 +389,7 @@ async fn main() {
     println!(
         "\ngoals: cold apply <= 6 waves and <= 20 requests; no-op apply <= 2 waves and 0 writes"
     );
-    println!("lower bound (DESIGN.md): cold 5 waves (token; reads; app upsert; service principal + secret + identifier URI; consent), no-op 2 waves (token; reads)");
+    println!("lower bound: cold 5 waves (token; reads; app upsert; service principal + secret + identifier URI; consent), no-op 2 waves (token; reads)");
     if let Some(kib) = peak_memory_kib() {
         println!(
             "peak memory (whole process, simulator included): {:.1} MiB",

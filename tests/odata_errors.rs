@@ -1,4 +1,4 @@
-//! Graph's error bodies, as ../shared/reference/graph/calls.json documents them, reach
+//! Graph's error bodies, as src/sim/data/calls.json documents them, reach
 //! callers as typed errors: status, code, detail codes, request-id.
 
 mod common;

@@ -1,5 +1,5 @@
-//! Conformance of the simulated tenant with Microsoft Graph v1.0 as documented in
-//! ../shared/reference/graph (README.md, calls.json, well_known_ids.json).
+//! Conformance of the simulated tenant with Microsoft Graph v1.0 as Microsoft documents it
+//! (the calls, errors and ids copied into src/sim/data/).
 //!
 //! Every test talks to the simulator through the production `GraphClient` over TLS.
 

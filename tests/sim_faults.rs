@@ -1,5 +1,5 @@
-//! The simulator's fault knobs, each shown to do what `Faults` documents and what the
-//! reference (../shared/reference/graph/README.md §4-§5) says Entra does.
+//! The simulator's fault knobs, each shown to do what `Faults` documents and what Microsoft
+//! documents of Entra: eventual consistency (replication lag) and throttling.
 
 mod common;
 

@@ -1,5 +1,5 @@
-//! Request bodies checked against Graph's v1.0 schema (a copy of
-//! ../shared/reference/graph/schemas.json, derived from Graph's CSDL), so the simulator
+//! Request bodies checked against Graph's v1.0 schema (`data/schemas.json`, derived from
+//! Graph's CSDL), so the simulator
 //! refuses what Graph refuses: unknown properties, wrong types, unknown enum members.
 
 use std::sync::OnceLock;

@@ -927,7 +927,7 @@ mod tests {
     }
 }
 
-/// Least-privileged permission sets per operation (../shared/reference/graph/calls.json).
+/// Least-privileged permission sets per operation (src/sim/data/calls.json).
 /// Each inner list must be held whole; any one list suffices.
 pub mod need {
     pub const APP_READ: &[&[&str]] = &[
