@@ -568,3 +568,36 @@ async fn several_portal_apps_with_our_name_are_an_error_listing_them() {
     }
     assert_eq!(apps_named(&h, "Pandora ITSM mail").len(), 2, "no third app");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_secret_this_runner_holds_is_kept_and_recorded_though_the_record_lost_it() {
+    let h = Harness::start(&config(), Faults::default()).await;
+    let dir = runner();
+    assert_eq!(apply(&h, dir.path(), &[]).code, 0);
+    let secret = key_ids(&h);
+    // The record lost the secret's entry (two writers at once), and time passed: only the
+    // outputs file on this runner still proves the secret was delivered.
+    h.running.sim.with_tenant(TENANT, |t| {
+        for app in &mut t.applications {
+            if let Some(tags) = app.data.get_mut("tags").and_then(Value::as_array_mut) {
+                tags.retain(|tag| !tag.as_str().unwrap_or("").starts_with("entra-mail:secret:"));
+            }
+        }
+    });
+    h.age_secrets(PENDING_WINDOW + time::Duration::minutes(1));
+    let run = apply(&h, dir.path(), &[]);
+    assert_eq!(run.code, 0, "{}", run.text());
+    assert_eq!(
+        key_ids(&h),
+        secret,
+        "a held secret is never removed: {}",
+        run.stdout
+    );
+    let tags = h.app()["tags"].clone();
+    assert!(
+        tags.as_array()
+            .unwrap()
+            .contains(&json!(format!("entra-mail:secret:{}", secret[0]))),
+        "and its entry is written again: {tags}"
+    );
+}
