@@ -601,3 +601,38 @@ async fn a_secret_this_runner_holds_is_kept_and_recorded_though_the_record_lost_
         "and its entry is written again: {tags}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn outputs_stop_offering_a_secret_the_tenant_no_longer_has() {
+    let h = Harness::start(&config(), Faults::default()).await;
+    let first = runner();
+    assert_eq!(apply(&h, first.path(), &[]).code, 0);
+    let held = held_key(first.path()).unwrap();
+    // Another pipeline rotates; after the grace period its next run removes the old secret.
+    let second = runner();
+    assert_eq!(apply(&h, second.path(), &["--rotate-secret"]).code, 0);
+    h.age_secrets(time::Duration::days(8));
+    assert_eq!(apply(&h, second.path(), &[]).code, 0);
+    assert!(!key_ids(&h).contains(&held));
+
+    let plan = cli(&h, first.path(), &["plan"]);
+    assert_eq!(plan.code, 2, "{}", plan.text());
+    assert!(
+        plan.stdout.contains("no longer exists in the tenant"),
+        "{}",
+        plan.stdout
+    );
+    let run = apply(&h, first.path(), &[]);
+    assert_eq!(run.code, 0, "{}", run.text());
+    assert_eq!(
+        run.writes, 0,
+        "only the local outputs change: {}",
+        run.stdout
+    );
+    assert_eq!(
+        held_key(first.path()),
+        None,
+        "the dead secret left outputs.json"
+    );
+    assert_eq!(cli(&h, first.path(), &["plan"]).code, 0);
+}
