@@ -97,6 +97,14 @@ impl LiveState {
             .is_some_and(|a| a.unique_name.is_none())
     }
 
+    /// Whether the app holds a client secret with `key_id` (of any display name).
+    pub fn has_secret(&self, key_id: uuid::Uuid) -> bool {
+        self.application
+            .iter()
+            .flat_map(|a| a.password_credentials.iter().flatten())
+            .any(|c| c.key_id == Some(key_id))
+    }
+
     /// Our client secrets' credentials (by the configured display name).
     pub fn our_secrets<'a>(
         &'a self,
@@ -291,6 +299,32 @@ pub async fn read_recorded_policies(
         ..LiveConditionalAccess::default()
     });
     Ok(())
+}
+
+/// Where a held secret stands in the tenant, found by its app's `appId` (any app: the outputs
+/// may name one the config no longer does).
+pub enum HeldSecretInTenant {
+    AppGone,
+    SecretGone,
+    Listed(crate::graph::models::PasswordCredential),
+}
+
+pub async fn find_held_secret(
+    client: &GraphClient,
+    client_id: &str,
+    key_id: uuid::Uuid,
+) -> Result<HeldSecretInTenant, GraphError> {
+    let request = Request::get(odata::by_key("applications", "appId", client_id))
+        .query("$select", "id,passwordCredentials");
+    let Some(app) = client.send_optional::<Application>(&request).await? else {
+        return Ok(HeldSecretInTenant::AppGone);
+    };
+    Ok(app
+        .password_credentials
+        .into_iter()
+        .flatten()
+        .find(|c| c.key_id == Some(key_id))
+        .map_or(HeldSecretInTenant::SecretGone, HeldSecretInTenant::Listed))
 }
 
 /// Apps with our display name and no `uniqueName`: what an admin made in the portal.

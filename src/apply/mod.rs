@@ -7,7 +7,6 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use futures::stream::{FuturesUnordered, StreamExt};
-use uuid::Uuid;
 
 use crate::config::Desired;
 use crate::graph::{GraphClient, GraphError};
@@ -104,14 +103,8 @@ impl<'a> ApplyContext<'a> {
             sp_id: live.service_principal_id().map(String::from),
         };
         // A held secret the tenant no longer has is dead: the outputs stop offering it.
-        let live_keys: Vec<Uuid> = live
-            .application
-            .iter()
-            .flat_map(|a| a.password_credentials.iter().flatten())
-            .filter_map(|c| c.key_id)
-            .collect();
         let outputs = outputs.map(|mut o| {
-            o.secret = o.secret.filter(|s| live_keys.contains(&s.key_id));
+            o.secret = o.secret.filter(|s| live.has_secret(s.key_id));
             o
         });
         Self {

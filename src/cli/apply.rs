@@ -12,6 +12,7 @@ use super::plan::{
 use super::session::TenantArgs;
 use super::{GlobalArgs, OutputFormat};
 use crate::apply::{self, ApplyContext, SecretHook};
+use crate::live::{find_held_secret, HeldSecretInTenant};
 use crate::plan::{report, Action, Plan};
 use crate::progress::Progress;
 
@@ -411,17 +412,9 @@ async fn remove_dead_outputs(
 ) -> String {
     if let Some(secret) = outputs.and_then(|o| o.secret.as_ref().map(|s| (o, s))) {
         let (held, secret) = secret;
-        let path = crate::graph::odata::by_key("applications", "appId", &held.client_id);
-        let app = client
-            .get_optional::<crate::graph::models::Application>(&path)
-            .await;
-        let alive = match app {
-            Ok(Some(app)) => app
-                .password_credentials
-                .iter()
-                .flatten()
-                .any(|c| c.key_id == Some(secret.key_id)),
-            Ok(None) => false,
+        let alive = match find_held_secret(client, &held.client_id, secret.key_id).await {
+            Ok(HeldSecretInTenant::Listed(_)) => true,
+            Ok(HeldSecretInTenant::AppGone | HeldSecretInTenant::SecretGone) => false,
             // Unknown: keep the file rather than lose a secret that may be in use.
             Err(_) => true,
         };

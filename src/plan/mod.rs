@@ -434,18 +434,12 @@ fn record_sync(
     now: OffsetDateTime,
 ) -> Option<ResourceChange> {
     use serde_json::json;
-    let app = live.application.as_ref()?;
+    live.application.as_ref()?;
     let record = &live.record;
-    let live_keys: Vec<Uuid> = app
-        .password_credentials
-        .iter()
-        .flatten()
-        .filter_map(|c| c.key_id)
-        .collect();
     let mut remove: Vec<Entry> = record
         .delivered_secrets
         .iter()
-        .filter(|key| !live_keys.contains(key))
+        .filter(|key| !live.has_secret(**key))
         .map(|key| Entry::DeliveredSecret(*key))
         .collect();
     // Policy entries are never pruned: a recorded policy missing from the list may only be
@@ -521,7 +515,6 @@ fn redirect_uri_warning(desired: &Desired) -> Option<String> {
 /// It reads nothing of the config beyond those keys, so a missing group, an unknown permission
 /// or the lockout guard cannot block it.
 pub fn build_destroy(desired: &Desired, live: &LiveState) -> Plan {
-    use serde_json::json;
     let mut changes = Vec::new();
     let mut warnings = Vec::new();
     let ours = live.application.is_some() && !live.adopting_app();
@@ -540,24 +533,20 @@ pub fn build_destroy(desired: &Desired, live: &LiveState) -> Plan {
             .map(resources::conditional_access::address)
             .unwrap_or_else(|| resources::conditional_access::KIND.to_string());
         for (index, policy) in ca.recorded(&live.record).into_iter().enumerate() {
-            let id = policy.id.clone().unwrap_or_default();
             let address = if index == 0 {
                 base.clone()
             } else {
-                format!("{base}[{}]", id.chars().take(8).collect::<String>())
+                format!(
+                    "{base}[{}]",
+                    resources::conditional_access::short_id(policy)
+                )
             };
             policy_addresses.push(address.clone());
-            changes.push(ResourceChange {
+            changes.push(resources::conditional_access::delete_change(
                 address,
-                kind: resources::conditional_access::KIND,
-                action: Action::Delete,
-                before: json!({"id": id, "display_name": policy.display_name, "state": policy.state}),
-                after: Value::Null,
-                attributes: Vec::new(),
-                reason: Some("recorded as entra-mail's".into()),
-                depends_on: Vec::new(),
-                operation: Operation::DeletePolicy { id },
-            });
+                policy,
+                "recorded as entra-mail's".into(),
+            ));
         }
         if let Some(policy) = &desired.conditional_access {
             for other in ca.named_not_ours(&policy.display_name, &live.record) {

@@ -510,21 +510,39 @@ fn duplicate_delete(
     duplicate: &ConditionalAccessPolicy,
     kept: &str,
 ) -> ResourceChange {
-    let id = duplicate.id.clone().unwrap_or_default();
+    delete_change(
+        format!("{}[{}]", address(policy), short_id(duplicate)),
+        duplicate,
+        format!("a second policy of ours (two runs at once); the earliest, {kept}, is kept"),
+    )
+}
+
+/// `[…]` of an address that tells one policy of ours from another: its id's first 8 characters.
+pub fn short_id(policy: &ConditionalAccessPolicy) -> String {
+    policy
+        .id
+        .as_deref()
+        .unwrap_or_default()
+        .chars()
+        .take(8)
+        .collect()
+}
+
+/// The removal of a policy of ours at `address`, and why.
+pub fn delete_change(
+    address: String,
+    policy: &ConditionalAccessPolicy,
+    reason: String,
+) -> ResourceChange {
+    let id = policy.id.clone().unwrap_or_default();
     ResourceChange {
-        address: format!(
-            "{}[{}]",
-            address(policy),
-            id.chars().take(8).collect::<String>()
-        ),
+        address,
         kind: KIND,
         action: Action::Delete,
-        before: json!({"id": id, "display_name": duplicate.display_name, "state": duplicate.state}),
+        before: json!({"id": id, "display_name": policy.display_name, "state": policy.state}),
         after: Value::Null,
         attributes: Vec::new(),
-        reason: Some(format!(
-            "a second policy of ours (two runs at once); the earliest, {kept}, is kept"
-        )),
+        reason: Some(reason),
         depends_on: Vec::new(),
         operation: Operation::DeletePolicy { id },
     }

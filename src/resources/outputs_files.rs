@@ -30,12 +30,7 @@ pub fn plan(
         .filter(|_| live.application.is_some())
         .and_then(|o| o.secret.as_ref())
         .is_some_and(|held| {
-            let live_keys = live
-                .application
-                .iter()
-                .flat_map(|a| a.password_credentials.iter().flatten())
-                .filter_map(|c| c.key_id);
-            !live_keys.clone().any(|k| k == held.key_id)
+            !live.has_secret(held.key_id)
                 || changes.iter().any(|c| {
                     c.operation
                         == Operation::RemoveSecret {

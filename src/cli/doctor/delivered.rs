@@ -14,8 +14,8 @@ use uuid::Uuid;
 
 use crate::cli::session::Reach;
 use crate::config::Desired;
-use crate::graph::models::Application;
-use crate::graph::{GraphClient, Request};
+use crate::graph::GraphClient;
+use crate::live::{find_held_secret, HeldSecretInTenant};
 use crate::outputs::{HeldSecret, Outputs, FILE_NAME};
 use crate::progress::Progress;
 
@@ -346,27 +346,18 @@ enum Found {
 }
 
 async fn look_up(graph: &GraphClient, client_id: &Uuid, secret: &HeldSecret) -> Found {
-    let request = Request::get(format!("applications(appId='{client_id}')"))
-        .query("$select", "id,passwordCredentials");
-    match graph.send_optional::<Application>(&request).await {
-        Ok(None) => Found::Absent("the app no longer exists in the tenant"),
-        Ok(Some(app)) => {
-            let credential = app
-                .password_credentials
-                .iter()
-                .flatten()
-                .find(|c| c.key_id == Some(secret.key_id));
-            match credential {
-                None => Found::Absent("the secret no longer exists in the tenant"),
-                Some(c) => Found::Listed {
-                    start: c.start_date_time,
-                    wrong_value: c
-                        .hint
-                        .as_deref()
-                        .is_some_and(|hint| !secret.value.expose().starts_with(hint)),
-                },
-            }
+    match find_held_secret(graph, &client_id.to_string(), secret.key_id).await {
+        Ok(HeldSecretInTenant::AppGone) => Found::Absent("the app no longer exists in the tenant"),
+        Ok(HeldSecretInTenant::SecretGone) => {
+            Found::Absent("the secret no longer exists in the tenant")
         }
+        Ok(HeldSecretInTenant::Listed(c)) => Found::Listed {
+            start: c.start_date_time,
+            wrong_value: c
+                .hint
+                .as_deref()
+                .is_some_and(|hint| !secret.value.expose().starts_with(hint)),
+        },
         Err(e) => Found::Unknown(e.to_string()),
     }
 }
