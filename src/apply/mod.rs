@@ -70,9 +70,9 @@ pub struct ApplyContext<'a> {
     started: Instant,
     on_new_secret: Option<SecretHook>,
     replication_waits: Mutex<u32>,
-    /// The ownership record as last written; writes are serialized through this lock, since
-    /// each one replaces the app's whole `tags` collection.
-    record: tokio::sync::Mutex<Record>,
+    /// Serializes this run's record writes: each one replaces the app's whole `tags`
+    /// collection, re-read from the tenant first.
+    record_writes: tokio::sync::Mutex<()>,
     /// Off for destroy: the app that holds the record goes too.
     recording: bool,
 }
@@ -117,7 +117,7 @@ impl<'a> ApplyContext<'a> {
             started: Instant::now(),
             on_new_secret,
             replication_waits: Mutex::new(0),
-            record: tokio::sync::Mutex::new(live.record.clone()),
+            record_writes: tokio::sync::Mutex::new(()),
             recording: true,
         }
     }
@@ -126,11 +126,6 @@ impl<'a> ApplyContext<'a> {
     pub fn without_recording(mut self) -> Self {
         self.recording = false;
         self
-    }
-
-    /// The record a new app was created with.
-    pub async fn learn_record(&self, tags: &[String]) {
-        *self.record.lock().await = Record::from_tags(tags);
     }
 
     /// Adds `entry` to the ownership record in the tenant.
@@ -156,10 +151,9 @@ impl<'a> ApplyContext<'a> {
         if !self.recording {
             return Ok(());
         }
-        let mut record = self.record.lock().await;
+        let _serialized = self.record_writes.lock().await;
         let tenant_copy = self.read_tenant_record().await?;
-        self.write_record_locked(&mut record, tenant_copy, add, remove, body)
-            .await
+        self.write_record_over(tenant_copy, add, remove, body).await
     }
 
     /// Runs `create` (a POST whose answer names a new object) and records what it made,
@@ -178,7 +172,7 @@ impl<'a> ApplyContext<'a> {
         if !self.recording {
             return create().await;
         }
-        let mut record = self.record.lock().await;
+        let _serialized = self.record_writes.lock().await;
         let timed_read = async {
             let started = Instant::now();
             let copy = self.read_tenant_record().await;
@@ -194,14 +188,8 @@ impl<'a> ApplyContext<'a> {
             tenant_copy
         };
         let entry = entry_of(&created).ok_or(ApplyError::Missing("the new object's id"))?;
-        self.write_record_locked(
-            &mut record,
-            tenant_copy?,
-            &[entry],
-            resolves,
-            &serde_json::json!({}),
-        )
-        .await?;
+        self.write_record_over(tenant_copy?, &[entry], resolves, &serde_json::json!({}))
+            .await?;
         Ok(created)
     }
 
@@ -227,16 +215,17 @@ impl<'a> ApplyContext<'a> {
         ))
     }
 
-    async fn write_record_locked(
+    /// Writes `tenant_copy` with `add` and without `remove` (skipped when that changes
+    /// nothing); the caller holds `record_writes`.
+    async fn write_record_over(
         &self,
-        record: &mut Record,
         tenant_copy: Record,
         add: &[Entry],
         remove: &[Entry],
         body: &serde_json::Value,
     ) -> Result<(), ApplyError> {
-        let mut next = tenant_copy.clone().marked();
         let mut changed = !tenant_copy.present;
+        let mut next = tenant_copy.marked();
         for entry in add {
             changed |= next.add(entry);
         }
@@ -245,7 +234,6 @@ impl<'a> ApplyContext<'a> {
         }
         let has_body = body.as_object().is_some_and(|b| !b.is_empty());
         if !changed && !has_body {
-            *record = next;
             return Ok(());
         }
         let object_id = self
@@ -261,7 +249,6 @@ impl<'a> ApplyContext<'a> {
             || self.client.send(&request),
         )
         .await?;
-        *record = next;
         Ok(())
     }
 

@@ -490,10 +490,6 @@ pub async fn upsert(
         )
         .await?
     };
-    if response.status == 201 {
-        ctx.learn_record(app.tags.as_deref().unwrap_or_default())
-            .await;
-    }
     ctx.learn_application(app.id.unwrap_or_default(), app.app_id.unwrap_or_default());
     Ok(())
 }
