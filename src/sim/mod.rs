@@ -6,6 +6,7 @@
 //! Graph client code that production uses against Microsoft.
 
 pub mod graph;
+pub mod roles;
 mod schema;
 pub mod seed;
 mod server;

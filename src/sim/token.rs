@@ -12,33 +12,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::{json, Value};
 
+use super::roles;
 use super::server::AppState;
 use super::state::{DeviceCode, Inner, IssuedToken, Tenant};
 use crate::well_known;
-
-/// Directory roles by display name and template id (the same in every tenant).
-const ROLE_TEMPLATES: &[(&str, &str)] = &[
-    (
-        "Global Administrator",
-        "62e90394-69f5-4237-9190-012177145e10",
-    ),
-    (
-        "Conditional Access Administrator",
-        "b1be1c3e-b65d-4f19-8427-f6fa0d97feb9",
-    ),
-    (
-        "Security Administrator",
-        "194ae4cb-b126-40b2-bd5b-6091b380977d",
-    ),
-    (
-        "Application Administrator",
-        "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3",
-    ),
-    (
-        "Cloud Application Administrator",
-        "158c047a-c907-4556-b7ef-446551a6b5f7",
-    ),
-];
 
 const TOKEN_LIFETIME: Duration = Duration::from_secs(3599);
 const DEVICE_CODE_LIFETIME: Duration = Duration::from_secs(900);
@@ -508,12 +485,8 @@ fn device_code_grant(
             .hidden
             .directory_roles
             .iter()
-            .filter_map(|name| {
-                ROLE_TEMPLATES
-                    .iter()
-                    .find(|(n, _)| n == name)
-                    .map(|(_, id)| id.to_string())
-            })
+            .filter_map(|name| roles::by_name(name))
+            .map(|role| role.template_id.to_string())
             .collect(),
     };
     Ok(issue(inner, base_url, token))
