@@ -102,6 +102,7 @@ async fn log_sign_in(
         wrote: false,
         started_us,
         finished_us,
+        body: None,
     });
     response
 }
@@ -178,6 +179,7 @@ async fn graph_request(
             wrote: outcome.wrote,
             started_us,
             finished_us,
+            body: logged_body(&method, &body),
         });
         (outcome, drop_answer)
     };
@@ -186,6 +188,12 @@ async fn graph_request(
         response.extensions_mut().insert(DropConnection);
     }
     response
+}
+
+/// A write's JSON body for the request log; reads carry none.
+fn logged_body(method: &Method, body: &[u8]) -> Option<Value> {
+    let write = [Method::POST, Method::PATCH, Method::PUT].contains(method);
+    write.then(|| serde_json::from_slice(body).ok()).flatten()
 }
 
 /// A reply with Graph's headers and `innerError`.

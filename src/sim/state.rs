@@ -286,6 +286,9 @@ pub struct LogEntry {
     /// simulator started (benchmarks count sequential waves from these).
     pub started_us: u64,
     pub finished_us: u64,
+    /// The parsed JSON body of a write (POST, PATCH, PUT; a `$batch` as sent), so tests can
+    /// check what was asked for; `None` for reads, sign-ins and bodies that are not JSON.
+    pub body: Option<Value>,
 }
 
 /// Everything behind the lock.
