@@ -160,6 +160,19 @@ impl Ctx<'_> {
         items: Vec<Map<String, Value>>,
         filterable: &[&str],
     ) -> Res {
+        self.collection_at(set, set, items, filterable)
+    }
+
+    /// A collection read at `path` whose items belong to entity set `set` (e.g.
+    /// `groups/{id}/members` answers `directoryObjects`): the context names `set`, the next
+    /// link `path`.
+    pub fn collection_at(
+        &self,
+        path: &str,
+        set: &str,
+        items: Vec<Map<String, Value>>,
+        filterable: &[&str],
+    ) -> Res {
         let clauses = match &self.query.filter {
             Some(filter) => parse_filter(filter, filterable, set)?,
             None => Vec::new(),
@@ -167,7 +180,7 @@ impl Ctx<'_> {
         // Directory objects do not support $skip (they page with $skiptoken); Conditional
         // Access policies do.
         let skip_param = match self.query.skip_param {
-            Some(_) if !set.starts_with("identity/conditionalAccess") => {
+            Some(_) if !path.starts_with("identity/conditionalAccess") => {
                 return Err(bad_request("'$skip' is not supported by the service."));
             }
             Some(skip) => skip,
@@ -191,7 +204,7 @@ impl Ctx<'_> {
         };
         let mut body = json!({"@odata.context": context, "value": page});
         if self.query.skip + top < matching.len() {
-            body["@odata.nextLink"] = json!(self.next_link(set, self.query.skip + top));
+            body["@odata.nextLink"] = json!(self.next_link(path, self.query.skip + top));
         }
         Ok(Reply::json(200, body))
     }
@@ -335,14 +348,14 @@ impl Query {
         Ok(query)
     }
 
-    /// `$select` applied: `id` and the selected properties only.
+    /// `$select` applied: `id`, the type of a derived object, and the selected properties.
     fn select(&self, item: &Map<String, Value>) -> Map<String, Value> {
         match &self.select {
             None => item.clone(),
             Some(fields) => item
                 .iter()
                 .filter(|(k, _)| {
-                    k.as_str() == "id"
+                    matches!(k.as_str(), "id" | "@odata.type")
                         || fields.iter().any(|f| f == *k)
                         || self.expand.as_deref() == Some(k.as_str())
                 })
@@ -536,6 +549,13 @@ pub fn split_path(path: &str) -> (String, Option<Key>, Vec<Segment>) {
     for prefix in [
         ["identity", "conditionalAccess", "policies"].as_slice(),
         ["policies", "identitySecurityDefaultsEnforcementPolicy"].as_slice(),
+        ["roleManagement", "directory", "roleDefinitions"].as_slice(),
+        [
+            "reports",
+            "authenticationMethods",
+            "userRegistrationDetails",
+        ]
+        .as_slice(),
     ] {
         let joined = segments.len() >= prefix.len()
             && segments
@@ -923,6 +943,60 @@ mod tests {
         assert_eq!(
             route_name(&Method::DELETE, "servicePrincipals/s/appRoleAssignedTo/a"),
             "DELETE servicePrincipals/{id}/appRoleAssignedTo/{id}"
+        );
+        for (path, name) in [
+            (
+                "roleManagement/directory/roleDefinitions",
+                "GET roleManagement/directory/roleDefinitions",
+            ),
+            (
+                "roleManagement/directory/roleDefinitions/62e90394",
+                "GET roleManagement/directory/roleDefinitions/{id}",
+            ),
+            (
+                "reports/authenticationMethods/userRegistrationDetails",
+                "GET reports/authenticationMethods/userRegistrationDetails",
+            ),
+            (
+                "groups/g1/transitiveMembers",
+                "GET groups/{id}/transitiveMembers",
+            ),
+            (
+                "users/alice@contoso.com/transitiveMemberOf",
+                "GET users/{id}/transitiveMemberOf",
+            ),
+        ] {
+            assert_eq!(route_name(&Method::GET, path), name);
+        }
+    }
+
+    #[test]
+    fn multi_segment_sets_split_before_their_key() {
+        let (set, key, rest) =
+            split_path("reports/authenticationMethods/userRegistrationDetails/u1");
+        assert_eq!(
+            (set.as_str(), key, rest.len()),
+            (
+                "reports/authenticationMethods/userRegistrationDetails",
+                Some(Key::Id("u1".into())),
+                0
+            )
+        );
+        let (set, key, _) = split_path("roleManagement/directory/roleDefinitions");
+        assert_eq!(
+            (set.as_str(), key),
+            ("roleManagement/directory/roleDefinitions", None)
+        );
+    }
+
+    #[test]
+    fn select_keeps_id_and_the_derived_type() {
+        let query = Query::parse("$select=displayName").unwrap();
+        let item = json!({"@odata.type": "#microsoft.graph.user", "id": "u", "displayName": "U", "accountEnabled": true});
+        let selected = query.select(item.as_object().unwrap());
+        assert_eq!(
+            Value::Object(selected),
+            json!({"@odata.type": "#microsoft.graph.user", "id": "u", "displayName": "U"})
         );
     }
 }
