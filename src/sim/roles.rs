@@ -91,6 +91,13 @@ pub fn by_name(name: &str) -> Option<&'static RoleTemplate> {
     ROLE_TEMPLATES.iter().find(|r| r.name == name)
 }
 
+/// The id of a tenant's activated directory role for `template_id`: stable per tenant and
+/// role, and distinct from the template id, as in Entra.
+pub fn directory_role_id(tenant_id: &str, template_id: &str) -> String {
+    let namespace = uuid::Uuid::parse_str(tenant_id).unwrap_or(uuid::Uuid::NAMESPACE_OID);
+    uuid::Uuid::new_v5(&namespace, template_id.as_bytes()).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,5 +115,17 @@ mod tests {
             by_name("Global Reader").map(|r| r.template_id),
             Some("f2ef992c-3afb-46b9-b7cf-a126ee74c451")
         );
+    }
+
+    #[test]
+    fn directory_role_ids_are_stable_per_tenant_and_role() {
+        let (t1, t2) = (
+            "4f0c2d4e-0000-4000-8000-000000000001",
+            "4f0c2d4e-0000-4000-8000-000000000002",
+        );
+        let ga = ROLE_TEMPLATES[0].template_id;
+        assert_eq!(directory_role_id(t1, ga), directory_role_id(t1, ga));
+        assert_ne!(directory_role_id(t1, ga), directory_role_id(t2, ga));
+        assert_ne!(directory_role_id(t1, ga), ga);
     }
 }

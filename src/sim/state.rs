@@ -40,7 +40,7 @@ pub struct Hidden {
     /// Directory roles of a user (display names), e.g. "Global Administrator".
     #[serde(default)]
     pub directory_roles: Vec<String>,
-    /// Members of a group (user object ids).
+    /// Direct members of a group: object ids of users and of nested groups.
     #[serde(default)]
     pub members: Vec<String>,
     /// keyId -> when sign-in starts accepting a new secret. Entra's token service learns of

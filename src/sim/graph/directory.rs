@@ -3,7 +3,7 @@
 use axum::http::Method;
 use serde_json::{json, Value};
 
-use super::{error, list_view, need, not_found, Ctx, Key, Res, Segment};
+use super::{error, list_view, membership, need, not_found, Ctx, Key, Res, Segment};
 
 pub fn route(
     ctx: &mut Ctx<'_>,
@@ -13,9 +13,16 @@ pub fn route(
     rest: &[Segment],
     _body: &[u8],
 ) -> Res {
-    if set == "groups" && method.as_str() == "GET" && rest.len() == 1 && rest[0].name == "members" {
-        if let Some(key) = key {
-            return members(ctx, key.describe());
+    if let (Some(key), "GET", [segment]) = (&key, method.as_str(), rest) {
+        match (set, segment.name.as_str()) {
+            ("groups", "members") => return membership::members(ctx, key.describe()),
+            ("groups", "transitiveMembers") => {
+                return membership::transitive_members(ctx, key.describe())
+            }
+            ("users", "transitiveMemberOf") => {
+                return membership::transitive_member_of(ctx, key.describe())
+            }
+            _ => {}
         }
     }
     if let Some(segment) = rest.first() {
@@ -30,11 +37,7 @@ pub fn route(
             ctx.require(need::GROUP_READ)?;
             if ctx.query.expand.as_deref() == Some("members") {
                 // Members are more than basic group properties.
-                ctx.require(&[
-                    &["GroupMember.Read.All"],
-                    &["Group.Read.All"],
-                    &["Directory.Read.All"],
-                ])?;
+                ctx.require(need::GROUP_MEMBER_READ)?;
             }
             let mut items = Vec::new();
             for group in ctx.tenant.groups.iter() {
@@ -44,7 +47,7 @@ pub fn route(
                 if ctx.query.expand.as_deref() == Some("members") {
                     view.insert(
                         "members".into(),
-                        Value::Array(member_objects(ctx, &group.hidden.members)),
+                        Value::Array(membership::expanded(ctx, &group.hidden.members)),
                     );
                 }
                 items.push(view);
@@ -164,39 +167,4 @@ pub fn route(
             "The HTTP method is not allowed on this resource.",
         )),
     }
-}
-
-/// Members as Graph lists them: typed directory objects.
-fn member_objects(ctx: &Ctx<'_>, ids: &[String]) -> Vec<Value> {
-    ids.iter()
-        .filter_map(|id| ctx.tenant.users.iter().find(|u| u.id() == id))
-        .map(|u| {
-            json!({
-                "@odata.type": "#microsoft.graph.user",
-                "id": u.id(),
-                "displayName": u.str("displayName"),
-                "userPrincipalName": u.str("userPrincipalName"),
-            })
-        })
-        .collect()
-}
-
-/// `GET /groups/{id}/members`.
-fn members(ctx: &Ctx<'_>, id: &str) -> Res {
-    ctx.require(&[
-        &["GroupMember.Read.All"],
-        &["Group.Read.All"],
-        &["Directory.Read.All"],
-    ])?;
-    let group = ctx
-        .tenant
-        .groups
-        .iter()
-        .find(|g| g.visible(ctx.now) && g.id() == id)
-        .ok_or_else(|| not_found(id))?;
-    let items = member_objects(ctx, &group.hidden.members)
-        .into_iter()
-        .filter_map(|v| v.as_object().cloned())
-        .collect();
-    ctx.collection(&format!("groups('{id}')/members"), items, &["id"])
 }

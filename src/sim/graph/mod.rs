@@ -6,6 +6,7 @@ mod batch;
 mod conditional_access;
 mod directory;
 mod grants;
+mod membership;
 mod service_principals;
 
 use std::collections::HashMap;
@@ -1059,6 +1060,22 @@ pub mod need {
         &["Application.Read.All", "Policy.ReadWrite.ConditionalAccess"],
     ];
     pub const CA_DELETE: &[&[&str]] = &[&["Policy.Read.All", "Policy.ReadWrite.ConditionalAccess"]];
+    /// Listing a group's members, direct or transitive (group-list-transitivemembers).
+    pub const GROUP_MEMBER_READ: &[&[&str]] = &[
+        &["GroupMember.Read.All"],
+        &["Group.Read.All"],
+        &["Group.ReadWrite.All"],
+        &["GroupMember.ReadWrite.All"],
+        &["Directory.Read.All"],
+    ];
+    /// Another user's memberships (user-list-transitivememberof; apps only have this table).
+    pub const MEMBER_OF_READ: &[&[&str]] = &[
+        &["User.Read.All"],
+        &["GroupMember.Read.All"],
+        &["Group.Read.All"],
+        &["Directory.Read.All"],
+        &["Directory.ReadWrite.All"],
+    ];
     pub const ORGANIZATION_READ: &[&[&str]] = &[
         &["Organization.Read.All"],
         &["Directory.Read.All"],
