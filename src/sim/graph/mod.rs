@@ -7,6 +7,7 @@ mod conditional_access;
 mod directory;
 mod grants;
 mod membership;
+mod role_definitions;
 mod service_principals;
 
 use std::collections::HashMap;
@@ -697,6 +698,9 @@ pub fn dispatch(
         "identity/conditionalAccess/policies" => {
             conditional_access::route(&mut ctx, call.method, key, &rest, call.body)
         }
+        "roleManagement/directory/roleDefinitions" => {
+            role_definitions::route(&mut ctx, call.method, key, &rest)
+        }
         "groups"
         | "users"
         | "organization"
@@ -1074,6 +1078,13 @@ pub mod need {
         &["GroupMember.Read.All"],
         &["Group.Read.All"],
         &["Directory.Read.All"],
+        &["Directory.ReadWrite.All"],
+    ];
+    /// Directory role definitions (rbacapplication-list-roledefinitions).
+    pub const ROLE_DEFINITION_READ: &[&[&str]] = &[
+        &["RoleManagement.Read.Directory"],
+        &["Directory.Read.All"],
+        &["RoleManagement.ReadWrite.Directory"],
         &["Directory.ReadWrite.All"],
     ];
     pub const ORGANIZATION_READ: &[&[&str]] = &[
