@@ -58,7 +58,8 @@ pub const GRAPH_ROLES: &[(&str, &str)] = &[
         "8e8e4742-1d95-4f68-9d56-6ee75648c72a",
     ),
     ("Directory.Read.All", "7ab1d382-f21e-4acd-a863-ba3e13f7da61"),
-    // These two are from Microsoft's permissions reference, not in well_known_ids.json.
+    // These are from Microsoft's permissions reference, not in well_known_ids.json.
+    ("AuditLog.Read.All", "b0afded3-3588-46d8-8b3d-9842eff778da"),
     (
         "Directory.ReadWrite.All",
         "19dbc75e-c2e2-444c-a770-ec69d8559fc7",

@@ -17,6 +17,7 @@ pub const DEFAULT_ADMIN_ROLES: &[&str] = &[
     "Policy.ReadWrite.ConditionalAccess",
     "Group.Read.All",
     "User.Read.All",
+    "AuditLog.Read.All",
 ];
 
 /// The federated credential seeded on the admin app (a GitHub Actions workflow).
@@ -115,32 +116,21 @@ pub fn tenant(inner: &mut Inner, spec: &TenantSpec) -> Tenant {
     ));
 
     let mut user_ids = Vec::new();
-    for (name, display, roles) in [
-        ("admin", "Tenant Admin", vec!["Global Administrator"]),
-        (
-            "breakglass1",
-            "Emergency Access 1",
-            vec!["Global Administrator"],
-        ),
-        (
-            "breakglass2",
-            "Emergency Access 2",
-            vec!["Global Administrator"],
-        ),
-        ("alice", "Alice Pilot", vec![]),
-        ("bob", "Bob Pilot", vec![]),
-        ("carol", "Carol Agent", vec![]),
-        ("helpdesk", "Helpdesk Mailbox", vec![]),
+    const GA: &str = "Global Administrator";
+    // (name, display name, roles, MFA registered): bob and carol have not registered yet.
+    for (name, display, roles, mfa) in [
+        ("admin", "Tenant Admin", vec![GA], true),
+        ("breakglass1", "Emergency Access 1", vec![GA], true),
+        ("breakglass2", "Emergency Access 2", vec![GA], true),
+        ("alice", "Alice Pilot", vec![], true),
+        ("bob", "Bob Pilot", vec![], false),
+        ("carol", "Carol Agent", vec![], false),
+        ("helpdesk", "Helpdesk Mailbox", vec![], true),
     ] {
         let user_id = inner.new_guid();
-        let mut user = Obj::new(object(json!({
-            "id": user_id,
-            "displayName": display,
-            "userPrincipalName": format!("{name}@{domain}"),
-            "mail": format!("{name}@{domain}"),
-            "accountEnabled": true,
-        })));
+        let mut user = Obj::new(user_data(&user_id, &format!("{name}@{domain}"), display));
         user.hidden.directory_roles = roles.into_iter().map(String::from).collect();
+        user.hidden.mfa_registered = mfa;
         user_ids.push(user_id);
         tenant.users.push(user);
     }
@@ -152,14 +142,7 @@ pub fn tenant(inner: &mut Inner, spec: &TenantSpec) -> Tenant {
         ),
         ("Helpdesk Agents", vec![user_ids[5].clone()]),
     ] {
-        let mut group = Obj::new(object(json!({
-            "id": inner.new_guid(),
-            "displayName": name,
-            "mailEnabled": false,
-            "mailNickname": name.to_ascii_lowercase().replace(' ', "-"),
-            "securityEnabled": true,
-            "groupTypes": [],
-        })));
+        let mut group = Obj::new(group_data(&inner.new_guid(), name));
         group.hidden.members = members;
         tenant.groups.push(group);
     }
@@ -273,6 +256,29 @@ fn first_party(
         "oauth2PermissionScopes": permission_scopes,
         "tags": [],
     })))
+}
+
+/// An enabled member user, as the seed and [`Tenant::add_user`] create one.
+pub(crate) fn user_data(id: &str, upn: &str, display: &str) -> Map<String, Value> {
+    object(json!({
+        "id": id,
+        "displayName": display,
+        "userPrincipalName": upn,
+        "mail": upn,
+        "accountEnabled": true,
+    }))
+}
+
+/// A security group, as the seed and [`Tenant::add_group`] create one.
+pub(crate) fn group_data(id: &str, name: &str) -> Map<String, Value> {
+    object(json!({
+        "id": id,
+        "displayName": name,
+        "mailEnabled": false,
+        "mailNickname": name.to_ascii_lowercase().replace(' ', "-"),
+        "securityEnabled": true,
+        "groupTypes": [],
+    }))
 }
 
 /// A JSON object literal as a map.

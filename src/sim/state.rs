@@ -43,6 +43,10 @@ pub struct Hidden {
     /// Direct members of a group: object ids of users and of nested groups.
     #[serde(default)]
     pub members: Vec<String>,
+    /// Whether a user has registered a strong MFA method (Microsoft Authenticator push), as
+    /// the authentication methods registration report shows it.
+    #[serde(default)]
+    pub mfa_registered: bool,
     /// keyId -> when sign-in starts accepting a new secret. Entra's token service learns of
     /// a new credential only after replication, so sign-in with it fails until then.
     #[serde(skip)]

@@ -7,6 +7,7 @@ mod conditional_access;
 mod directory;
 mod grants;
 mod membership;
+mod reports;
 mod role_definitions;
 mod service_principals;
 
@@ -701,6 +702,9 @@ pub fn dispatch(
         "roleManagement/directory/roleDefinitions" => {
             role_definitions::route(&mut ctx, call.method, key, &rest)
         }
+        "reports/authenticationMethods/userRegistrationDetails" => {
+            reports::route(&mut ctx, call.method, key, &rest)
+        }
         "groups"
         | "users"
         | "organization"
@@ -1087,6 +1091,8 @@ pub mod need {
         &["RoleManagement.ReadWrite.Directory"],
         &["Directory.ReadWrite.All"],
     ];
+    /// The authentication methods registration report (no higher permission exists).
+    pub const REGISTRATION_REPORT_READ: &[&[&str]] = &[&["AuditLog.Read.All"]];
     pub const ORGANIZATION_READ: &[&[&str]] = &[
         &["Organization.Read.All"],
         &["Directory.Read.All"],
