@@ -154,6 +154,68 @@ pub struct Tenant {
     pub last_conditional_access_request: Option<Instant>,
 }
 
+/// Building big tenants in tests (through `Sim::with_tenant`). Ids are random v4 GUIDs, not
+/// drawn from the seeded generator, so they differ between runs.
+impl Tenant {
+    /// Adds an enabled user `{upn_label}@{initial domain}` (no roles, MFA not registered) and
+    /// returns its id.
+    pub fn add_user(&mut self, upn_label: &str, display: &str) -> String {
+        let id = uuid::Uuid::new_v4().to_string();
+        let upn = self.full_upn(upn_label);
+        self.users
+            .push(Obj::new(super::seed::user_data(&id, &upn, display)));
+        id
+    }
+
+    /// Adds a security group whose direct members are `members` (user or group ids) and
+    /// returns its id.
+    pub fn add_group(&mut self, name: &str, members: Vec<String>) -> String {
+        let id = uuid::Uuid::new_v4().to_string();
+        let mut group = Obj::new(super::seed::group_data(&id, name));
+        group.hidden.members = members;
+        self.groups.push(group);
+        id
+    }
+
+    /// The user with this UPN; a bare label means `{label}@{initial domain}`.
+    pub fn user(&self, upn: &str) -> Option<&Obj> {
+        let upn = self.full_upn(upn);
+        self.users
+            .iter()
+            .find(|u| has(u, "userPrincipalName", &upn))
+    }
+
+    /// As [`Tenant::user`], to change the user (roles, MFA, `accountEnabled`).
+    pub fn user_mut(&mut self, upn: &str) -> Option<&mut Obj> {
+        let upn = self.full_upn(upn);
+        self.users
+            .iter_mut()
+            .find(|u| has(u, "userPrincipalName", &upn))
+    }
+
+    /// The group with this display name.
+    pub fn group(&self, name: &str) -> Option<&Obj> {
+        self.groups.iter().find(|g| has(g, "displayName", name))
+    }
+
+    /// As [`Tenant::group`], to change the group (e.g. its members).
+    pub fn group_mut(&mut self, name: &str) -> Option<&mut Obj> {
+        self.groups.iter_mut().find(|g| has(g, "displayName", name))
+    }
+
+    fn full_upn(&self, upn: &str) -> String {
+        match (upn.contains('@'), self.domains.first()) {
+            (false, Some(domain)) => format!("{upn}@{domain}"),
+            _ => upn.to_string(),
+        }
+    }
+}
+
+/// Whether `obj`'s string `key` equals `value`, ignoring case (as Entra compares names).
+fn has(obj: &Obj, key: &str, value: &str) -> bool {
+    obj.str(key).is_some_and(|v| v.eq_ignore_ascii_case(value))
+}
+
 /// The provisioning identity of a simulated tenant.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AdminApp {
