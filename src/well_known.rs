@@ -61,6 +61,10 @@ pub const GRAPH_ROLES: &[(&str, &str)] = &[
     // These are from Microsoft's permissions reference, not in well_known_ids.json.
     ("AuditLog.Read.All", "b0afded3-3588-46d8-8b3d-9842eff778da"),
     (
+        "RoleManagement.Read.Directory",
+        "483bed4a-2ad3-4361-a73b-c83ccdbdc53c",
+    ),
+    (
         "Directory.ReadWrite.All",
         "19dbc75e-c2e2-444c-a770-ec69d8559fc7",
     ),
@@ -209,6 +213,72 @@ pub fn documented_permission_id(
         roles.iter().find(|(v, _)| *v == value).map(|(_, id)| *id)
     }
 }
+
+/// Built-in directory roles by display name and role template id (the ids Conditional
+/// Access's `includeRoles` holds), for naming roles when the token may not read the tenant's
+/// role definitions.
+pub const DIRECTORY_ROLES: &[(&str, &str)] = &[
+    (
+        "Global Administrator",
+        "62e90394-69f5-4237-9190-012177145e10",
+    ),
+    (
+        "Privileged Role Administrator",
+        "e8611ab8-c189-46e8-94e1-60213ab1f814",
+    ),
+    (
+        "Privileged Authentication Administrator",
+        "7be44c8a-adaf-4e2a-84d6-ab2649e08a13",
+    ),
+    (
+        "Conditional Access Administrator",
+        "b1be1c3e-b65d-4f19-8427-f6fa0d97feb9",
+    ),
+    (
+        "Security Administrator",
+        "194ae4cb-b126-40b2-bd5b-6091b380977d",
+    ),
+    ("Security Reader", "5d6b6bb7-de71-4623-b4af-96380a352509"),
+    ("Global Reader", "f2ef992c-3afb-46b9-b7cf-a126ee74c451"),
+    ("Reports Reader", "4a5d8f65-41da-4de4-8968-e035b65339cf"),
+    (
+        "Application Administrator",
+        "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3",
+    ),
+    (
+        "Cloud Application Administrator",
+        "158c047a-c907-4556-b7ef-446551a6b5f7",
+    ),
+    (
+        "Authentication Administrator",
+        "c4e39bd9-1100-46d3-8c65-fb160da0071f",
+    ),
+    (
+        "Password Administrator",
+        "966707d0-3269-4727-9be2-8c3a10f19b9d",
+    ),
+    (
+        "Helpdesk Administrator",
+        "729827e3-9c14-49f7-bb1b-9608f156bbb8",
+    ),
+    ("User Administrator", "fe930be7-5e62-47db-91af-98c3a49a38b1"),
+    (
+        "Exchange Administrator",
+        "29232cdf-9323-42fd-ade2-1d097af3e4de",
+    ),
+    (
+        "SharePoint Administrator",
+        "f28a1f50-f6e7-4571-818b-6a12f2af6b6c",
+    ),
+    (
+        "Billing Administrator",
+        "b0f54661-2d74-4c50-afa3-1ec803f12efe",
+    ),
+    (
+        "Intune Administrator",
+        "3a2c62db-5318-420d-8d74-23affee5d9d5",
+    ),
+];
 
 #[cfg(test)]
 mod tests {

@@ -437,7 +437,7 @@ async fn transitive_member_of_gives_nested_groups_and_directory_roles() {
 #[tokio::test]
 async fn transitive_member_of_permissions() {
     // Without a role-management read permission, roles come back with limited information.
-    let (running, client) = start().await;
+    let (running, client) = start_with(without_role_reading()).await;
     let admin = list(
         &client,
         Request::get(format!(
@@ -559,13 +559,25 @@ async fn role_definitions_list_the_built_in_roles_and_filter() {
 
 #[tokio::test]
 async fn role_definitions_need_a_role_management_or_directory_read_permission() {
-    // The default admin app reads users and groups, not role management.
-    let (_running, client) = start().await;
+    let (_running, client) = start_with(without_role_reading()).await;
     let e = fail(&client, Request::get(ROLE_DEFINITIONS)).await;
     assert_eq!(
         (e.status, e.code.as_str()),
         (403, "Authorization_RequestDenied")
     );
+}
+
+/// The default admin app's permissions without RoleManagement.Read.Directory: it reads users
+/// and groups, not role management.
+fn without_role_reading() -> TenantSpec {
+    TenantSpec {
+        admin_roles: entra_mail::sim::seed::DEFAULT_ADMIN_ROLES
+            .iter()
+            .filter(|r| **r != "RoleManagement.Read.Directory")
+            .map(|r| r.to_string())
+            .collect(),
+        ..TenantSpec::default()
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -2,6 +2,10 @@
 //! role definitions. Template ids and descriptions are Microsoft's ("Microsoft Entra built-in
 //! roles"); they are the same in every tenant.
 
+use std::sync::LazyLock;
+
+use crate::well_known::DIRECTORY_ROLES;
+
 /// A built-in role: display name, template id, description.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RoleTemplate {
@@ -22,69 +26,96 @@ const fn role(
     }
 }
 
-/// The built-in roles the simulator knows.
-pub const ROLE_TEMPLATES: &[RoleTemplate] = &[
-    role(
+/// What each built-in role is for, by display name (names and template ids are
+/// `well_known::DIRECTORY_ROLES`, which the tool itself names roles by).
+const DESCRIPTIONS: &[(&str, &str)] = &[
+    (
         "Global Administrator",
-        "62e90394-69f5-4237-9190-012177145e10",
         "Can manage all aspects of Microsoft Entra ID and Microsoft services that use Microsoft Entra identities.",
     ),
-    role(
+    (
         "Conditional Access Administrator",
-        "b1be1c3e-b65d-4f19-8427-f6fa0d97feb9",
         "Can manage Conditional Access capabilities.",
     ),
-    role(
+    (
         "Security Administrator",
-        "194ae4cb-b126-40b2-bd5b-6091b380977d",
         "Can read security information and reports, and manage configuration in Microsoft Entra ID and Office 365.",
     ),
-    role(
+    (
         "Application Administrator",
-        "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3",
         "Can create and manage all aspects of app registrations and enterprise apps.",
     ),
-    role(
+    (
         "Cloud Application Administrator",
-        "158c047a-c907-4556-b7ef-446551a6b5f7",
         "Can create and manage all aspects of app registrations and enterprise apps except App Proxy.",
     ),
-    role(
+    (
         "Global Reader",
-        "f2ef992c-3afb-46b9-b7cf-a126ee74c451",
         "Can read everything that a Global Administrator can, but not update anything.",
     ),
-    role(
+    (
         "Reports Reader",
-        "4a5d8f65-41da-4de4-8968-e035b65339cf",
         "Can read sign-in and audit reports.",
     ),
-    role(
+    (
         "Security Reader",
-        "5d6b6bb7-de71-4623-b4af-96380a352509",
         "Can read security information and reports in Microsoft Entra ID and Office 365.",
     ),
-    role(
+    (
         "Exchange Administrator",
-        "29232cdf-9323-42fd-ade2-1d097af3e4de",
         "Can manage all aspects of the Exchange product.",
     ),
-    role(
+    (
         "User Administrator",
-        "fe930be7-5e62-47db-91af-98c3a49a38b1",
         "Can manage all aspects of users and groups, including resetting passwords for limited admins.",
     ),
-    role(
+    (
         "Helpdesk Administrator",
-        "729827e3-9c14-49f7-bb1b-9608f156bbb8",
         "Can reset passwords for non-administrators and Helpdesk Administrators.",
     ),
-    role(
+    (
         "Privileged Role Administrator",
-        "e8611ab8-c189-46e8-94e1-60213ab1f814",
         "Can manage role assignments in Microsoft Entra ID, and all aspects of Privileged Identity Management.",
     ),
+    (
+        "Privileged Authentication Administrator",
+        "Can access to view, set and reset authentication method information for any user (admin or non-admin).",
+    ),
+    (
+        "Authentication Administrator",
+        "Can access to view, set and reset authentication method information for any non-admin user.",
+    ),
+    (
+        "Password Administrator",
+        "Can reset passwords for non-administrators and Password Administrators.",
+    ),
+    (
+        "SharePoint Administrator",
+        "Can manage all aspects of the SharePoint service.",
+    ),
+    (
+        "Billing Administrator",
+        "Can perform common billing related tasks like updating payment information.",
+    ),
+    (
+        "Intune Administrator",
+        "Can manage all aspects of the Intune product.",
+    ),
 ];
+
+/// The built-in roles the simulator knows.
+pub static ROLE_TEMPLATES: LazyLock<Vec<RoleTemplate>> = LazyLock::new(|| {
+    DIRECTORY_ROLES
+        .iter()
+        .map(|(name, template_id)| {
+            let description = DESCRIPTIONS
+                .iter()
+                .find(|(n, _)| n == name)
+                .map_or("", |(_, d)| d);
+            role(name, template_id, description)
+        })
+        .collect()
+});
 
 /// The built-in role named `name` (display names are unique).
 pub fn by_name(name: &str) -> Option<&'static RoleTemplate> {
@@ -106,6 +137,7 @@ mod tests {
     fn names_and_template_ids_are_unique_guids() {
         for (i, a) in ROLE_TEMPLATES.iter().enumerate() {
             assert!(uuid::Uuid::parse_str(a.template_id).is_ok(), "{}", a.name);
+            assert!(!a.description.is_empty(), "{} has a description", a.name);
             for b in &ROLE_TEMPLATES[i + 1..] {
                 assert_ne!(a.name, b.name);
                 assert_ne!(a.template_id, b.template_id);

@@ -18,6 +18,7 @@ pub const DEFAULT_ADMIN_ROLES: &[&str] = &[
     "Group.Read.All",
     "User.Read.All",
     "AuditLog.Read.All",
+    "RoleManagement.Read.Directory",
 ];
 
 /// The federated credential seeded on the admin app (a GitHub Actions workflow).

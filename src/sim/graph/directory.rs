@@ -32,10 +32,17 @@ pub fn route(
             format!("Resource not found for the segment '{}'.", segment.name),
         ));
     }
+    // `$expand=members($select=...)` expands members as `$expand=members` does (the
+    // simulator's members carry every property a caller selects).
+    let expands_members = ctx
+        .query
+        .expand
+        .as_deref()
+        .is_some_and(|e| e == "members" || e.starts_with("members("));
     match (set, method.as_str(), key) {
         ("groups", "GET", None) => {
             ctx.require(need::GROUP_READ)?;
-            if ctx.query.expand.as_deref() == Some("members") {
+            if expands_members {
                 // Members are more than basic group properties.
                 ctx.require(need::GROUP_MEMBER_READ)?;
             }
@@ -44,7 +51,7 @@ pub fn route(
                 let Some(mut view) = group.view(ctx.now, true).cloned() else {
                     continue;
                 };
-                if ctx.query.expand.as_deref() == Some("members") {
+                if expands_members {
                     view.insert(
                         "members".into(),
                         Value::Array(membership::expanded(ctx, &group.hidden.members)),
@@ -52,7 +59,7 @@ pub fn route(
                 }
                 items.push(view);
             }
-            if ctx.query.expand.as_deref().is_some_and(|e| e != "members") {
+            if ctx.query.expand.is_some() && !expands_members {
                 return Err(error(
                     400,
                     "Request_BadRequest",

@@ -360,7 +360,8 @@ impl Query {
                 .filter(|(k, _)| {
                     matches!(k.as_str(), "id" | "@odata.type")
                         || fields.iter().any(|f| f == *k)
-                        || self.expand.as_deref() == Some(k.as_str())
+                        || self.expand.as_deref().and_then(|e| e.split('(').next())
+                            == Some(k.as_str())
                 })
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
