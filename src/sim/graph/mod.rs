@@ -84,6 +84,25 @@ pub fn bad_request(message: impl Into<String>) -> Reply {
     error(400, "Request_BadRequest", message)
 }
 
+/// A read-only leaf: nothing below it, and GET only.
+pub fn get_only(method: &Method, rest: &[Segment]) -> Result<(), Reply> {
+    if let Some(segment) = rest.first() {
+        return Err(error(
+            400,
+            "BadRequest",
+            format!("Resource not found for the segment '{}'.", segment.name),
+        ));
+    }
+    if method != Method::GET {
+        return Err(error(
+            405,
+            "Request_BadRequest",
+            "The HTTP method is not allowed on this resource.",
+        ));
+    }
+    Ok(())
+}
+
 fn denied() -> Reply {
     error(
         403,

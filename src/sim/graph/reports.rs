@@ -39,20 +39,7 @@ const FILTERABLE: &[&str] = &[
 ];
 
 pub fn route(ctx: &mut Ctx<'_>, method: &Method, key: Option<Key>, rest: &[Segment]) -> Res {
-    if let Some(segment) = rest.first() {
-        return Err(error(
-            400,
-            "BadRequest",
-            format!("Resource not found for the segment '{}'.", segment.name),
-        ));
-    }
-    if method != Method::GET {
-        return Err(error(
-            405,
-            "Request_BadRequest",
-            "The HTTP method is not allowed on this resource.",
-        ));
-    }
+    super::get_only(method, rest)?;
     authorize(ctx)?;
     let updated = ctx.timestamp();
     let list = key.is_none();

@@ -4,26 +4,13 @@
 use axum::http::Method;
 use serde_json::{json, Map, Value};
 
-use super::{error, need, not_found, Ctx, Key, Res, Segment};
+use super::{need, not_found, Ctx, Key, Res, Segment};
 use crate::sim::roles::{RoleTemplate, ROLE_TEMPLATES};
 
 const SET: &str = "roleManagement/directory/roleDefinitions";
 
 pub fn route(ctx: &mut Ctx<'_>, method: &Method, key: Option<Key>, rest: &[Segment]) -> Res {
-    if let Some(segment) = rest.first() {
-        return Err(error(
-            400,
-            "BadRequest",
-            format!("Resource not found for the segment '{}'.", segment.name),
-        ));
-    }
-    if method != Method::GET {
-        return Err(error(
-            405,
-            "Request_BadRequest",
-            "The HTTP method is not allowed on this resource.",
-        ));
-    }
+    super::get_only(method, rest)?;
     ctx.require(need::ROLE_DEFINITION_READ)?;
     match key {
         None => {
