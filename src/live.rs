@@ -1,6 +1,8 @@
 //! Reading the tenant: everything a plan compares with the desired state, in one parallel
 //! wave when the outputs file tells us the ids (a second, smaller wave when it cannot).
 
+use std::collections::BTreeMap;
+
 use futures::future::{join_all, OptionFuture};
 
 use crate::config::Desired;
@@ -45,8 +47,19 @@ pub struct LiveConditionalAccess {
     /// Each configured group name with the groups that carry it (none: missing; several:
     /// ambiguous).
     pub groups: Vec<(String, Vec<LiveGroup>)>,
+    /// The users in each group the policy names (by name or by id in its file), read
+    /// transitively and completely, by lowercase group id; `None` where the group is gone.
+    pub members: BTreeMap<String, Option<Vec<Member>>>,
     /// Each configured user principal name with its user, if it exists.
     pub users: Vec<(String, Option<User>)>,
+    /// The groups and directory roles each emergency-access user is in (by lowercase UPN),
+    /// to tell whether another policy reaches them; `Err` says why it could not be read.
+    pub emergency_memberships: BTreeMap<String, Result<Vec<DirectoryObject>, String>>,
+    /// Directory role names by lowercase role template id: the tenant's role definitions, or
+    /// the built-in ones when the token may not read them.
+    pub role_names: BTreeMap<String, String>,
+    /// Who in the tenant has no multi-factor method registered.
+    pub mfa: MfaRegistration,
     pub security_defaults: bool,
     /// Who runs this (from the token's claims).
     pub caller: Caller,
@@ -57,13 +70,65 @@ pub struct LiveGroup {
     pub id: String,
     #[serde(rename = "displayName")]
     pub display_name: Option<String>,
+    /// Direct members, as `$expand` gives them: at most [`EXPANDED_MEMBERS_CAP`].
     #[serde(default)]
-    pub members: Vec<Member>,
+    members: Vec<TypedMember>,
 }
 
+/// Graph returns at most this many objects for `$expand` on a directory object.
+const EXPANDED_MEMBERS_CAP: usize = 20;
+
+impl LiveGroup {
+    /// The users in this group, when `$expand` gave all of them: fewer than the cap, and no
+    /// nested group whose members it would not follow.
+    fn complete_members(&self) -> Option<Vec<Member>> {
+        let complete = self.members.len() < EXPANDED_MEMBERS_CAP
+            && self.members.iter().all(TypedMember::is_user);
+        complete.then(|| self.members.iter().map(|m| m.member.clone()).collect())
+    }
+}
+
+/// A user reached through a group.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Member {
     pub id: String,
+    pub user_principal_name: Option<String>,
+    pub account_enabled: Option<bool>,
+}
+
+/// A group or directory role something is a member of.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectoryObject {
+    pub id: String,
+    #[serde(rename = "@odata.type")]
+    pub odata_type: Option<String>,
+    pub display_name: Option<String>,
+    /// Set on a `directoryRole`: the role template id Conditional Access names roles by.
+    pub role_template_id: Option<String>,
+}
+
+impl DirectoryObject {
+    pub fn is_group(&self) -> bool {
+        self.odata_type.as_deref() == Some("#microsoft.graph.group")
+    }
+
+    pub fn is_directory_role(&self) -> bool {
+        self.odata_type.as_deref() == Some("#microsoft.graph.directoryRole")
+    }
+}
+
+/// What `/reports/authenticationMethods/userRegistrationDetails` told us.
+#[derive(Debug, Clone, Default)]
+pub enum MfaRegistration {
+    /// Not read (no policy).
+    #[default]
+    NotRead,
+    /// The enabled users with no multi-factor method registered: lowercase id -> UPN.
+    Unregistered(BTreeMap<String, String>),
+    /// The report could not be read, and why (what to grant).
+    Unreadable(String),
 }
 
 /// The identity behind the token.
@@ -379,8 +444,9 @@ async fn grants(
         .await
 }
 
-/// Every policy, every user and group it names, security defaults, and who
-/// we are: all in one wave (groups come with their members).
+/// Every policy, every user and group it names (groups with all their users), security
+/// defaults, role names, MFA registration and who we are: one wave, plus one request per
+/// group too big or nested for `$expand` to give whole.
 async fn read_conditional_access(
     client: &GraphClient,
     policy: &crate::config::DesiredPolicy,
@@ -398,23 +464,17 @@ async fn read_conditional_access(
         .collect();
     let policies_request = Request::get("identity/conditionalAccess/policies");
     let groups = join_all(group_names.iter().map(|name| {
-        let request = Request::get("groups")
-            .query("$filter", odata::eq("displayName", name))
-            .query("$select", "id,displayName")
-            .query("$expand", "members");
-        async move {
-            client
-                .list::<LiveGroup>(request)
-                .await
-                .map(|found| (name.to_string(), found))
-        }
+        let emergency = policy.emergency_access_groups.contains(name);
+        named_group(client, name, emergency)
     }));
+    let literal_groups = join_all(
+        literal_group_ids(&policy.template)
+            .into_iter()
+            .map(|id| async move { (id.clone(), transitive_users(client, &id).await) }),
+    );
     let users = join_all(user_names.iter().map(|upn| {
-        let path = format!(
-            "users/{}",
-            percent_encoding::utf8_percent_encode(upn, percent_encoding::NON_ALPHANUMERIC)
-        );
-        let request = Request::get(path).query("$select", "id,displayName,userPrincipalName");
+        let request = Request::get(user_path(upn, ""))
+            .query("$select", "id,displayName,userPrincipalName,accountEnabled");
         async move {
             client
                 .send_optional::<User>(&request)
@@ -422,10 +482,18 @@ async fn read_conditional_access(
                 .map(|user| (upn.to_string(), user))
         }
     }));
-    let (policies, groups, users, defaults, claims) = tokio::join!(
+    let memberships =
+        join_all(policy.emergency_access_users.iter().map(|upn| async move {
+            (upn.to_ascii_lowercase(), memberships_of(client, upn).await)
+        }));
+    let (policies, groups, literal_groups, users, memberships, role_names, mfa, defaults, claims) = tokio::join!(
         client.list::<ConditionalAccessPolicy>(policies_request),
         groups,
+        literal_groups,
         users,
+        memberships,
+        role_names(client),
+        mfa_registration(client),
         client.get::<IdentitySecurityDefaultsEnforcementPolicy>(
             "policies/identitySecurityDefaultsEnforcementPolicy"
         ),
@@ -438,10 +506,24 @@ async fn read_conditional_access(
             .and_then(serde_json::Value::as_str)
             .map(String::from)
     };
+    let mut members = BTreeMap::new();
+    let mut named = Vec::new();
+    for found in groups {
+        let (name, found, read) = found?;
+        members.extend(read);
+        named.push((name, found));
+    }
+    for (id, users) in literal_groups {
+        members.insert(id.to_ascii_lowercase(), users?);
+    }
     Ok(LiveConditionalAccess {
         policies: policies?,
-        groups: groups.into_iter().collect::<Result<_, _>>()?,
+        groups: named,
+        members,
         users: users.into_iter().collect::<Result<_, _>>()?,
+        emergency_memberships: memberships.into_iter().collect(),
+        role_names: role_names?,
+        mfa: mfa?,
         security_defaults: defaults?.is_enabled.unwrap_or(false),
         caller: Caller {
             object_id: text("oid"),
@@ -451,4 +533,170 @@ async fn read_conditional_access(
                 .or_else(|| text("appid")),
         },
     })
+}
+
+/// `users/{upn}{rest}`, the UPN percent-encoded.
+fn user_path(upn: &str, rest: &str) -> String {
+    format!(
+        "users/{}{rest}",
+        percent_encoding::utf8_percent_encode(upn, percent_encoding::NON_ALPHANUMERIC)
+    )
+}
+
+type NamedGroup = (String, Vec<LiveGroup>, Vec<(String, Option<Vec<Member>>)>);
+
+/// The groups named `name`, and the users of the one it must be. A small flat group comes
+/// whole with its `$expand`ed members, in the same request; any other is read with
+/// [`transitive_users`]. Emergency-access groups always are, for their members' sign-in state.
+async fn named_group(
+    client: &GraphClient,
+    name: &str,
+    emergency: bool,
+) -> Result<NamedGroup, GraphError> {
+    let request = Request::get("groups")
+        .query("$filter", odata::eq("displayName", name))
+        .query("$select", "id,displayName")
+        .query(
+            "$expand",
+            "members($select=id,userPrincipalName,accountEnabled)",
+        );
+    let found = client.list::<LiveGroup>(request).await?;
+    let mut members = Vec::new();
+    if let [group] = found.as_slice() {
+        let users = match group.complete_members().filter(|_| !emergency) {
+            Some(users) => Some(users),
+            None => transitive_users(client, &group.id).await?,
+        };
+        members.push((group.id.to_ascii_lowercase(), users));
+    }
+    Ok((name.to_string(), found, members))
+}
+
+/// Every user in a group, through nested groups, over every page. (`$expand=members` stops
+/// at 20 and does not follow nesting.) `None` when the group does not exist.
+async fn transitive_users(
+    client: &GraphClient,
+    group_id: &str,
+) -> Result<Option<Vec<Member>>, GraphError> {
+    let request = Request::get(format!("groups/{group_id}/transitiveMembers"))
+        .query("$select", "id,userPrincipalName,accountEnabled")
+        .query("$top", "999");
+    match client.list::<TypedMember>(request).await {
+        Ok(found) => Ok(Some(
+            found
+                .into_iter()
+                .filter(TypedMember::is_user)
+                .map(|m| m.member)
+                .collect(),
+        )),
+        Err(e) if e.status() == Some(404) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// A member with its type (a user, a nested group, a device, a service principal).
+#[derive(Debug, Clone, Deserialize)]
+struct TypedMember {
+    #[serde(rename = "@odata.type")]
+    odata_type: Option<String>,
+    #[serde(flatten)]
+    member: Member,
+}
+
+impl TypedMember {
+    fn is_user(&self) -> bool {
+        self.odata_type.as_deref() == Some("#microsoft.graph.user")
+    }
+}
+
+/// Group ids written into the policy file itself, not through a placeholder.
+fn literal_group_ids(template: &serde_json::Value) -> Vec<String> {
+    ["includeGroups", "excludeGroups"]
+        .iter()
+        .filter_map(|k| template.pointer(&format!("/conditions/users/{k}")))
+        .filter_map(serde_json::Value::as_array)
+        .flatten()
+        .filter_map(serde_json::Value::as_str)
+        .filter(|s| uuid::Uuid::parse_str(s).is_ok())
+        .map(String::from)
+        .collect()
+}
+
+/// The groups and roles an emergency-access user is in; what could not be read is kept as a
+/// reason.
+async fn memberships_of(client: &GraphClient, upn: &str) -> Result<Vec<DirectoryObject>, String> {
+    let request = Request::get(user_path(upn, "/transitiveMemberOf"))
+        .query("$select", "id,displayName,roleTemplateId")
+        .query("$top", "999");
+    let objects: Vec<DirectoryObject> = client.list(request).await.map_err(|e| match e.status() {
+        Some(403) => "the token may not read group memberships (grant GroupMember.Read.All, or Directory.Read.All)".to_string(),
+        Some(404) => format!("{upn} does not exist"),
+        _ => e.to_string(),
+    })?;
+    // Without a role-reading permission Graph lists a role with its type and id only.
+    if objects
+        .iter()
+        .any(|o| o.is_directory_role() && o.role_template_id.is_none())
+    {
+        return Err("the token may not read its directory roles (grant RoleManagement.Read.Directory, or Directory.Read.All)".to_string());
+    }
+    Ok(objects)
+}
+
+/// Directory role names by template id: the tenant's definitions (custom roles too), or the
+/// built-in table when the token may not read them.
+async fn role_names(client: &GraphClient) -> Result<BTreeMap<String, String>, GraphError> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct RoleDefinition {
+        display_name: Option<String>,
+        template_id: Option<String>,
+    }
+    let mut names: BTreeMap<String, String> = crate::well_known::DIRECTORY_ROLES
+        .iter()
+        .map(|(name, id)| (id.to_string(), name.to_string()))
+        .collect();
+    let request = Request::get("roleManagement/directory/roleDefinitions")
+        .query("$select", "id,displayName,templateId");
+    match client.list::<RoleDefinition>(request).await {
+        Ok(definitions) => {
+            for definition in definitions {
+                if let (Some(id), Some(name)) = (definition.template_id, definition.display_name) {
+                    names.insert(id.to_ascii_lowercase(), name);
+                }
+            }
+            Ok(names)
+        }
+        Err(e) if matches!(e.status(), Some(401 | 403)) => Ok(names),
+        Err(e) => Err(e),
+    }
+}
+
+/// Who has no multi-factor method registered, or why that could not be read.
+async fn mfa_registration(client: &GraphClient) -> Result<MfaRegistration, GraphError> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Registration {
+        id: String,
+        user_principal_name: Option<String>,
+    }
+    let request = Request::get("reports/authenticationMethods/userRegistrationDetails")
+        .query("$filter", "isMfaRegistered eq false")
+        .query("$select", "id,userPrincipalName")
+        .query("$top", "999");
+    match client.list::<Registration>(request).await {
+        Ok(found) => Ok(MfaRegistration::Unregistered(
+            found
+                .into_iter()
+                .map(|r| {
+                    let upn = r.user_principal_name.unwrap_or_else(|| r.id.clone());
+                    (r.id.to_ascii_lowercase(), upn)
+                })
+                .collect(),
+        )),
+        Err(e) if e.status() == Some(403) => Ok(MfaRegistration::Unreadable(
+            "reading it needs AuditLog.Read.All (a signed-in user also needs the Reports Reader, Security Reader or Global Reader role), and a Microsoft Entra ID P1 licence".to_string(),
+        )),
+        Err(e) => Err(e),
+    }
 }

@@ -24,17 +24,31 @@ const CONDITIONAL_ACCESS_ROLES: &[(&str, &str)] = &[
     ),
 ];
 
+/// What reading who has registered a multi-factor method needs. Not required: without it,
+/// plan says it could not check.
+pub const MFA_REPORT_PERMISSION: &str = "AuditLog.Read.All";
+
 /// One thing the run will do, and the permission sets that allow it (first = least privileged).
 #[derive(Debug, Clone, Serialize)]
 pub struct Need {
     pub operation: &'static str,
     pub any_of: Vec<Vec<&'static str>>,
+    /// The run goes on without it, doing less (and saying what it could not do).
+    pub optional: bool,
 }
 
 fn need(operation: &'static str, any_of: &[&[&'static str]]) -> Need {
     Need {
         operation,
         any_of: any_of.iter().map(|set| set.to_vec()).collect(),
+        optional: false,
+    }
+}
+
+fn optional(operation: &'static str, any_of: &[&[&'static str]]) -> Need {
+    Need {
+        optional: true,
+        ..need(operation, any_of)
     }
 }
 
@@ -140,6 +154,14 @@ pub fn needs(desired: &Desired) -> Vec<Need> {
                 ],
             ));
         }
+        needs.push(optional(
+            "list pilot members with no multi-factor method registered",
+            &[&[MFA_REPORT_PERMISSION]],
+        ));
+        needs.push(optional(
+            "name directory roles, and tell which policies reach emergency-access accounts through them",
+            &[&["RoleManagement.Read.Directory"], &["Directory.Read.All"]],
+        ));
     }
     needs
 }
@@ -177,6 +199,8 @@ pub struct Report {
 #[derive(Debug, Clone, Serialize)]
 pub struct Check {
     pub operation: &'static str,
+    /// Not needed for the run to go on.
+    pub optional: bool,
     pub satisfied_by: Option<Vec<String>>,
     /// What to grant when it is not.
     pub fix: Option<String>,
@@ -186,7 +210,7 @@ impl Report {
     pub fn missing(&self) -> Vec<&Check> {
         self.checks
             .iter()
-            .filter(|c| c.satisfied_by.is_none())
+            .filter(|c| c.satisfied_by.is_none() && !c.optional)
             .collect()
     }
 
@@ -336,6 +360,7 @@ pub fn report(desired: &Desired, claims: &Value) -> Result<Report, PreflightErro
         };
         checks.push(Check {
             operation: need.operation,
+            optional: need.optional,
             satisfied_by: if role_missing { None } else { satisfied },
             fix,
         });

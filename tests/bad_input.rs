@@ -175,7 +175,7 @@ fn corpus() -> Vec<Case> {
                 "emergency_access_users = [\"breakglass1@contoso.onmicrosoft.com\"]\n",
                 "",
             ),
-        &["refusing to enable `MFA Pilot` without emergency-access accounts"],
+        &["refusing to enable `MFA Pilot` (conditional_access.state = \"enabled\"): emergency-access rule"],
     ));
     cases.push(case(
         "a pilot group that does not exist",

@@ -170,10 +170,11 @@ async fn enabling_without_emergency_accounts_is_refused_with_a_way_out() {
     let h = Harness::start(&config(&policy), Faults::default()).await;
     let error = h.try_plan_with(&now()).await.unwrap_err().to_string();
     assert!(
-        error.starts_with("refusing to enable `MFA Pilot` without emergency-access accounts."),
+        error.starts_with("refusing to enable `MFA Pilot` (conditional_access.state = \"enabled\"): emergency-access rule:"),
         "{error}"
     );
-    assert!(error.contains("state = \"report-only\""));
+    assert!(error.contains("no emergency-access account is named"));
+    assert!(error.contains("keep the policy report-only"));
     assert!(error.contains("--allow-lockout-risk"));
     assert_eq!(h.writes(), 0);
 
@@ -207,7 +208,7 @@ async fn a_policy_file_that_forgets_the_exclusion_is_refused() {
         "state = \"enabled\"\npolicy = \"no-exclusion.json\"",
     )));
     let error = h.try_plan_with(&now()).await.unwrap_err().to_string();
-    assert!(error.starts_with("refusing to enable `MFA Pilot`: it does not exclude emergency-access account `breakglass1@contoso.onmicrosoft.com`"), "{error}");
+    assert!(error.starts_with("refusing to enable `MFA Pilot`: emergency-access rule: as it will stand, it does not exclude emergency-access account `breakglass1@contoso.onmicrosoft.com`"), "{error}");
 }
 
 #[tokio::test]
@@ -405,4 +406,89 @@ async fn destroy_removes_the_policy() {
     .without_recording();
     entra_mail::apply::run(&ctx, &plan).await.unwrap();
     assert!(policies(&h).is_empty());
+}
+
+#[tokio::test]
+async fn another_enforced_policy_reaching_break_glass_accounts_is_a_warning() {
+    let h = Harness::start(&config(POLICY), Faults::default()).await;
+    h.running.sim.with_tenant(TENANT, |t| {
+        let other = entra_mail::sim::state::Obj::new(
+            json!({
+                "id": "00000000-0000-0000-0000-0000000000aa",
+                "displayName": "Require MFA for admins",
+                "state": "enabled",
+                "conditions": {
+                    "applications": {"includeApplications": ["All"]},
+                    "users": {"includeRoles": ["62e90394-69f5-4237-9190-012177145e10"], "excludeUsers": []}
+                },
+                "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}
+            })
+            .as_object()
+            .unwrap()
+            .clone(),
+        );
+        t.conditional_access_policies.push(other);
+    });
+    let plan = h.try_plan_with(&now()).await.unwrap();
+    for upn in ["breakglass1", "breakglass2"] {
+        let expected = format!("emergency-access account `{upn}@contoso.onmicrosoft.com` is inside another enabled Conditional Access policy, `Require MFA for admins` (00000000-0000-0000-0000-0000000000aa), which requires multi-factor authentication");
+        assert!(
+            plan.warnings.iter().any(|w| w.starts_with(&expected)),
+            "{expected} in {:#?}",
+            plan.warnings
+        );
+    }
+
+    // Excluded there by a group it is in, the account is out of that policy's reach.
+    h.running.sim.with_tenant(TENANT, |t| {
+        let breakglass: Vec<String> = t
+            .users
+            .iter()
+            .filter(|u| {
+                u.str("userPrincipalName")
+                    .is_some_and(|n| n.starts_with("breakglass"))
+            })
+            .map(|u| u.id().to_string())
+            .collect();
+        let group = t.add_group("Emergency access", breakglass);
+        let other = t.conditional_access_policies.last_mut().unwrap();
+        other.data["conditions"]["users"]["excludeGroups"] = json!([group]);
+    });
+    let plan = h.try_plan_with(&now()).await.unwrap();
+    assert!(
+        !plan
+            .warnings
+            .iter()
+            .any(|w| w.contains("inside another enabled")),
+        "{:#?}",
+        plan.warnings
+    );
+}
+
+#[tokio::test]
+async fn a_pilot_group_bigger_than_a_page_is_counted_whole() {
+    let h = Harness::start(
+        &config(&POLICY.replace("MFA-Test-Group", "All Staff")),
+        Faults::default(),
+    )
+    .await;
+    h.running.sim.with_tenant(TENANT, |t| {
+        let staff: Vec<String> = (0..1200)
+            .map(|i| t.add_user(&format!("staff{i}"), &format!("Staff {i}")))
+            .collect();
+        t.add_group("All Staff", staff);
+    });
+    let plan = h.try_plan_with(&now()).await.unwrap();
+    let reach = plan.reach.expect("a policy has a reach");
+    assert_eq!(reach.users, 1200);
+    assert_eq!(reach.through_groups.len(), 1);
+    assert_eq!(reach.through_groups[0].1, Some(1200));
+    let member_pages = h
+        .running
+        .sim
+        .request_log()
+        .iter()
+        .filter(|e| e.path.ends_with("/transitiveMembers"))
+        .count();
+    assert_eq!(member_pages, 2, "999 users a page");
 }

@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use common::provision::{Harness, CONFIG, TENANT};
+use common::provision::{CliRun, Harness, CONFIG, TENANT};
 use entra_mail::graph::Request;
 use entra_mail::resources::client_secret::PENDING_WINDOW;
 use entra_mail::sim::Faults;
@@ -18,20 +18,6 @@ fn config() -> String {
     format!("{CONFIG}{POLICY}")
 }
 
-/// What one CLI run did.
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-    writes: u64,
-}
-
-impl Run {
-    fn text(&self) -> String {
-        format!("{}\n{}", self.stdout, self.stderr)
-    }
-}
-
 /// A CI runner: a directory holding only the config (and whatever earlier runs left in it).
 fn runner() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -39,24 +25,11 @@ fn runner() -> tempfile::TempDir {
     dir
 }
 
-fn cli(h: &Harness, dir: &Path, args: &[&str]) -> Run {
-    let before = h.running.sim.counters().writes;
-    let output = h
-        .running
-        .cli(dir)
-        .args(args)
-        .args(["-f", "tenant.toml"])
-        .output()
-        .unwrap();
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        writes: h.running.sim.counters().writes - before,
-    }
+fn cli(h: &Harness, dir: &Path, args: &[&str]) -> CliRun {
+    h.run_cli(dir, args)
 }
 
-fn apply(h: &Harness, dir: &Path, extra: &[&str]) -> Run {
+fn apply(h: &Harness, dir: &Path, extra: &[&str]) -> CliRun {
     let mut args = vec!["apply", "--auto-approve"];
     args.extend_from_slice(extra);
     cli(h, dir, &args)

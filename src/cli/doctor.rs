@@ -87,6 +87,11 @@ fn print_text(
     for check in &report.checks {
         match (&check.satisfied_by, &check.fix) {
             (Some(by), _) => println!("  ok       {} ({})", check.operation, by.join(" + ")),
+            (None, fix) if check.optional => println!(
+                "  skipped  {} (optional): {}",
+                check.operation,
+                fix.clone().unwrap_or_default()
+            ),
             (None, fix) => println!(
                 "  MISSING  {}: {}",
                 check.operation,

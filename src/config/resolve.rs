@@ -568,15 +568,16 @@ fn resolve_policy(
         &path.key("pilot_users"),
         problems,
         |name| {
-            if name == "All" {
+            // Graph reads its keywords in any case: "all" is every user as much as "All".
+            if name.eq_ignore_ascii_case("All") {
                 return (!ca.allow_all_users).then(|| {
-                "\"All\" puts every user, admins included, under this policy; set `allow_all_users = true` to mean it".to_string()
+                format!("\"{name}\" puts every user, admins included, under this policy; set `allow_all_users = true` to mean it")
             });
             }
-            if name.eq_ignore_ascii_case("all")
-                || name.eq_ignore_ascii_case("GuestsOrExternalUsers")
-            {
-                return None;
+            if name.eq_ignore_ascii_case("GuestsOrExternalUsers") {
+                return (!ca.allow_all_users).then(|| {
+                format!("\"{name}\" puts every guest and external user under this policy; set `allow_all_users = true` to mean it")
+            });
             }
             (!is_user_principal_name(name)).then(|| {
             format!("`{name}` is not a user principal name; expected name@domain, like alice@contoso.com, or \"All\"")

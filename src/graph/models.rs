@@ -195,6 +195,10 @@ pub struct ConditionalAccessPolicy {
     pub created_date_time: Option<OffsetDateTime>,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub modified_date_time: Option<OffsetDateTime>,
+    /// Properties this tool does not model (`description`, `partialEnablementStrategy`, ...):
+    /// kept, so that a hand edit to one is seen as drift rather than lost.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, Value>,
 }
 
 #[skip_serializing_none]

@@ -184,6 +184,8 @@ pub struct Plan {
     pub changes: Vec<ResourceChange>,
     pub resolved: Resolved,
     pub warnings: Vec<String>,
+    /// Whom the Conditional Access policy will reach, as it will stand.
+    pub reach: Option<resources::conditional_access::Reach>,
 }
 
 impl Plan {
@@ -243,9 +245,21 @@ pub enum PlanError {
     },
     #[error("{} apps are named `{name}` without a uniqueName ({}); entra-mail cannot tell which to adopt: delete or rename all but one", ids.len(), ids.join(", "))]
     SeveralAppCandidates { name: String, ids: Vec<String> },
-    #[error("refusing to enable `{policy}` without emergency-access accounts. Emergency-access (break-glass) accounts are two or more cloud-only Global Administrator accounts excluded from every Conditional Access policy, so that a mistake in a policy cannot lock everyone out of the tenant. Name them in conditional_access.emergency_access_users (or emergency_access_groups); or set state = \"report-only\" to see the policy's effect in the sign-in logs without enforcing it; or pass --allow-lockout-risk")]
-    NoEmergencyAccess { policy: String },
-    #[error("refusing to enable `{policy}`: it does not exclude emergency-access account `{who}`; its policy file must put \"${{emergency_access_users}}\" in conditions.users.excludeUsers and \"${{emergency_access_groups}}\" in excludeGroups (or pass --allow-lockout-risk)")]
+    #[error("refusing to enable `{policy}` ({enabled_by}): emergency-access rule: an enforced policy must exclude an emergency-access account that exists and may sign in, and {detail}. Emergency-access (break-glass) accounts are two or more cloud-only Global Administrator accounts excluded from every Conditional Access policy, so that a mistake in a policy cannot lock everyone out of the tenant. Name them in conditional_access.emergency_access_users (or emergency_access_groups); or keep the policy report-only to see its effect in the sign-in logs without enforcing it; or pass --allow-lockout-risk to enable it anyway")]
+    NoEmergencyAccess {
+        policy: String,
+        enabled_by: String,
+        detail: String,
+    },
+    #[error("emergency-access account `{upn}` named by `{policy}` is disabled, so it is no way in: enable it, or name another in conditional_access.emergency_access_users. Nothing was written")]
+    EmergencyAccessDisabled { upn: String, policy: String },
+    #[error("refusing to write `{policy}`: every-user rule: as it will stand, its users condition holds `All`, which puts every user under it, admins and emergency-access accounts included. Set conditional_access.allow_all_users = true to mean it")]
+    EveryUser { policy: String },
+    #[error("refusing to write `{policy}`: directory-role rule: as it will stand, it targets directory roles ({}), so every holder of them, emergency-access accounts included, falls under it. Remove includeRoles from the policy file, or set conditional_access.allow_all_users = true to mean it", roles.join(", "))]
+    DirectoryRoles { policy: String, roles: Vec<String> },
+    #[error("refusing to write `{policy}`: guest rule: as it will stand, it targets guests and external users, who are outside the pilot. Set conditional_access.allow_all_users = true to mean it")]
+    Guests { policy: String },
+    #[error("refusing to enable `{policy}`: emergency-access rule: as it will stand, it does not exclude emergency-access account `{who}`; its policy file must put \"${{emergency_access_users}}\" in conditions.users.excludeUsers and \"${{emergency_access_groups}}\" in excludeGroups (or pass --allow-lockout-risk to enable it anyway)")]
     EmergencyAccessNotExcluded { who: String, policy: String },
 }
 
@@ -307,8 +321,11 @@ pub fn build_with(
     let new_secret = secrets.changes.iter().any(|c| c.action == Action::Create);
     changes.extend(secrets.changes);
     changes.extend(resources::consent::plan(desired, live, &resolved));
-    let (mut policy_changes, policy_warnings) =
-        resources::conditional_access::plan(desired, live, options)?;
+    let resources::conditional_access::PolicyPlan {
+        changes: mut policy_changes,
+        warnings: policy_warnings,
+        reach,
+    } = resources::conditional_access::plan(desired, live, options)?;
     // A policy is recorded on the app the moment it is written, so the app must exist first.
     let app_address = resources::application::address(desired);
     if changes.iter().any(|c| c.address == app_address) {
@@ -330,6 +347,7 @@ pub fn build_with(
         changes,
         resolved,
         warnings,
+        reach,
     })
 }
 
@@ -567,6 +585,7 @@ pub fn build_destroy(desired: &Desired, live: &LiveState) -> Plan {
         changes,
         resolved: Resolved::default(),
         warnings,
+        reach: None,
     }
 }
 

@@ -58,6 +58,9 @@ pub fn text(plan: &Plan, style: Style) -> String {
     for warning in &plan.warnings {
         out.push_str(&format!("warning: {warning}\n"));
     }
+    if let Some(reach) = &plan.reach {
+        out.push_str(&format!("reach: {}\n", reach.sentence()));
+    }
     if !plan.has_changes() {
         out.push_str(&format!(
             "No changes. Tenant {} matches {}.\n",
@@ -210,5 +213,6 @@ pub fn json(plan: &Plan) -> Value {
         },
         "resource_changes": changes,
         "warnings": plan.warnings,
+        "policy_reach": plan.reach,
     })
 }

@@ -51,6 +51,21 @@ public_url = "https://itsm.contoso.com/pandoraitsm"
 mailbox = "helpdesk@contoso.com"
 "#;
 
+/// What one CLI run did.
+pub struct CliRun {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    /// Writes the simulator counted during the run.
+    pub writes: u64,
+}
+
+impl CliRun {
+    pub fn text(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+}
+
 pub struct Harness {
     pub running: Running,
     pub dir: tempfile::TempDir,
@@ -60,11 +75,16 @@ pub struct Harness {
 
 impl Harness {
     pub async fn start(config: &str, faults: Faults) -> Harness {
+        Self::start_with(config, faults, TenantSpec::default()).await
+    }
+
+    /// As [`Harness::start`], with the tenant built from `spec` (its id is always [`TENANT`]).
+    pub async fn start_with(config: &str, faults: Faults, spec: TenantSpec) -> Harness {
         let running = start(SimOptions {
             faults,
             tenants: vec![TenantSpec {
                 tenant_id: Some(TENANT.into()),
-                ..TenantSpec::default()
+                ..spec
             }],
             ..SimOptions::default()
         })
@@ -78,6 +98,27 @@ impl Harness {
             dir,
             config_path,
             client,
+        }
+    }
+
+    /// The built CLI with `args` and `-f tenant.toml`, run in `dir` (a CI runner's checkout).
+    pub fn run_cli(&self, dir: &std::path::Path, args: &[&str]) -> CliRun {
+        self.run_command(self.running.cli(dir), args)
+    }
+
+    /// [`Harness::run_cli`] with a command of the caller's making (another sign-in, umask).
+    pub fn run_command(&self, mut command: assert_cmd::Command, args: &[&str]) -> CliRun {
+        let before = self.running.sim.counters().writes;
+        let output = command
+            .args(args)
+            .args(["-f", "tenant.toml"])
+            .output()
+            .unwrap();
+        CliRun {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            writes: self.running.sim.counters().writes - before,
         }
     }
 

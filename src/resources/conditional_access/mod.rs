@@ -1,0 +1,482 @@
+//! The Conditional Access policy ("MFA Pilot"): found by the ownership record, rendered from
+//! its policy file with the names resolved to ids, judged as it will stand in the tenant, and
+//! written so that Graph then holds exactly the file.
+
+mod guard;
+mod in_force;
+mod reach;
+mod render;
+
+use serde_json::{json, Value};
+
+pub use reach::Reach;
+
+use crate::apply::{ApplyContext, ApplyError};
+use crate::config::{Desired, DesiredPolicy};
+use crate::graph::models::ConditionalAccessPolicy;
+use crate::graph::Request;
+use crate::live::LiveState;
+use crate::ownership::Entry;
+use crate::plan::{Action, AttributeChange, Operation, PlanError, PlanOptions, ResourceChange};
+
+pub const KIND: &str = "conditional_access_policy";
+const POLICIES: &str = "identity/conditionalAccess/policies";
+const REPORT_ONLY: &str = "enabledForReportingButNotEnforced";
+
+pub fn address(policy: &DesiredPolicy) -> String {
+    format!("{KIND}.{}", super::slug(&policy.display_name))
+}
+
+/// The policy's part of a plan.
+#[derive(Debug, Default)]
+pub struct PolicyPlan {
+    pub changes: Vec<ResourceChange>,
+    pub warnings: Vec<String>,
+    /// Whom the policy will reach, as it will stand.
+    pub reach: Option<Reach>,
+}
+
+pub fn plan(
+    desired: &Desired,
+    live: &LiveState,
+    options: &PlanOptions,
+) -> Result<PolicyPlan, PlanError> {
+    let Some(policy) = &desired.conditional_access else {
+        return Ok(PolicyPlan::default());
+    };
+    let Some(ca) = &live.conditional_access else {
+        return Ok(PolicyPlan::default());
+    };
+    if ca.security_defaults {
+        return Err(PlanError::SecurityDefaultsOn {
+            tenant: desired.tenant_id.to_string(),
+        });
+    }
+    let resolution = render::resolve(policy, ca)?;
+    let wanted = render::render(policy, &resolution);
+    let mut warnings = Vec::new();
+    let (existing, mut changes) = find_ours(policy, live, options, &mut warnings)?;
+    let live_value = existing.and_then(|(p, _)| serde_json::to_value(p).ok());
+    let patch = live_value
+        .as_ref()
+        .and_then(|l| in_force::replacing_patch(&wanted, l));
+    // Judge what Graph will hold: the file for a new policy; the live one with our PATCH
+    // merged in, the way Graph merges it, for an existing one.
+    let will_stand = match (&live_value, &patch) {
+        (Some(l), Some(p)) => in_force::after_patch(l, p),
+        (Some(l), None) => in_force::writable(l),
+        (None, _) => wanted.clone(),
+    };
+    let audience = reach::Audience::of(&will_stand, ca);
+    let ours = existing.and_then(|(p, _)| p.id.as_deref());
+    let judged = guard::Judged {
+        policy,
+        in_force: &will_stand,
+        live: ca,
+        resolution: &resolution,
+        audience: &audience,
+        ours,
+    };
+    let writes = existing.is_none()
+        || patch.is_some()
+        || existing.is_some_and(|(_, claim)| claim != Claim::Recorded);
+    if writes {
+        guard::refuse(&judged, options)?;
+    }
+    warnings.extend(guard::warnings(&judged));
+    warnings.extend(reach::warnings(
+        &policy.display_name,
+        &policy.pilot_groups,
+        guard::enforced(&will_stand),
+        &audience,
+        ca,
+        &resolution,
+    ));
+    let reach = Some(Reach::of(&policy.display_name, &audience, &resolution));
+    let labelled = |v: &Value| render::label(v, &resolution.labels);
+    let staged = options.staged && guard::enforced(&will_stand);
+
+    let Some((existing, claim)) = existing else {
+        let attributes = in_force::leaves(&wanted, "")
+            .into_iter()
+            .map(|(name, value)| AttributeChange {
+                name,
+                before: Value::Null,
+                after: labelled(&value),
+            })
+            .collect();
+        let staged_final = staged.then(|| "enabled".to_string());
+        changes.insert(
+            0,
+            ResourceChange {
+                address: address(policy),
+                kind: KIND,
+                action: Action::Create,
+                before: Value::Null,
+                after: labelled(&wanted),
+                attributes,
+                reason: staged_final
+                    .as_ref()
+                    .map(|s| format!("staged: created report-only, then switched to {s}")),
+                depends_on: Vec::new(),
+                operation: Operation::CreatePolicy {
+                    body: wanted,
+                    staged_final_state: staged_final,
+                },
+            },
+        );
+        return Ok(PolicyPlan {
+            changes,
+            warnings,
+            reach,
+        });
+    };
+    let live_value = live_value.unwrap_or(Value::Null);
+    if patch.is_none() && claim == Claim::Recorded {
+        return Ok(PolicyPlan {
+            changes,
+            warnings,
+            reach,
+        });
+    }
+    let differences = in_force::differences(&wanted, &live_value);
+    let id = existing.id.clone().unwrap_or_default();
+    let attributes = differences
+        .iter()
+        .map(|(name, before, after)| AttributeChange {
+            name: name.clone(),
+            before: labelled(before),
+            after: labelled(after),
+        })
+        .collect();
+    let intents: Vec<Entry> = live
+        .record
+        .policy_intents
+        .iter()
+        .map(|at| Entry::PolicyIntent(*at))
+        .collect();
+    // `--staged` never lowers a policy that is already enforced: that one is changed in place.
+    let live_enforced = guard::enforced(&live_value);
+    let staged_final = (staged && !live_enforced).then(|| "enabled".to_string());
+    let (action, reason, operation) = match claim {
+        Claim::Adopted => (
+            Action::Adopt,
+            Some(format!(
+                "made outside entra-mail ({id}); taken over with --adopt"
+            )),
+            Operation::AdoptPolicy {
+                id,
+                patch,
+                resolves: intents,
+            },
+        ),
+        Claim::Intended => (
+            Action::Update,
+            Some(format!(
+                "made by an earlier run of ours that could not record it ({id}); recorded now"
+            )),
+            Operation::AdoptPolicy {
+                id,
+                patch,
+                resolves: intents,
+            },
+        ),
+        Claim::Recorded => (
+            Action::Update,
+            match (&staged_final, staged && live_enforced) {
+                (Some(s), _) => Some(format!("staged: report-only first, then {s}")),
+                (None, true) => Some(
+                    "already enforced, so changed in place: --staged never lowers an enforced policy"
+                        .to_string(),
+                ),
+                (None, false) => None,
+            },
+            Operation::UpdatePolicy {
+                id,
+                patch: patch.unwrap_or_else(|| json!({})),
+                staged_final_state: staged_final,
+            },
+        ),
+    };
+    changes.insert(
+        0,
+        ResourceChange {
+            address: address(policy),
+            kind: KIND,
+            action,
+            before: labelled(&in_force::writable(&live_value)),
+            after: labelled(&will_stand),
+            attributes,
+            reason,
+            depends_on: Vec::new(),
+            operation,
+        },
+    );
+    Ok(PolicyPlan {
+        changes,
+        warnings,
+        reach,
+    })
+}
+
+/// How a live policy came to be ours in this plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Claim {
+    /// The record names it.
+    Recorded,
+    /// An earlier run of ours made it but could not record it (a lost answer, a kill): it
+    /// carries our name and was made after that run's recorded intent.
+    Intended,
+    /// Someone else's, taken over with `--adopt`.
+    Adopted,
+}
+
+/// Our live policy (with how it is ours) and the deletes of its duplicates.
+type Found<'a> = (
+    Option<(&'a ConditionalAccessPolicy, Claim)>,
+    Vec<ResourceChange>,
+);
+
+/// Which live policy is ours: the earliest the record names, else the earliest made after a
+/// recorded intent; the others of ours are duplicates (two runs at once) and go. With neither,
+/// a policy named like ours is someone else's, taken over only with `--adopt`.
+fn find_ours<'a>(
+    policy: &DesiredPolicy,
+    live: &'a LiveState,
+    options: &PlanOptions,
+    warnings: &mut Vec<String>,
+) -> Result<Found<'a>, PlanError> {
+    let Some(ca) = &live.conditional_access else {
+        return Ok((None, Vec::new()));
+    };
+    let record = &live.record;
+    let recorded = ca.recorded(record);
+    let (mut intended, strangers): (Vec<_>, Vec<_>) = ca
+        .named_not_ours(&policy.display_name, record)
+        .into_iter()
+        .partition(|p| p.created_date_time.is_some_and(|c| record.intended(c)));
+    intended.sort_by_key(|p| (p.created_date_time, p.id.clone()));
+    let ours: Vec<(&ConditionalAccessPolicy, Claim)> = recorded
+        .into_iter()
+        .map(|p| (p, Claim::Recorded))
+        .chain(intended.into_iter().map(|p| (p, Claim::Intended)))
+        .collect();
+    let Some((first, duplicates)) = ours.split_first() else {
+        return match strangers.as_slice() {
+            [] => Ok((None, Vec::new())),
+            [one] if options.adopt => Ok((Some((*one, Claim::Adopted)), Vec::new())),
+            [one] => Err(PlanError::PolicyNotOurs {
+                name: policy.display_name.clone(),
+                id: one.id.clone().unwrap_or_default(),
+            }),
+            several => Err(PlanError::DuplicatePolicies {
+                name: policy.display_name.clone(),
+                ids: several.iter().filter_map(|p| p.id.clone()).collect(),
+            }),
+        };
+    };
+    for other in strangers {
+        warnings.push(format!(
+            "Conditional Access policy `{}` ({}) is named like ours but is not recorded as entra-mail's; left alone",
+            other.display_name.clone().unwrap_or_default(),
+            other.id.clone().unwrap_or_default()
+        ));
+    }
+    let kept = first.0.id.clone().unwrap_or_default();
+    let deletes = duplicates
+        .iter()
+        .map(|(duplicate, _)| duplicate_delete(policy, duplicate, &kept))
+        .collect();
+    Ok((Some(*first), deletes))
+}
+
+fn duplicate_delete(
+    policy: &DesiredPolicy,
+    duplicate: &ConditionalAccessPolicy,
+    kept: &str,
+) -> ResourceChange {
+    delete_change(
+        format!("{}[{}]", address(policy), short_id(duplicate)),
+        duplicate,
+        format!("a second policy of ours (two runs at once); the earliest, {kept}, is kept"),
+    )
+}
+
+/// `[…]` of an address that tells one policy of ours from another: its id's first 8 characters.
+pub fn short_id(policy: &ConditionalAccessPolicy) -> String {
+    policy
+        .id
+        .as_deref()
+        .unwrap_or_default()
+        .chars()
+        .take(8)
+        .collect()
+}
+
+/// The removal of a policy of ours at `address`, and why.
+pub fn delete_change(
+    address: String,
+    policy: &ConditionalAccessPolicy,
+    reason: String,
+) -> ResourceChange {
+    let id = policy.id.clone().unwrap_or_default();
+    ResourceChange {
+        address,
+        kind: KIND,
+        action: Action::Delete,
+        before: json!({"id": id, "display_name": policy.display_name, "state": policy.state}),
+        after: Value::Null,
+        attributes: Vec::new(),
+        reason: Some(reason),
+        depends_on: Vec::new(),
+        operation: Operation::DeletePolicy { id },
+    }
+}
+
+/// What went wrong writing a policy, in words an admin can act on.
+fn explain(error: crate::graph::GraphError) -> ApplyError {
+    let licence = error.status() == Some(403)
+        && error
+            .api()
+            .is_some_and(|a| a.message.to_ascii_lowercase().contains("licen"));
+    if licence {
+        return ApplyError::ConditionalAccess(format!(
+            "Conditional Access needs a Microsoft Entra ID P1 (or P2, or Microsoft 365 Business Premium) licence in this tenant, and Graph refused the write for lack of one: {error}"
+        ));
+    }
+    if error.status() == Some(403) {
+        return ApplyError::ConditionalAccess(format!(
+            "Graph refused the Conditional Access write: the token needs Policy.ReadWrite.ConditionalAccess with Policy.Read.All, and Application.Read.All when the policy names apps (a signed-in user also needs the Conditional Access Administrator role): {error}"
+        ));
+    }
+    ApplyError::Graph(error)
+}
+
+/// Applies [`Operation::CreatePolicy`].
+pub async fn create(
+    ctx: &ApplyContext<'_>,
+    body: &Value,
+    staged_final_state: Option<&str>,
+) -> Result<(), ApplyError> {
+    let mut body = body.clone();
+    if staged_final_state.is_some() {
+        body["state"] = json!(REPORT_ONLY);
+    }
+    // The intent goes on record before the POST, so a policy whose answer is lost is still
+    // known as ours on the next run. (Conditional Access is paced at one request a second, so
+    // this write costs no time of its own.)
+    let intent = Entry::PolicyIntent(time::OffsetDateTime::now_utc().unix_timestamp());
+    ctx.record(intent.clone()).await?;
+    // Recorded as soon as it exists: from then on this policy is provably ours. The record is
+    // re-read while the POST is in flight, once the POST may leave.
+    ctx.client.conditional_access_ready().await;
+    let created: crate::graph::models::ConditionalAccessPolicy = ctx
+        .create_and_record(
+            &[intent],
+            || async { ctx.client.post(POLICIES, &body).await.map_err(explain) },
+            |created: &crate::graph::models::ConditionalAccessPolicy| {
+                created.id.clone().map(Entry::Policy)
+            },
+        )
+        .await?;
+    let id = created
+        .id
+        .ok_or(ApplyError::Missing("the new policy's id"))?;
+    if let Some(state) = staged_final_state {
+        switch_after_read_back(ctx, &id, state).await?;
+    }
+    Ok(())
+}
+
+/// Applies [`Operation::UpdatePolicy`].
+pub async fn update(
+    ctx: &ApplyContext<'_>,
+    id: &str,
+    patch: &Value,
+    staged_final_state: Option<&str>,
+) -> Result<(), ApplyError> {
+    let mut patch = patch.clone();
+    if staged_final_state.is_some() {
+        patch["state"] = json!(REPORT_ONLY);
+    }
+    let request = Request::patch(format!("{POLICIES}/{id}"), patch);
+    ctx.retry_while_replicating(
+        "the policy",
+        |e| e.status() == Some(404),
+        || ctx.client.send(&request),
+    )
+    .await
+    .map_err(|e| match e {
+        ApplyError::Graph(g) => explain(g),
+        other => other,
+    })?;
+    if let Some(state) = staged_final_state {
+        switch_after_read_back(ctx, id, state).await?;
+    }
+    Ok(())
+}
+
+/// `--staged`: once the report-only policy reads back, switch it to its configured state.
+async fn switch_after_read_back(
+    ctx: &ApplyContext<'_>,
+    id: &str,
+    state: &str,
+) -> Result<(), ApplyError> {
+    let path = format!("{POLICIES}/{id}");
+    ctx.progress
+        .step("waiting for the report-only policy to read back");
+    let read_back = || async {
+        let policy: crate::graph::models::ConditionalAccessPolicy = ctx.client.get(&path).await?;
+        if policy.state.as_deref() == Some(REPORT_ONLY) {
+            Ok(())
+        } else {
+            Err(crate::graph::GraphError::Decode {
+                method: "GET".into(),
+                path: path.clone(),
+                message: "not report-only yet".into(),
+            })
+        }
+    };
+    ctx.retry_while_replicating(
+        "the report-only policy",
+        |e| e.status() == Some(404) || matches!(e, crate::graph::GraphError::Decode { .. }),
+        read_back,
+    )
+    .await?;
+    ctx.progress.note(&format!(
+        "  policy is in report-only; switching it to {state}"
+    ));
+    ctx.client
+        .send(&Request::patch(&path, json!({"state": state})))
+        .await
+        .map_err(explain)?;
+    Ok(())
+}
+
+/// Applies [`Operation::DeletePolicy`]; already gone is fine. The record entry goes after
+/// the policy, so a policy never outlives its entry.
+pub async fn delete(ctx: &ApplyContext<'_>, id: &str) -> Result<(), ApplyError> {
+    match ctx.client.delete(&format!("{POLICIES}/{id}")).await {
+        Err(e) if e.status() == Some(404) => {}
+        other => {
+            other.map_err(explain)?;
+        }
+    }
+    ctx.unrecord(Entry::Policy(id.to_string())).await
+}
+
+/// Applies [`Operation::AdoptPolicy`]: record first, so a failed correction leaves a policy
+/// that is ours and corrected on the next run.
+pub async fn adopt(
+    ctx: &ApplyContext<'_>,
+    id: &str,
+    patch: Option<&Value>,
+    resolves: &[Entry],
+) -> Result<(), ApplyError> {
+    ctx.write_record_with(&[Entry::Policy(id.to_string())], resolves, &json!({}))
+        .await?;
+    match patch {
+        Some(patch) => update(ctx, id, patch, None).await,
+        None => Ok(()),
+    }
+}
