@@ -482,7 +482,7 @@ async fn a_pilot_group_bigger_than_a_page_is_counted_whole() {
     let reach = plan.reach.expect("a policy has a reach");
     assert_eq!(reach.users, 1200);
     assert_eq!(reach.through_groups.len(), 1);
-    assert_eq!(reach.through_groups[0].1, Some(1200));
+    assert_eq!(reach.through_groups[0].users, Some(1200));
     let member_pages = h
         .running
         .sim

@@ -95,6 +95,15 @@ fn direct_and_grouped<'a>(
         .chain(groups.iter().flat_map(|(_, users)| users.iter().flatten()))
 }
 
+/// The users one included group brings in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GroupReach {
+    /// `name (id)`.
+    pub group: String,
+    /// `None`: its members could not be read.
+    pub users: Option<usize>,
+}
+
 /// How many users a policy will reach, for the plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Reach {
@@ -103,8 +112,8 @@ pub struct Reach {
     pub all_users: bool,
     /// Distinct users reached, exclusions taken off (with `all_users`: unknown, 0).
     pub users: usize,
-    /// Users through each included group (`None`: its members could not be read).
-    pub through_groups: Vec<(String, Option<usize>)>,
+    /// Users through each included group.
+    pub through_groups: Vec<GroupReach>,
     pub named_directly: usize,
     /// Users the exclusions take off.
     pub excluded: usize,
@@ -133,7 +142,10 @@ impl Reach {
             through_groups: audience
                 .groups
                 .iter()
-                .map(|(id, users)| (resolution.label_of(id), users.as_ref().map(BTreeSet::len)))
+                .map(|(id, users)| GroupReach {
+                    group: resolution.label_of(id),
+                    users: users.as_ref().map(BTreeSet::len),
+                })
                 .collect(),
             named_directly: audience.direct.len(),
             excluded,
@@ -145,11 +157,12 @@ impl Reach {
         let mut parts: Vec<String> = self
             .through_groups
             .iter()
-            .map(|(group, count)| match count {
-                Some(n) => format!("{n} through {group}"),
-                None => {
-                    format!("an unknown number through {group} (its members could not be read)")
-                }
+            .map(|g| match g.users {
+                Some(n) => format!("{n} through {}", g.group),
+                None => format!(
+                    "an unknown number through {} (its members could not be read)",
+                    g.group
+                ),
             })
             .collect();
         if self.named_directly > 0 {
