@@ -522,8 +522,8 @@ async fn read_conditional_access(
         members,
         users: users.into_iter().collect::<Result<_, _>>()?,
         emergency_memberships: memberships.into_iter().collect(),
-        role_names: role_names?,
-        mfa: mfa?,
+        role_names,
+        mfa,
         security_defaults: defaults?.is_enabled.unwrap_or(false),
         caller: Caller {
             object_id: text("oid"),
@@ -645,7 +645,7 @@ async fn memberships_of(client: &GraphClient, upn: &str) -> Result<Vec<Directory
 
 /// Directory role names by template id: the tenant's definitions (custom roles too), or the
 /// built-in table when the token may not read them.
-async fn role_names(client: &GraphClient) -> Result<BTreeMap<String, String>, GraphError> {
+async fn role_names(client: &GraphClient) -> BTreeMap<String, String> {
     #[derive(Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct RoleDefinition {
@@ -665,15 +665,15 @@ async fn role_names(client: &GraphClient) -> Result<BTreeMap<String, String>, Gr
                     names.insert(id.to_ascii_lowercase(), name);
                 }
             }
-            Ok(names)
+            names
         }
-        Err(e) if matches!(e.status(), Some(401 | 403)) => Ok(names),
-        Err(e) => Err(e),
+        // Optional: built-in roles are named without it.
+        Err(_) => names,
     }
 }
 
 /// Who has no multi-factor method registered, or why that could not be read.
-async fn mfa_registration(client: &GraphClient) -> Result<MfaRegistration, GraphError> {
+async fn mfa_registration(client: &GraphClient) -> MfaRegistration {
     #[derive(Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct Registration {
@@ -685,7 +685,7 @@ async fn mfa_registration(client: &GraphClient) -> Result<MfaRegistration, Graph
         .query("$select", "id,userPrincipalName")
         .query("$top", "999");
     match client.list::<Registration>(request).await {
-        Ok(found) => Ok(MfaRegistration::Unregistered(
+        Ok(found) => MfaRegistration::Unregistered(
             found
                 .into_iter()
                 .map(|r| {
@@ -693,10 +693,12 @@ async fn mfa_registration(client: &GraphClient) -> Result<MfaRegistration, Graph
                     (r.id.to_ascii_lowercase(), upn)
                 })
                 .collect(),
+        ),
+        Err(e) if e.status() == Some(403) => MfaRegistration::Unreadable(format!(
+            "reading it needs {} (a signed-in user also needs the Reports Reader, Security Reader or Global Reader role), and a Microsoft Entra ID P1 licence",
+            crate::preflight::MFA_REPORT_PERMISSION
         )),
-        Err(e) if e.status() == Some(403) => Ok(MfaRegistration::Unreadable(
-            "reading it needs AuditLog.Read.All (a signed-in user also needs the Reports Reader, Security Reader or Global Reader role), and a Microsoft Entra ID P1 licence".to_string(),
-        )),
-        Err(e) => Err(e),
+        // Optional: a failure to read the report is said, not fatal.
+        Err(e) => MfaRegistration::Unreadable(format!("the report could not be read ({e})")),
     }
 }

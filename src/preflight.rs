@@ -154,6 +154,12 @@ pub fn needs(desired: &Desired) -> Vec<Need> {
                 ],
             ));
         }
+        if !policy.emergency_access_users.is_empty() || !policy.emergency_access_groups.is_empty() {
+            needs.push(need(
+                "check that emergency-access accounts may sign in",
+                &[&["User.Read.All"], &["Directory.Read.All"]],
+            ));
+        }
         needs.push(optional(
             "list pilot members with no multi-factor method registered",
             &[&[MFA_REPORT_PERMISSION]],

@@ -64,6 +64,7 @@ pub const GRAPH_ROLES: &[(&str, &str)] = &[
         "RoleManagement.Read.Directory",
         "483bed4a-2ad3-4361-a73b-c83ccdbdc53c",
     ),
+    ("User.ReadBasic.All", "97235f07-e226-4f63-ace3-39588e11d3a1"),
     (
         "Directory.ReadWrite.All",
         "19dbc75e-c2e2-444c-a770-ec69d8559fc7",

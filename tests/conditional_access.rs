@@ -492,3 +492,65 @@ async fn a_pilot_group_bigger_than_a_page_is_counted_whole() {
         .count();
     assert_eq!(member_pages, 2, "999 users a page");
 }
+
+#[tokio::test]
+async fn what_graph_completes_in_a_stored_policy_is_no_drift() {
+    let h = Harness::start(CONFIG, Faults::default()).await;
+    let builtin = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/mfa-pilot.json"),
+    )
+    .unwrap();
+    let mut file: Value = serde_json::from_str(&builtin).unwrap();
+    // A strength instead of the plain MFA control, and a sign-in frequency: Graph stores both
+    // with more than was sent.
+    file["grantControls"] = json!({"operator": "OR", "authenticationStrength": {"id": "00000000-0000-0000-0000-000000000002"}});
+    file["sessionControls"] =
+        json!({"signInFrequency": {"value": 8, "type": "hours", "isEnabled": true}});
+    std::fs::write(h.dir.path().join("strength.json"), file.to_string()).unwrap();
+    h.rewrite_config(&config(&POLICY.replace(
+        "state = \"enabled\"",
+        "state = \"enabled\"\npolicy = \"strength.json\"",
+    )));
+    h.try_apply_with(&now()).await.unwrap();
+    let stored = &policies(&h)[0];
+    assert_eq!(
+        stored["grantControls"]["authenticationStrength"]["displayName"],
+        "Multifactor authentication"
+    );
+    assert_eq!(
+        stored["sessionControls"]["signInFrequency"]["frequencyInterval"],
+        "timeBased"
+    );
+    let plan = h.try_plan_with(&now()).await.unwrap();
+    assert!(
+        !plan.has_changes(),
+        "{:#?}",
+        plan.changes
+            .iter()
+            .map(|c| &c.attributes)
+            .collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
+async fn an_emergency_account_whose_sign_in_state_is_unreadable_is_an_error() {
+    let roles = entra_mail::sim::seed::DEFAULT_ADMIN_ROLES
+        .iter()
+        .map(|r| r.replace("User.Read.All", "User.ReadBasic.All"))
+        .collect();
+    let h = Harness::start_with(
+        &config(POLICY),
+        Faults::default(),
+        entra_mail::sim::TenantSpec {
+            admin_roles: roles,
+            ..Default::default()
+        },
+    )
+    .await;
+    let error = h.try_plan_with(&now()).await.unwrap_err().to_string();
+    assert!(
+        error.starts_with("cannot tell whether emergency-access account `breakglass1@contoso.onmicrosoft.com` named by `MFA Pilot` may sign in"),
+        "{error}"
+    );
+    assert_eq!(h.writes(), 0);
+}

@@ -268,16 +268,47 @@ async fn a_disabled_break_glass_account_is_an_error() {
         Faults::default(),
     )
     .await;
-    h.running.sim.with_tenant(TENANT, |t| {
-        let id = user_id(t, "breakglass2@contoso.onmicrosoft.com");
-        let user = t.users.iter_mut().find(|u| u.id() == id).unwrap();
-        user.data["accountEnabled"] = json!(false);
-    });
+    let set_enabled = |enabled: bool| {
+        h.running.sim.with_tenant(TENANT, |t| {
+            let user = t.user_mut("breakglass2@contoso.onmicrosoft.com").unwrap();
+            user.data["accountEnabled"] = json!(enabled);
+        })
+    };
+    let disabled = [
+        "emergency-access account `breakglass2@contoso.onmicrosoft.com`",
+        "is disabled",
+    ];
+    set_enabled(false);
+    refused(&apply(&h, &[]), &disabled);
+
+    // Disabled after the policy is in place: the policy as it stands is judged all the same,
+    // though nothing would be written.
+    set_enabled(true);
+    assert_eq!(apply(&h, &[]).code, 0);
+    set_enabled(false);
+    refused(&plan(&h), &disabled);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_that_cannot_read_whether_break_glass_may_sign_in_is_stopped_first() {
+    let roles = entra_mail::sim::seed::DEFAULT_ADMIN_ROLES
+        .iter()
+        .map(|r| r.replace("User.Read.All", "User.ReadBasic.All"))
+        .collect();
+    let h = Harness::start_with(
+        &config(&format!("pilot_groups = [\"MFA-Test-Group\"]\n{EMERGENCY}")),
+        Faults::default(),
+        TenantSpec {
+            admin_roles: roles,
+            ..TenantSpec::default()
+        },
+    )
+    .await;
     refused(
-        &apply(&h, &[]),
+        &plan(&h),
         &[
-            "emergency-access account `breakglass2@contoso.onmicrosoft.com`",
-            "is disabled",
+            "to check that emergency-access accounts may sign in",
+            "User.Read.All",
         ],
     );
 }

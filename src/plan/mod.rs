@@ -253,6 +253,8 @@ pub enum PlanError {
     },
     #[error("emergency-access account `{upn}` named by `{policy}` is disabled, so it is no way in: enable it, or name another in conditional_access.emergency_access_users. Nothing was written")]
     EmergencyAccessDisabled { upn: String, policy: String },
+    #[error("cannot tell whether emergency-access account `{upn}` named by `{policy}` may sign in: Graph did not return its accountEnabled, which a basic-profile permission does not read. Grant User.Read.All (or Directory.Read.All). Nothing was written")]
+    EmergencyAccessUnverified { upn: String, policy: String },
     #[error("refusing to write `{policy}`: every-user rule: as it will stand, its users condition holds `All`, which puts every user under it, admins and emergency-access accounts included. Set conditional_access.allow_all_users = true to mean it")]
     EveryUser { policy: String },
     #[error("refusing to write `{policy}`: directory-role rule: as it will stand, it targets directory roles ({}), so every holder of them, emergency-access accounts included, falls under it. Remove includeRoles from the policy file, or set conditional_access.allow_all_users = true to mean it", roles.join(", "))]

@@ -50,11 +50,13 @@ pub fn enforced(policy: &Value) -> bool {
 /// Existence: a break-glass account that cannot sign in is no way in.
 fn emergency_accounts_usable(judged: &Judged<'_>) -> Result<(), PlanError> {
     for (upn, user) in emergency_users(judged) {
-        if user.account_enabled == Some(false) {
-            return Err(PlanError::EmergencyAccessDisabled {
-                upn: upn.clone(),
-                policy: judged.policy.display_name.clone(),
-            });
+        let upn = upn.clone();
+        let policy = judged.policy.display_name.clone();
+        match user.account_enabled {
+            Some(true) => {}
+            Some(false) => return Err(PlanError::EmergencyAccessDisabled { upn, policy }),
+            // Graph leaves `accountEnabled` out under a basic-profile permission.
+            None => return Err(PlanError::EmergencyAccessUnverified { upn, policy }),
         }
     }
     Ok(())

@@ -14,6 +14,22 @@ const READ_ONLY: &[&str] = &[
     "templateId",
 ];
 
+/// Objects Graph completes when it stores them: an authentication strength comes back with
+/// its name and combinations, a sign-in frequency with its defaults. Under these, what only
+/// Graph holds is its own filling, not drift, and is never cleared.
+const GRAPH_COMPLETES: &[&str] = &[
+    "grantControls.authenticationStrength",
+    "sessionControls.signInFrequency",
+    "sessionControls.persistentBrowser",
+    "sessionControls.cloudAppSecurity",
+    "sessionControls.applicationEnforcedRestrictions",
+    "conditions.users.includeGuestsOrExternalUsers.externalTenants",
+    "conditions.users.excludeGuestsOrExternalUsers.externalTenants",
+];
+
+/// Free text, compared exactly (everything else is an id or a keyword, compared without case).
+const FREE_TEXT: &[&str] = &["displayName", "description"];
+
 /// One property that differs: dotted path, what Graph holds, what it will hold.
 pub type Difference = (String, Value, Value);
 
@@ -78,22 +94,24 @@ pub fn replacing_patch(wanted: &Value, live: &Value) -> Option<Value> {
             &mut found,
         );
         if !found.is_empty() {
-            patch.insert(key, replacement(want, have));
+            patch.insert(key.clone(), replacement(want, have, &key));
         }
     }
     (!patch.is_empty()).then_some(Value::Object(patch))
 }
 
-/// `want`, with every member `have` holds and `want` does not cleared, at every depth.
-fn replacement(want: Option<&Value>, have: Option<&Value>) -> Value {
+/// `want`, with every member `have` holds and `want` does not cleared, at every depth (but
+/// not inside what Graph completes itself).
+fn replacement(want: Option<&Value>, have: Option<&Value>, path: &str) -> Value {
     match (want, have) {
-        (Some(Value::Object(want)), Some(Value::Object(have))) => {
+        (Some(Value::Object(want)), Some(Value::Object(have))) if !completed_by_graph(path) => {
             let mut out = want.clone();
             for (key, value) in have {
                 if key.contains('@') {
                     continue;
                 }
-                let replaced = replacement(want.get(key), Some(value));
+                let child = format!("{path}.{key}");
+                let replaced = replacement(want.get(key), Some(value), &child);
                 out.insert(key.clone(), replaced);
             }
             Value::Object(out)
@@ -128,6 +146,9 @@ fn differences_at(wanted: &Value, live: &Value, path: &str, out: &mut Vec<Differ
             } else {
                 format!("{path}.{key}")
             };
+            if wanted.get(&key).is_none() && completed_by_graph(path) && !is_nothing(wanted) {
+                continue;
+            }
             differences_at(
                 wanted.get(&key).unwrap_or(&Value::Null),
                 live.get(&key).unwrap_or(&Value::Null),
@@ -137,7 +158,7 @@ fn differences_at(wanted: &Value, live: &Value, path: &str, out: &mut Vec<Differ
         }
         return;
     }
-    if !same_leaf(wanted, live) {
+    if !same_leaf(wanted, live, FREE_TEXT.contains(&path)) {
         let after = match (wanted, live) {
             (Value::Null, Value::Array(_)) => json!([]),
             _ => wanted.clone(),
@@ -146,14 +167,15 @@ fn differences_at(wanted: &Value, live: &Value, path: &str, out: &mut Vec<Differ
     }
 }
 
-/// Keys of either object, `wanted`'s first, then `live`'s own (annotations skipped).
+/// Keys of either object, `wanted`'s first, then `live`'s own. Annotations (`@odata.type`)
+/// are skipped on both sides: Graph does not echo them, and they are sent as the file has them.
 fn keys_of(wanted: &Value, live: &Value) -> Vec<String> {
-    let mut keys: Vec<String> = wanted
-        .as_object()
+    let mut keys: Vec<String> = Vec::new();
+    for key in [wanted, live]
         .into_iter()
-        .flat_map(|m| m.keys().cloned())
-        .collect();
-    for key in live.as_object().into_iter().flat_map(|m| m.keys()) {
+        .filter_map(Value::as_object)
+        .flat_map(|m| m.keys())
+    {
         if !key.contains('@') && !keys.contains(key) {
             keys.push(key.clone());
         }
@@ -171,14 +193,19 @@ fn is_nothing(value: &Value) -> bool {
     }
 }
 
-fn same_leaf(wanted: &Value, live: &Value) -> bool {
+fn same_leaf(wanted: &Value, live: &Value, free_text: bool) -> bool {
     match (wanted, live) {
         (Value::Array(_), _) | (_, Value::Array(_)) => {
             normalised_list(wanted) == normalised_list(live)
         }
-        (Value::String(w), Value::String(l)) => w.eq_ignore_ascii_case(l),
+        (Value::String(w), Value::String(l)) if !free_text => w.eq_ignore_ascii_case(l),
         (w, l) => w == l,
     }
+}
+
+/// Whether `path` is an object Graph completes, whose extra members are its own.
+fn completed_by_graph(path: &str) -> bool {
+    GRAPH_COMPLETES.contains(&path)
 }
 
 fn normalised_list(value: &Value) -> Vec<String> {
@@ -287,6 +314,71 @@ mod tests {
             after["conditions"]["users"]["includeGuestsOrExternalUsers"],
             Value::Null
         );
+    }
+
+    #[test]
+    fn what_graph_completes_is_no_difference_and_is_never_cleared() {
+        let mut wanted = wanted();
+        wanted["grantControls"] = json!({"operator": "OR", "authenticationStrength": {"id": "00000000-0000-0000-0000-000000000002"}});
+        wanted["sessionControls"] =
+            json!({"signInFrequency": {"value": 8, "type": "hours", "isEnabled": true}});
+        wanted["conditions"]["users"]["excludeUsers"] = json!([]);
+        let mut live = live();
+        live["conditions"]["users"]["includeRoles"] = json!([]);
+        live["conditions"]["users"]["includeGuestsOrExternalUsers"] = Value::Null;
+        live["grantControls"] = json!({"operator": "OR", "builtInControls": [],
+            "authenticationStrength@odata.context": "x",
+            "authenticationStrength": {"id": "00000000-0000-0000-0000-000000000002", "displayName": "Multifactor authentication", "allowedCombinations": ["password,sms"]}});
+        live["sessionControls"] = json!({"signInFrequency": {"value": 8, "type": "hours", "isEnabled": true,
+            "authenticationType": "primaryAndSecondaryAuthentication", "frequencyInterval": "timeBased"}});
+        assert_eq!(differences(&wanted, &live), Vec::<Difference>::new());
+
+        // A hand-added strength, where the file has none, is drift and is cleared.
+        wanted["grantControls"] = json!({"operator": "OR", "builtInControls": []});
+        let patch = replacing_patch(&wanted, &live).unwrap();
+        assert_eq!(
+            patch["grantControls"]["authenticationStrength"],
+            Value::Null
+        );
+    }
+
+    #[test]
+    fn annotations_in_the_file_are_sent_not_compared() {
+        let mut wanted = wanted();
+        wanted["conditions"]["users"]["excludeUsers"] = json!([]);
+        wanted["conditions"]["users"]["includeGuestsOrExternalUsers"] = json!({
+            "guestOrExternalUserTypes": "b2bCollaborationGuest",
+            "externalTenants": {"@odata.type": "#microsoft.graph.conditionalAccessAllExternalTenants", "membershipKind": "all"}
+        });
+        let mut live = live();
+        live["conditions"]["users"]["includeRoles"] = json!([]);
+        live["conditions"]["users"]["includeGuestsOrExternalUsers"] = json!({
+            "guestOrExternalUserTypes": "b2bCollaborationGuest",
+            "externalTenants": {"membershipKind": "all"}
+        });
+        assert_eq!(differences(&wanted, &live), Vec::<Difference>::new());
+        live["conditions"]["users"]["includeGuestsOrExternalUsers"]["externalTenants"]
+            ["membershipKind"] = json!("enumerated");
+        let patch = replacing_patch(&wanted, &live).unwrap();
+        assert_eq!(
+            patch["conditions"]["users"]["includeGuestsOrExternalUsers"]["externalTenants"]
+                ["@odata.type"],
+            "#microsoft.graph.conditionalAccessAllExternalTenants"
+        );
+    }
+
+    #[test]
+    fn a_name_differing_only_in_case_is_a_difference_an_id_is_not() {
+        let mut live = live();
+        live["conditions"]["users"]["includeRoles"] = json!([]);
+        live["conditions"]["users"]["includeGuestsOrExternalUsers"] = Value::Null;
+        live["conditions"]["users"]["excludeUsers"] = json!(["EA1"]);
+        live["displayName"] = json!("MFA pilot");
+        let names: Vec<String> = differences(&wanted(), &live)
+            .into_iter()
+            .map(|(path, _, _)| path)
+            .collect();
+        assert_eq!(names, ["displayName"]);
     }
 
     #[test]

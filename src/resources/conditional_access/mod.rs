@@ -77,12 +77,9 @@ pub fn plan(
         audience: &audience,
         ours,
     };
-    let writes = existing.is_none()
-        || patch.is_some()
-        || existing.is_some_and(|(_, claim)| claim != Claim::Recorded);
-    if writes {
-        guard::refuse(&judged, options)?;
-    }
+    // Judged even when nothing is written: a break-glass account disabled since the last run
+    // makes the policy in force a lockout risk all the same.
+    guard::refuse(&judged, options)?;
     warnings.extend(guard::warnings(&judged));
     warnings.extend(reach::warnings(
         &policy.display_name,

@@ -289,6 +289,96 @@ fn echo(policy: &Value) -> Map<String, Value> {
         ] {
             grant.entry(key).or_insert(default);
         }
+        if let Some(strength) = grant
+            .get_mut("authenticationStrength")
+            .and_then(Value::as_object_mut)
+        {
+            complete_strength(strength);
+        }
+    }
+    if let Some(frequency) = data
+        .get_mut("sessionControls")
+        .and_then(|s| s.get_mut("signInFrequency"))
+        .and_then(Value::as_object_mut)
+    {
+        // Graph fills the defaults of a sign-in frequency it stores.
+        frequency
+            .entry("authenticationType")
+            .or_insert(json!("primaryAndSecondaryAuthentication"));
+        frequency
+            .entry("frequencyInterval")
+            .or_insert(json!("timeBased"));
     }
     data
+}
+
+/// The built-in authentication strengths: id, name, what satisfies them.
+const BUILT_IN_STRENGTHS: &[(&str, &str, &[&str])] = &[
+    (
+        "00000000-0000-0000-0000-000000000002",
+        "Multifactor authentication",
+        &[
+            "windowsHelloForBusiness",
+            "fido2",
+            "x509CertificateMultiFactor",
+            "deviceBasedPush",
+            "temporaryAccessPassOneTime",
+            "temporaryAccessPassMultiUse",
+            "password,microsoftAuthenticatorPush",
+            "password,softwareOath",
+            "password,hardwareOath",
+            "password,sms",
+            "password,voice",
+            "federatedMultiFactor",
+            "microsoftAuthenticatorPush,federatedSingleFactor",
+            "softwareOath,federatedSingleFactor",
+            "hardwareOath,federatedSingleFactor",
+            "sms,federatedSingleFactor",
+            "voice,federatedSingleFactor",
+        ],
+    ),
+    (
+        "00000000-0000-0000-0000-000000000003",
+        "Passwordless MFA",
+        &[
+            "windowsHelloForBusiness",
+            "fido2",
+            "x509CertificateMultiFactor",
+            "deviceBasedPush",
+        ],
+    ),
+    (
+        "00000000-0000-0000-0000-000000000004",
+        "Phishing-resistant MFA",
+        &[
+            "windowsHelloForBusiness",
+            "fido2",
+            "x509CertificateMultiFactor",
+        ],
+    ),
+];
+
+/// A strength referred to by id comes back whole, as Graph expands it.
+fn complete_strength(strength: &mut Map<String, Value>) {
+    let id = strength
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let Some((_, name, combinations)) = BUILT_IN_STRENGTHS.iter().find(|(i, _, _)| *i == id) else {
+        return;
+    };
+    for (key, value) in [
+        ("displayName", json!(name)),
+        (
+            "description",
+            json!(format!("Combinations of methods that satisfy {name}")),
+        ),
+        ("policyType", json!("builtIn")),
+        ("requirementsSatisfied", json!("mfa")),
+        ("allowedCombinations", json!(combinations)),
+        ("createdDateTime", json!("2021-12-01T08:00:00Z")),
+        ("modifiedDateTime", json!("2021-12-01T08:00:00Z")),
+    ] {
+        strength.entry(key).or_insert(value);
+    }
 }

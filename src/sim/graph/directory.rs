@@ -93,7 +93,10 @@ pub fn route(
         }
         ("users", "GET", None) => {
             ctx.require(need::USER_READ)?;
-            let items = list_view(&ctx.tenant.users, ctx.now);
+            let items = list_view(&ctx.tenant.users, ctx.now)
+                .into_iter()
+                .map(|user| membership::user_as_seen(ctx, user))
+                .collect();
             ctx.collection(
                 "users",
                 items,
@@ -127,7 +130,7 @@ pub fn route(
             if !(is_self && ctx.holds("User.Read")) {
                 ctx.require(need::USER_READ)?;
             }
-            Ok(ctx.entity(200, "users", &data))
+            Ok(ctx.entity(200, "users", &membership::user_as_seen(ctx, data)))
         }
         ("organization", "GET", None) => {
             ctx.require(need::ORGANIZATION_READ)?;

@@ -164,7 +164,10 @@ fn typed_all(ctx: &Ctx<'_>, ids: &[String]) -> Vec<Map<String, Value>> {
     ids.iter()
         .filter_map(|id| {
             if let Some(user) = list_visible(&ctx.tenant.users, ctx, id) {
-                Some(limited(user_object(user), users_readable))
+                Some(limited(
+                    user_as_seen(ctx, user_object(user)),
+                    users_readable,
+                ))
             } else {
                 list_visible(&ctx.tenant.groups, ctx, id)
                     .map(|group| limited(group_object(group), groups_readable))
@@ -177,6 +180,36 @@ fn list_visible<'o>(objs: &'o [Obj], ctx: &Ctx<'_>, id: &str) -> Option<&'o Map<
     objs.iter()
         .find(|o| o.id() == id)
         .and_then(|o| o.view(ctx.now, true))
+}
+
+/// Permissions that read a user's full profile; `User.ReadBasic.All` (and membership reads)
+/// give only [`BASIC_USER_PROPERTIES`].
+const FULL_USER_READERS: &[&str] = &[
+    "User.Read.All",
+    "User.ReadWrite.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+];
+
+/// What `User.ReadBasic.All` reads of another user.
+const BASIC_USER_PROPERTIES: &[&str] = &[
+    "@odata.type",
+    "id",
+    "displayName",
+    "givenName",
+    "surname",
+    "mail",
+    "userPrincipalName",
+];
+
+/// A user as this caller may see it: the full profile, or the basic one with everything
+/// else absent (Graph leaves out what the permission does not cover, even when selected).
+pub fn user_as_seen(ctx: &Ctx<'_>, mut user: Map<String, Value>) -> Map<String, Value> {
+    let is_self = user.get("id").and_then(Value::as_str) == Some(ctx.caller.object_id.as_str());
+    if !is_self && !can_read(ctx, FULL_USER_READERS) {
+        user.retain(|key, _| BASIC_USER_PROPERTIES.contains(&key.as_str()));
+    }
+    user
 }
 
 fn can_read(ctx: &Ctx<'_>, readers: &[&str]) -> bool {
