@@ -534,17 +534,10 @@ async fn what_graph_completes_in_a_stored_policy_is_no_drift() {
 
 #[tokio::test]
 async fn an_emergency_account_whose_sign_in_state_is_unreadable_is_an_error() {
-    let roles = entra_mail::sim::seed::DEFAULT_ADMIN_ROLES
-        .iter()
-        .map(|r| r.replace("User.Read.All", "User.ReadBasic.All"))
-        .collect();
     let h = Harness::start_with(
         &config(POLICY),
         Faults::default(),
-        entra_mail::sim::TenantSpec {
-            admin_roles: roles,
-            ..Default::default()
-        },
+        common::provision::tenant_with_swapped_roles(&[("User.Read.All", "User.ReadBasic.All")]),
     )
     .await;
     let error = h.try_plan_with(&now()).await.unwrap_err().to_string();

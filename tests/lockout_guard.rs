@@ -7,8 +7,8 @@ mod common;
 
 use std::path::Path;
 
-use common::provision::{CliRun, Harness, CONFIG, TENANT};
-use entra_mail::sim::{Faults, Tenant, TenantSpec};
+use common::provision::{tenant_with_swapped_roles, CliRun, Harness, CONFIG, TENANT};
+use entra_mail::sim::{Faults, Tenant};
 use serde_json::{json, Value};
 
 const EMERGENCY: &str = "emergency_access_users = [\"breakglass1@contoso.onmicrosoft.com\", \"breakglass2@contoso.onmicrosoft.com\"]\n";
@@ -291,17 +291,10 @@ async fn a_disabled_break_glass_account_is_an_error() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_token_that_cannot_read_whether_break_glass_may_sign_in_is_stopped_first() {
-    let roles = entra_mail::sim::seed::DEFAULT_ADMIN_ROLES
-        .iter()
-        .map(|r| r.replace("User.Read.All", "User.ReadBasic.All"))
-        .collect();
     let h = Harness::start_with(
         &config(&format!("pilot_groups = [\"MFA-Test-Group\"]\n{EMERGENCY}")),
         Faults::default(),
-        TenantSpec {
-            admin_roles: roles,
-            ..TenantSpec::default()
-        },
+        tenant_with_swapped_roles(&[("User.Read.All", "User.ReadBasic.All")]),
     )
     .await;
     refused(
@@ -328,18 +321,10 @@ async fn pilot_members_without_mfa_are_listed_or_the_missing_permission_named() 
         run.stdout
     );
 
-    let roles = entra_mail::sim::seed::DEFAULT_ADMIN_ROLES
-        .iter()
-        .filter(|r| **r != "AuditLog.Read.All")
-        .map(|r| r.to_string())
-        .collect();
     let h = Harness::start_with(
         &config(&format!("pilot_groups = [\"MFA-Test-Group\"]\n{EMERGENCY}")),
         Faults::default(),
-        TenantSpec {
-            admin_roles: roles,
-            ..TenantSpec::default()
-        },
+        tenant_with_swapped_roles(&[("AuditLog.Read.All", "")]),
     )
     .await;
     let run = plan(&h);

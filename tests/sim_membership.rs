@@ -55,6 +55,12 @@ fn roles_with(extra: &[&str], without: &[&str]) -> Vec<String> {
         .collect()
 }
 
+/// `request` fails with `status` and Graph error `code`.
+async fn assert_fails(client: &GraphClient, request: Request, status: u16, code: &str) {
+    let e = fail(client, request).await;
+    assert_eq!((e.status, e.code.as_str()), (status, code));
+}
+
 fn edit<R>(running: &Running, change: impl FnOnce(&mut Tenant) -> R) -> R {
     running
         .sim
@@ -217,29 +223,25 @@ async fn transitive_members_follow_two_levels_of_nesting_through_a_cycle() {
 async fn transitive_members_need_a_member_read_permission_and_a_visible_group() {
     let (running, client) = start().await;
     nested_groups(&running);
-    let e = fail(
+    assert_fails(
         &client,
         Request::get("groups/00000000-0000-0000-0000-00000000dead/transitiveMembers"),
+        404,
+        "Request_ResourceNotFound",
     )
     .await;
-    assert_eq!(
-        (e.status, e.code.as_str()),
-        (404, "Request_ResourceNotFound")
-    );
     // A group still replicating is not found either.
     edit(&running, |t| {
         t.group_mut("Leaf").unwrap().visible_at = Some(Instant::now() + Duration::from_secs(600))
     });
     let leaf = edit(&running, |t| t.group("Leaf").unwrap().id().to_string());
-    let e = fail(
+    assert_fails(
         &client,
         Request::get(format!("groups/{leaf}/transitiveMembers")),
+        404,
+        "Request_ResourceNotFound",
     )
     .await;
-    assert_eq!(
-        (e.status, e.code.as_str()),
-        (404, "Request_ResourceNotFound")
-    );
 
     let (running, basic) = start_with(TenantSpec {
         admin_roles: vec!["Group.ReadBasic.All".into(), "User.Read.All".into()],
@@ -247,15 +249,13 @@ async fn transitive_members_need_a_member_read_permission_and_a_visible_group() 
     })
     .await;
     let (top_basic, _, _) = nested_groups(&running);
-    let e = fail(
+    assert_fails(
         &basic,
         Request::get(format!("groups/{top_basic}/transitiveMembers")),
+        403,
+        "Authorization_RequestDenied",
     )
     .await;
-    assert_eq!(
-        (e.status, e.code.as_str()),
-        (403, "Authorization_RequestDenied")
-    );
 
     // GroupMember.Read.All alone lists users with limited information.
     let (running, members_only) = start_with(TenantSpec {
@@ -423,15 +423,13 @@ async fn transitive_member_of_gives_nested_groups_and_directory_roles() {
     assert_eq!(admin.len(), 1);
     assert_eq!(admin[0]["roleTemplateId"], GLOBAL_ADMINISTRATOR);
 
-    let e = fail(
+    assert_fails(
         &client,
         Request::get("users/nobody@contoso.onmicrosoft.com/transitiveMemberOf"),
+        404,
+        "Request_ResourceNotFound",
     )
     .await;
-    assert_eq!(
-        (e.status, e.code.as_str()),
-        (404, "Request_ResourceNotFound")
-    );
 }
 
 #[tokio::test]
@@ -560,22 +558,20 @@ async fn role_definitions_list_the_built_in_roles_and_filter() {
 #[tokio::test]
 async fn role_definitions_need_a_role_management_or_directory_read_permission() {
     let (_running, client) = start_with(without_role_reading()).await;
-    let e = fail(&client, Request::get(ROLE_DEFINITIONS)).await;
-    assert_eq!(
-        (e.status, e.code.as_str()),
-        (403, "Authorization_RequestDenied")
-    );
+    assert_fails(
+        &client,
+        Request::get(ROLE_DEFINITIONS),
+        403,
+        "Authorization_RequestDenied",
+    )
+    .await;
 }
 
 /// The default admin app's permissions without RoleManagement.Read.Directory: it reads users
 /// and groups, not role management.
 fn without_role_reading() -> TenantSpec {
     TenantSpec {
-        admin_roles: entra_mail::sim::seed::DEFAULT_ADMIN_ROLES
-            .iter()
-            .filter(|r| **r != "RoleManagement.Read.Directory")
-            .map(|r| r.to_string())
-            .collect(),
+        admin_roles: roles_with(&[], &["RoleManagement.Read.Directory"]),
         ..TenantSpec::default()
     }
 }
@@ -690,42 +686,39 @@ async fn registration_report_pages() {
 }
 
 #[tokio::test]
-async fn registration_report_needs_audit_log_read_all() {
-    let (_running, client) = start_with(TenantSpec {
+async fn registration_report_needs_audit_log_read_all_and_a_premium_tenant() {
+    let without_permission = TenantSpec {
         admin_roles: roles_with(&["Directory.Read.All"], &["AuditLog.Read.All"]),
         ..TenantSpec::default()
-    })
-    .await;
-    let e = fail(&client, Request::get(REGISTRATION)).await;
-    assert_eq!(
-        (e.status, e.code.as_str()),
-        (403, "Authorization_RequestDenied")
-    );
-}
-
-#[tokio::test]
-async fn registration_report_needs_a_premium_tenant() {
-    let (_running, client) = start_with(TenantSpec {
+    };
+    let without_p1 = TenantSpec {
         p1_licence: false,
         ..TenantSpec::default()
-    })
-    .await;
-    let e = fail(&client, Request::get(REGISTRATION)).await;
-    assert_eq!(
-        (e.status, e.code.as_str()),
-        (403, "Authentication_RequestFromNonPremiumTenantOrB2CTenant")
-    );
+    };
+    for (spec, code) in [
+        (without_permission, "Authorization_RequestDenied"),
+        (
+            without_p1,
+            "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
+        ),
+    ] {
+        let (_running, client) = start_with(spec).await;
+        let e = fail(&client, Request::get(REGISTRATION)).await;
+        assert_eq!((e.status, e.code.as_str()), (403, code));
+    }
 }
 
 #[tokio::test]
 async fn a_signed_in_caller_needs_a_reporting_role() {
     let (running, _) = start().await;
     let alice = delegated_client(&running, &upn(&running, "alice"), &["AuditLog.Read.All"]).await;
-    let e = fail(&alice, Request::get(REGISTRATION)).await;
-    assert_eq!(
-        (e.status, e.code.as_str()),
-        (403, "Authentication_RequestFromUnsupportedUserRole")
-    );
+    assert_fails(
+        &alice,
+        Request::get(REGISTRATION),
+        403,
+        "Authentication_RequestFromUnsupportedUserRole",
+    )
+    .await;
     edit(&running, |t| {
         t.user_mut("alice").unwrap().hidden.directory_roles = vec!["Reports Reader".into()]
     });

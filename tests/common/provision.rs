@@ -51,6 +51,23 @@ public_url = "https://itsm.contoso.com/pandoraitsm"
 mailbox = "helpdesk@contoso.com"
 "#;
 
+/// A tenant whose admin app holds the default permissions with `swap`'s changes: each
+/// `(from, to)` replaces `from` by `to`, or drops it when `to` is empty.
+pub fn tenant_with_swapped_roles(swap: &[(&str, &str)]) -> TenantSpec {
+    let admin_roles = entra_mail::sim::seed::DEFAULT_ADMIN_ROLES
+        .iter()
+        .filter_map(|role| match swap.iter().find(|(from, _)| from == role) {
+            Some((_, "")) => None,
+            Some((_, to)) => Some(to.to_string()),
+            None => Some(role.to_string()),
+        })
+        .collect();
+    TenantSpec {
+        admin_roles,
+        ..TenantSpec::default()
+    }
+}
+
 /// What one CLI run did.
 pub struct CliRun {
     pub code: i32,
