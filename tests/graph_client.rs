@@ -337,3 +337,19 @@ async fn connection_refused_fails_at_once_with_the_address() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn a_server_whose_certificate_is_not_trusted_gets_the_ca_hint() {
+    // The simulator serves TLS from a CA this client was not told about.
+    let running = common::sim::start(entra_mail::sim::SimOptions::default()).await;
+    let (client, _) = client_for(&running.sim.graph_url(), fast_retry(Duration::from_secs(2)));
+    let error = client
+        .get::<serde_json::Value>("organization")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, GraphError::UntrustedCertificate { .. }),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("set SSL_CERT_FILE or --ca-cert"));
+}

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::provision::{Harness, CONFIG};
+use common::provision::{Harness, CONFIG, TENANT};
 use entra_mail::plan::Action;
 use entra_mail::sim::Faults;
 use serde_json::json;
@@ -472,4 +472,33 @@ async fn destroy_removes_only_our_objects_and_can_run_twice() {
             .any(|a| a["displayName"] == "entra-mail provisioning"),
         "the admin app is untouched"
     );
+}
+
+/// Graph refuses a duplicate app role assignment with a bare 400 (only its message says
+/// why), so apply asks the tenant whether the assignment exists, waiting for lists to show it.
+#[tokio::test]
+async fn an_assignment_graph_calls_a_duplicate_is_recognised_once_it_lists() {
+    let config = CONFIG.replace("[api]", "application = [\"Mail.Send\"]\n\n[api]");
+    let h = Harness::start(&config, Faults::default()).await;
+    h.apply().await;
+    // Lists stop showing the assignment for a while, as when its write has not replicated.
+    h.running.sim.with_tenant(TENANT, |t| {
+        for assignment in &mut t.app_role_assignments {
+            assignment.list_visible_at =
+                Some(std::time::Instant::now() + std::time::Duration::from_secs(2));
+        }
+    });
+    let (plan, _) = h.apply().await;
+    assert!(
+        actions(&plan).contains(&"+ app_role_assignment.microsoft-graph.Mail.Send".to_string()),
+        "the plan did not see it: {:?}",
+        actions(&plan)
+    );
+    let mail_send = h.snapshot()["appRoleAssignments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["appRoleId"] == "b633e1c5-b582-4048-a93e-9f11b44c7e96")
+        .count();
+    assert_eq!(mail_send, 1, "one assignment, not two");
 }

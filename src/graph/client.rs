@@ -640,6 +640,30 @@ fn trace_response(status: u16, headers: &HeaderMap, body: &[u8]) {
     tracing::trace!(target: HTTP_TRACE_TARGET, "{}", lines.join("\n"));
 }
 
+/// Whether TLS refused the server's certificate: a `rustls` certificate error somewhere in
+/// the chain. hyper hands it up inside nested `io::Error`s, whose `source()` skips the error
+/// they wrap, so those are opened too. Decided by type, never by message text.
+pub fn is_certificate_error(error: &(dyn std::error::Error + 'static)) -> bool {
+    use tokio_rustls::rustls::Error as Tls;
+    let mut pending: Vec<&(dyn std::error::Error + 'static)> = vec![error];
+    while let Some(e) = pending.pop() {
+        if let Some(tls) = e.downcast_ref::<Tls>() {
+            return matches!(
+                tls,
+                Tls::InvalidCertificate(_) | Tls::NoCertificatesPresented
+            );
+        }
+        if let Some(inner) = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            pending.push(inner);
+        }
+        pending.extend(e.source());
+    }
+    false
+}
+
 fn header(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get(name)
@@ -651,7 +675,7 @@ fn header(headers: &HeaderMap, name: &str) -> Option<String> {
 fn connect_error(url: &Url, error: &reqwest::Error) -> GraphError {
     let message = error_chain(error);
     let origin = url.origin().ascii_serialization();
-    if message.contains("certificate") {
+    if is_certificate_error(error) {
         GraphError::UntrustedCertificate {
             url: origin,
             message,

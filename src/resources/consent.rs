@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use super::permissions::Resolved;
 use crate::apply::{ApplyContext, ApplyError};
 use crate::config::Desired;
-use crate::graph::models::OAuth2PermissionGrant;
+use crate::graph::models::{AppRoleAssignment, OAuth2PermissionGrant};
 use crate::graph::{odata, Request};
 use crate::live::LiveState;
 use crate::plan::{Action, AttributeChange, Operation, ResourceChange};
@@ -207,14 +207,71 @@ pub async fn grant_app_role(
         )
         .await;
     match result {
-        Err(ApplyError::Graph(e)) if already_assigned(&e) => Ok(()),
+        // Graph answers a duplicate assignment with a bare 400 `Request_BadRequest` (its
+        // message is the only thing that tells; see calls.json), so the tenant is asked instead.
+        Err(ApplyError::Graph(e)) if e.status() == Some(400) => {
+            if already_assigned(ctx, &principal, resource_sp_id, app_role_id).await? {
+                Ok(())
+            } else {
+                Err(ApplyError::Graph(e))
+            }
+        }
         other => other.map(|_| ()),
     }
 }
 
-fn already_assigned(e: &crate::graph::GraphError) -> bool {
-    e.api()
-        .is_some_and(|api| api.status == 400 && api.message.contains("already exists"))
+/// Whether `principal` already holds `app_role_id` on the resource.
+async fn already_assigned(
+    ctx: &ApplyContext<'_>,
+    principal: &str,
+    resource_sp_id: &str,
+    app_role_id: uuid::Uuid,
+) -> Result<bool, ApplyError> {
+    let request = Request::get(format!("servicePrincipals/{principal}/appRoleAssignments"));
+    let found = listed_once_replicated(ctx, "the existing app role assignment", || async {
+        let held: Vec<AppRoleAssignment> = ctx.client.list(request.clone()).await?;
+        Ok(held.into_iter().find(|a| {
+            a.resource_id
+                .as_deref()
+                .is_some_and(|r| r.eq_ignore_ascii_case(resource_sp_id))
+                && a.app_role_id == Some(app_role_id)
+        }))
+    })
+    .await?;
+    Ok(found.is_some())
+}
+
+/// After Graph refused a create as a duplicate: the existing object, looked for until lists
+/// show it (they lag behind the write that made it) or the replication budget runs out.
+async fn listed_once_replicated<T, F, Fut>(
+    ctx: &ApplyContext<'_>,
+    what: &str,
+    mut find: F,
+) -> Result<Option<T>, ApplyError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<T>, crate::graph::GraphError>>,
+{
+    let not_listed_yet = || crate::graph::GraphError::Decode {
+        method: "GET".into(),
+        path: what.to_string(),
+        message: "not listed yet".into(),
+    };
+    let found = ctx
+        .retry_while_replicating(
+            what,
+            |e| matches!(e, crate::graph::GraphError::Decode { message, .. } if message == "not listed yet"),
+            || {
+                let attempt = find();
+                async move { attempt.await?.map(Some).ok_or_else(not_listed_yet) }
+            },
+        )
+        .await;
+    match found {
+        Ok(found) => Ok(found),
+        Err(ApplyError::ReplicationTimeout { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// Applies [`Operation::RevokeAppRole`]; already gone is fine.
@@ -258,24 +315,22 @@ pub async fn create_grant(
         )
         .await;
     match result {
-        Err(ApplyError::Graph(e))
-            if e.status() == Some(409)
-                || e.api()
-                    .is_some_and(|a| a.message.contains("already exists")) =>
-        {
+        // A duplicate grant is 409 `Request_MultipleObjectsWithSameKeyValue`, or a bare 400
+        // in some answers seen in public code (calls.json); either way the tenant is asked
+        // whether the grant exists, and only then is it corrected.
+        Err(ApplyError::Graph(e)) if matches!(e.status(), Some(400 | 409)) => {
             let filter = format!(
                 "{} and {} and consentType eq 'AllPrincipals'",
                 odata::eq("clientId", &client_id),
                 odata::eq("resourceId", resource_sp_id)
             );
-            let existing: Vec<OAuth2PermissionGrant> = ctx
-                .client
-                .list(Request::get("oauth2PermissionGrants").query("$filter", filter))
-                .await?;
-            let id = existing
-                .first()
-                .and_then(|g| g.id.clone())
-                .ok_or(ApplyError::Graph(e))?;
+            let request = Request::get("oauth2PermissionGrants").query("$filter", filter);
+            let existing = listed_once_replicated(ctx, "the existing grant", || async {
+                let grants: Vec<OAuth2PermissionGrant> = ctx.client.list(request.clone()).await?;
+                Ok(grants.into_iter().find_map(|g| g.id))
+            })
+            .await?;
+            let id = existing.ok_or(ApplyError::Graph(e))?;
             update_grant(ctx, &id, scope).await
         }
         other => other.map(|_| ()),

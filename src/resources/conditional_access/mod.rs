@@ -330,20 +330,14 @@ pub fn delete_change(
     }
 }
 
-/// What went wrong writing a policy, in words an admin can act on.
+/// What went wrong writing a policy, in words an admin can act on. A missing licence and a
+/// missing permission are the same 403 `AccessDenied` to the code (only the message text
+/// differs, and code never reads message text), so the explanation names both and the
+/// command that tells them apart.
 fn explain(error: crate::graph::GraphError) -> ApplyError {
-    let licence = error.status() == Some(403)
-        && error
-            .api()
-            .is_some_and(|a| a.message.to_ascii_lowercase().contains("licen"));
-    if licence {
-        return ApplyError::ConditionalAccess(format!(
-            "Conditional Access needs a Microsoft Entra ID P1 (or P2, or Microsoft 365 Business Premium) licence in this tenant, and Graph refused the write for lack of one: {error}"
-        ));
-    }
     if error.status() == Some(403) {
         return ApplyError::ConditionalAccess(format!(
-            "Graph refused the Conditional Access write: the token needs Policy.ReadWrite.ConditionalAccess with Policy.Read.All, and Application.Read.All when the policy names apps (a signed-in user also needs the Conditional Access Administrator role): {error}"
+            "Conditional Access needs a Microsoft Entra ID P1 (or P2, or Microsoft 365 Business Premium) licence in this tenant, and a token with Policy.ReadWrite.ConditionalAccess and Policy.Read.All (and Application.Read.All when the policy names apps; a signed-in user also needs the Conditional Access Administrator role). Graph refused the write, so one of them is missing; `entra-mail doctor` says which: {error}"
         ));
     }
     ApplyError::Graph(error)
