@@ -43,7 +43,8 @@ pub enum TransportError {
     Build(#[source] reqwest::Error),
 }
 
-/// Builds the client: our User-Agent, timeouts, and the platform's roots plus extra ones.
+/// Builds the client: our User-Agent, timeouts, no redirects, and the platform's roots plus
+/// extra ones.
 pub fn build_client(options: &TransportOptions) -> Result<reqwest::Client, TransportError> {
     let mut extra_roots = Vec::new();
     for path in &options.ca_certs {
@@ -60,6 +61,9 @@ pub fn build_client(options: &TransportOptions) -> Result<reqwest::Client, Trans
     }
     reqwest::Client::builder()
         .user_agent(crate::USER_AGENT)
+        // Neither Graph nor the token endpoint needs a redirect, and following a 307 or 308
+        // would send a client secret or an assertion on to wherever it points.
+        .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(options.connect_timeout)
         .timeout(options.request_timeout)
         .tls_certs_merge(extra_roots)

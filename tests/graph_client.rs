@@ -353,3 +353,27 @@ async fn a_server_whose_certificate_is_not_trusted_gets_the_ca_hint() {
     );
     assert!(error.to_string().contains("set SSL_CERT_FILE or --ca-cert"));
 }
+
+#[tokio::test]
+async fn the_shared_client_never_follows_a_redirect_with_a_secret() {
+    let server = ScriptedServer::start().await;
+    server.push(
+        Canned::empty(307).with_header("Location", &format!("{}/elsewhere/token", server.base)),
+    );
+    server.always(Canned::json(200, json!({"access_token": "stolen"})));
+    let http =
+        entra_mail::http::build_client(&entra_mail::http::TransportOptions::default()).unwrap();
+    let answer = http
+        .post(format!("{}/tenant/oauth2/v2.0/token", server.base))
+        .form(&[("client_secret", "not-a-real-secret")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 307);
+    let paths: Vec<String> = server.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(
+        paths,
+        ["/tenant/oauth2/v2.0/token"],
+        "the form went nowhere else"
+    );
+}
