@@ -421,6 +421,15 @@ impl GraphClient {
                         if !is_retryable_status(raw.status) {
                             return Err(GraphError::Api(Box::new(error)));
                         }
+                        // A 503 or 504 may come after the write took effect (a 429 never
+                        // does): a POST is not sent again blindly; its caller looks first.
+                        if !request.idempotent && raw.status != 429 {
+                            return Err(GraphError::Interrupted {
+                                method,
+                                path: display_path,
+                                message: error.to_string(),
+                            });
+                        }
                         retries += 1;
                         let wait = header(&raw.headers, RETRY_AFTER.as_str())
                             .and_then(|v| parse_retry_after(&v, SystemTime::now()))

@@ -129,7 +129,9 @@ pub enum GraphError {
     #[error("could not connect to {url}: {message}")]
     Connect { url: String, message: String },
 
-    #[error("{method} {path}: the connection failed after the request was sent, so it may or may not have taken effect (not retried, the request is not idempotent): {message}")]
+    #[error("{method} {path}: the request may or may not have taken effect, so it was not sent again blindly ({message})")]
+    /// The connection broke after a non-idempotent request was sent, or Graph answered it
+    /// 503/504, which may come after the write took effect.
     Interrupted {
         method: String,
         path: String,

@@ -9,7 +9,7 @@ use super::permissions::Resolved;
 use crate::apply::{ApplyContext, ApplyError};
 use crate::config::Desired;
 use crate::graph::models::{AppRoleAssignment, OAuth2PermissionGrant};
-use crate::graph::{odata, Request};
+use crate::graph::{odata, GraphError, Request};
 use crate::live::LiveState;
 use crate::plan::{Action, AttributeChange, Operation, ResourceChange};
 
@@ -199,46 +199,58 @@ pub async fn grant_app_role(
         format!("servicePrincipals/{resource_sp_id}/appRoleAssignedTo"),
         json!({"principalId": principal, "resourceId": resource_sp_id, "appRoleId": app_role_id}),
     );
-    let result = ctx
-        .retry_while_replicating(
+    let send = || async {
+        ctx.retry_while_replicating(
             "the new service principal",
             |e| e.status() == Some(404),
             || ctx.client.send(&request),
         )
-        .await;
+        .await
+    };
+    let mut result = send().await;
+    // An answer that may come after the write took effect: look before sending it again.
+    if matches!(
+        result,
+        Err(ApplyError::Graph(GraphError::Interrupted { .. }))
+    ) {
+        if assignment(ctx, &principal, resource_sp_id, app_role_id)
+            .await?
+            .is_some()
+        {
+            return Ok(());
+        }
+        result = send().await;
+    }
     match result {
         // Graph answers a duplicate assignment with a bare 400 `Request_BadRequest` (its
-        // message is the only thing that tells; see calls.json), so the tenant is asked instead.
+        // message is the only thing that tells; see calls.json), so the tenant is asked instead,
+        // until lists show what the write made.
         Err(ApplyError::Graph(e)) if e.status() == Some(400) => {
-            if already_assigned(ctx, &principal, resource_sp_id, app_role_id).await? {
-                Ok(())
-            } else {
-                Err(ApplyError::Graph(e))
-            }
+            let existing = listed_once_replicated(ctx, "the existing app role assignment", || {
+                assignment(ctx, &principal, resource_sp_id, app_role_id)
+            })
+            .await?;
+            existing.map(|_| ()).ok_or(ApplyError::Graph(e))
         }
         other => other.map(|_| ()),
     }
 }
 
-/// Whether `principal` already holds `app_role_id` on the resource.
-async fn already_assigned(
+/// The assignment of `app_role_id` on the resource that `principal` holds, as lists show now.
+async fn assignment(
     ctx: &ApplyContext<'_>,
     principal: &str,
     resource_sp_id: &str,
     app_role_id: uuid::Uuid,
-) -> Result<bool, ApplyError> {
+) -> Result<Option<AppRoleAssignment>, GraphError> {
     let request = Request::get(format!("servicePrincipals/{principal}/appRoleAssignments"));
-    let found = listed_once_replicated(ctx, "the existing app role assignment", || async {
-        let held: Vec<AppRoleAssignment> = ctx.client.list(request.clone()).await?;
-        Ok(held.into_iter().find(|a| {
-            a.resource_id
-                .as_deref()
-                .is_some_and(|r| r.eq_ignore_ascii_case(resource_sp_id))
-                && a.app_role_id == Some(app_role_id)
-        }))
-    })
-    .await?;
-    Ok(found.is_some())
+    let held: Vec<AppRoleAssignment> = ctx.client.list(request).await?;
+    Ok(held.into_iter().find(|a| {
+        a.resource_id
+            .as_deref()
+            .is_some_and(|r| r.eq_ignore_ascii_case(resource_sp_id))
+            && a.app_role_id == Some(app_role_id)
+    }))
 }
 
 /// After Graph refused a create as a duplicate: the existing object, looked for until lists
@@ -250,9 +262,9 @@ async fn listed_once_replicated<T, F, Fut>(
 ) -> Result<Option<T>, ApplyError>
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<Option<T>, crate::graph::GraphError>>,
+    Fut: std::future::Future<Output = Result<Option<T>, GraphError>>,
 {
-    let not_listed_yet = || crate::graph::GraphError::Decode {
+    let not_listed_yet = || GraphError::Decode {
         method: "GET".into(),
         path: what.to_string(),
         message: "not listed yet".into(),
@@ -260,7 +272,7 @@ where
     let found = ctx
         .retry_while_replicating(
             what,
-            |e| matches!(e, crate::graph::GraphError::Decode { message, .. } if message == "not listed yet"),
+            |e| matches!(e, GraphError::Decode { message, .. } if message == "not listed yet"),
             || {
                 let attempt = find();
                 async move { attempt.await?.map(Some).ok_or_else(not_listed_yet) }
@@ -307,27 +319,32 @@ pub async fn create_grant(
         "oauth2PermissionGrants",
         json!({"clientId": client_id, "consentType": "AllPrincipals", "resourceId": resource_sp_id, "scope": scope}),
     );
-    let result = ctx
-        .retry_while_replicating(
+    let send = || async {
+        ctx.retry_while_replicating(
             "the new service principal",
             |e| e.status() == Some(404),
             || ctx.client.send(&request),
         )
-        .await;
+        .await
+    };
+    let mut result = send().await;
+    // An answer that may come after the write took effect: look before sending it again.
+    if matches!(
+        result,
+        Err(ApplyError::Graph(GraphError::Interrupted { .. }))
+    ) {
+        if let Some(id) = grant_id(ctx, &client_id, resource_sp_id).await? {
+            return update_grant(ctx, &id, scope).await;
+        }
+        result = send().await;
+    }
     match result {
         // A duplicate grant is 409 `Request_MultipleObjectsWithSameKeyValue`, or a bare 400
         // in some answers seen in public code (calls.json); either way the tenant is asked
         // whether the grant exists, and only then is it corrected.
         Err(ApplyError::Graph(e)) if matches!(e.status(), Some(400 | 409)) => {
-            let filter = format!(
-                "{} and {} and consentType eq 'AllPrincipals'",
-                odata::eq("clientId", &client_id),
-                odata::eq("resourceId", resource_sp_id)
-            );
-            let request = Request::get("oauth2PermissionGrants").query("$filter", filter);
-            let existing = listed_once_replicated(ctx, "the existing grant", || async {
-                let grants: Vec<OAuth2PermissionGrant> = ctx.client.list(request.clone()).await?;
-                Ok(grants.into_iter().find_map(|g| g.id))
+            let existing = listed_once_replicated(ctx, "the existing grant", || {
+                grant_id(ctx, &client_id, resource_sp_id)
             })
             .await?;
             let id = existing.ok_or(ApplyError::Graph(e))?;
@@ -335,6 +352,22 @@ pub async fn create_grant(
         }
         other => other.map(|_| ()),
     }
+}
+
+/// The id of the tenant-wide grant `client_id` holds on the resource, as lists show now.
+async fn grant_id(
+    ctx: &ApplyContext<'_>,
+    client_id: &str,
+    resource_sp_id: &str,
+) -> Result<Option<String>, GraphError> {
+    let filter = format!(
+        "{} and {} and consentType eq 'AllPrincipals'",
+        odata::eq("clientId", client_id),
+        odata::eq("resourceId", resource_sp_id)
+    );
+    let request = Request::get("oauth2PermissionGrants").query("$filter", filter);
+    let grants: Vec<OAuth2PermissionGrant> = ctx.client.list(request).await?;
+    Ok(grants.into_iter().find_map(|g| g.id))
 }
 
 /// Applies [`Operation::UpdateGrant`].

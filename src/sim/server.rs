@@ -144,7 +144,7 @@ async fn graph_request(
     };
     let (outcome, drop_answer) = {
         let mut inner = app.lock();
-        let outcome = graph::handle(&mut inner, &app.base_url, &call);
+        let mut outcome = graph::handle(&mut inner, &app.base_url, &call);
         inner.counters.requests += 1;
         *inner
             .counters
@@ -161,6 +161,14 @@ async fn graph_request(
                 || (rate > 0.0 && inner.rng.f64() < rate);
             if drop_answer {
                 inner.counters.dropped_answers += 1;
+            }
+            if inner.faults.unavailable_after_writes.contains(&nth) {
+                inner.counters.unavailable += 1;
+                outcome.reply = graph::error(
+                    503,
+                    "serviceNotAvailable",
+                    "The service is temporarily unavailable. Please retry later.",
+                );
             }
             if let Some(file) = &app.shared.state_file {
                 if let Err(e) = super::persist(&inner.tenants, file) {

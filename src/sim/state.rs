@@ -290,6 +290,9 @@ pub struct Faults {
     pub drop_answer_of_writes: Vec<u64>,
     /// Share of writes whose answer is lost after they commit.
     pub drop_answer_rate: f64,
+    /// Writes (1-based, as above) that commit and are then answered 503, as a gateway that
+    /// timed out waiting for the directory would.
+    pub unavailable_after_writes: Vec<u64>,
     /// Latency added to every request.
     pub latency: Duration,
     /// Latency added to requests whose path starts with a prefix (after `/v1.0/`).
@@ -309,6 +312,7 @@ impl Default for Faults {
             conditional_access_rate_limit: true,
             drop_answer_of_writes: Vec::new(),
             drop_answer_rate: 0.0,
+            unavailable_after_writes: Vec::new(),
             latency: Duration::ZERO,
             route_latency: Vec::new(),
             device_code_interval: Duration::from_secs(5),
