@@ -71,3 +71,40 @@ async fn the_azure_cli_token_is_used() {
     );
     assert!(args.contains(&format!("--tenant {TENANT}")), "{args}");
 }
+
+#[tokio::test]
+async fn az_is_said_to_ignore_our_authority_host_and_ca() {
+    let running = common::sim::start(SimOptions {
+        tenants: vec![TenantSpec {
+            tenant_id: Some(TENANT.into()),
+            ..TenantSpec::default()
+        }],
+        ..SimOptions::default()
+    })
+    .await;
+    let token = running.token_for(&running.tenant).await;
+    let dir = tempfile::tempdir().unwrap();
+    let expires = time::OffsetDateTime::now_utc().unix_timestamp() + 3000;
+    let answer = serde_json::json!({"accessToken": token, "expires_on": expires, "tenant": TENANT, "tokenType": "Bearer"});
+    let az = dir.path().join("az");
+    std::fs::write(&az, format!("#!/bin/sh\ncat <<'JSON'\n{answer}\nJSON\n")).unwrap();
+    std::fs::set_permissions(&az, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(dir.path().join("tenant.toml"), common::provision::CONFIG).unwrap();
+    let path = format!(
+        "{}:{}",
+        dir.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    // The simulator's authority host and CA come from the environment, as Running::cli sets.
+    let output = running
+        .cli(dir.path())
+        .env("PATH", path)
+        .args(["doctor", "-f", "tenant.toml", "--auth", "azure-cli"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("warning: --auth azure-cli signs in through `az`, which uses its own cloud (`az cloud set`) and trust store (REQUESTS_CA_BUNDLE); --authority-host and --ca-cert (SSL_CERT_FILE) reach Graph calls only, not `az`"),
+        "{stderr}"
+    );
+}

@@ -186,6 +186,9 @@ pub fn connect_via(
                     .unwrap_or_default(),
                 chosen.reason
             );
+            if let Some(caveat) = azure_cli_caveat(global, &chosen, endpoints)? {
+                eprintln!("warning: {caveat}");
+            }
             chosen.credential
         }
     };
@@ -216,4 +219,33 @@ fn check_tenant_variable(desired: &Desired) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `az` signs in with its own cloud and trust store: an authority host or extra CA given to
+/// us reaches Graph calls, not `az`, and the user is told so rather than left to guess.
+fn azure_cli_caveat(
+    global: &GlobalArgs,
+    chosen: &auth::Chosen,
+    endpoints: &Endpoints,
+) -> anyhow::Result<Option<String>> {
+    if chosen.method != AuthMethod::AzureCli {
+        return Ok(None);
+    }
+    let default_host = Endpoints::resolve(global.cloud, None, None)?.authority_host;
+    let ignored: Vec<&str> = [
+        (endpoints.authority_host != default_host).then_some("--authority-host"),
+        global
+            .ca_cert
+            .is_some()
+            .then_some("--ca-cert (SSL_CERT_FILE)"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    Ok((!ignored.is_empty()).then(|| {
+        format!(
+            "--auth azure-cli signs in through `az`, which uses its own cloud (`az cloud set`) and trust store (REQUESTS_CA_BUNDLE); {} reach Graph calls only, not `az`",
+            ignored.join(" and ")
+        )
+    }))
 }
