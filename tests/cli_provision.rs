@@ -3,7 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
+mod common;
+
 use assert_cmd::Command;
+use common::provision::{Harness, CONFIG as CORE};
+use entra_mail::sim::Faults;
 use predicates::prelude::*;
 use serde_json::Value;
 
@@ -59,25 +63,6 @@ impl Workspace {
             .as_str()
             .unwrap()
             .to_string()
-    }
-
-    /// Every secret value the simulated tenant holds, and the admin app's.
-    fn tenant_secrets(&self) -> Vec<String> {
-        let mut secrets = Vec::new();
-        for tenant in self.state()["tenants"].as_object().unwrap().values() {
-            secrets.push(
-                tenant["admin"]["client_secret"]
-                    .as_str()
-                    .unwrap()
-                    .to_string(),
-            );
-            for app in tenant["applications"].as_array().unwrap() {
-                for value in app["hidden"]["passwords"].as_object().unwrap().values() {
-                    secrets.push(value.as_str().unwrap().to_string());
-                }
-            }
-        }
-        secrets
     }
 }
 
@@ -294,42 +279,87 @@ fn github_actions_masks_the_secret_before_anything_else() {
     );
 }
 
-#[test]
-fn no_secret_leaks_into_output_even_when_tracing_http() {
-    let ws = Workspace::new();
+/// Every file under `dir`, with its contents (lossy text).
+fn files_under(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            found.extend(files_under(&path));
+        } else {
+            let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+            found.push((path, text));
+        }
+    }
+    found
+}
+
+/// The CLI against a simulator running in this test, so the simulator's record of every
+/// secret and token it ever issued can be read after `destroy` has deleted the app.
+#[tokio::test(flavor = "multi_thread")]
+async fn no_secret_leaks_into_output_even_when_tracing_http() {
+    let config = format!(
+        "{CORE}\n[conditional_access]\nstate = \"report-only\"\npilot_groups = [\"MFA-Test-Group\"]\nemergency_access_users = [\"breakglass1@contoso.onmicrosoft.com\"]\n"
+    );
+    let h = Harness::start(&config, Faults::default()).await;
+    let dir = h.dir.path();
+    let outputs = dir.join("out");
     let mut seen = String::new();
+    let mut app_secret = None;
     for args in [
-        APPLY,
-        PLAN,
-        &[
-            "destroy",
-            "--sim",
-            "-f",
-            "examples/pandora-itsm.toml",
-            "--auto-approve",
-        ][..],
+        &["apply", "--auto-approve"][..],
+        &["plan"][..],
+        &["destroy", "--auto-approve"][..],
     ] {
         let mut full = vec!["-vvv", "--trace-http"];
         full.extend_from_slice(args);
-        let output = ws.cmd(&full).assert().get_output().clone();
-        seen.push_str(&String::from_utf8_lossy(&output.stdout));
-        seen.push_str(&String::from_utf8_lossy(&output.stderr));
-        if args == APPLY {
+        let run = h.run_cli(dir, &full);
+        assert_eq!(run.code, 0, "{args:?}: {}", run.text());
+        seen.push_str(&run.text());
+        if args[0] == "apply" {
             assert!(
-                seen.contains("secretText\":\"(redacted)"),
+                run.text().contains("secretText\":\"(redacted)"),
                 "the trace shows the addPassword answer, redacted"
             );
+            let held: Value =
+                serde_json::from_slice(&std::fs::read(outputs.join("outputs.json")).unwrap())
+                    .unwrap();
+            app_secret = held["client_secret"]["value"].as_str().map(String::from);
+        }
+        // Only the outputs may hold the app's secret; nothing else the run leaves may.
+        for (path, text) in files_under(dir) {
+            if !path.starts_with(&outputs) {
+                seen.push_str(&text);
+            }
         }
     }
-    let secrets = ws.tenant_secrets();
-    assert!(secrets.len() >= 2, "the admin secret and the app's");
-    for secret in secrets {
-        assert!(!seen.contains(&secret), "a secret leaked into the output");
+    // Whatever destroy left behind is scanned too (it removes the outputs).
+    assert!(!outputs.join("outputs.json").exists());
+    for (_, text) in files_under(dir) {
+        seen.push_str(&text);
     }
+
+    let issued = h.running.sim.issued_secrets();
+    let app_secret = app_secret.expect("apply delivered the app's secret");
     assert!(
-        !seen.contains("eyJ0eXAiOiJKV1Qi"),
-        "no access token in the output"
+        issued.contains(&app_secret),
+        "the simulator recorded the provisioned app's secret"
     );
+    assert!(
+        issued.contains(&h.running.tenant.admin_client_secret.expose().to_string()),
+        "the simulator recorded the admin app's secret"
+    );
+    assert!(
+        issued.len() >= 3,
+        "the admin secret, the app's, and at least one access token: {}",
+        issued.len()
+    );
+    for (i, secret) in issued.iter().enumerate() {
+        assert!(
+            !seen.contains(secret.as_str()),
+            "issued secret or token #{i} leaked into the output"
+        );
+    }
 }
 
 #[test]

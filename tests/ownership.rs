@@ -70,6 +70,45 @@ fn apps_named(h: &Harness, name: &str) -> Vec<Value> {
         .collect()
 }
 
+/// `destroy --auto-approve` in `dir`, with every Graph write request (POST, PATCH, PUT or
+/// DELETE, whatever its answer) the simulator logged during the run.
+fn destroy(h: &Harness, dir: &Path) -> (CliRun, Vec<String>) {
+    let from = h.running.sim.request_log().len();
+    let run = cli(h, dir, &["destroy", "--auto-approve"]);
+    let writes = h.running.sim.request_log()[from..]
+        .iter()
+        .filter(|e| {
+            !e.path.contains("oauth2/v2.0/")
+                && matches!(e.method.as_str(), "POST" | "PATCH" | "PUT" | "DELETE")
+        })
+        .map(|e| format!("{} {} -> {}", e.method, e.path, e.status))
+        .collect();
+    (run, writes)
+}
+
+/// A destroy run after everything of ours is gone: exit 0, says so, sends no write.
+fn destroy_finds_nothing(h: &Harness, dir: &Path) {
+    let (again, writes) = destroy(h, dir);
+    assert_eq!(again.code, 0, "{}", again.text());
+    assert!(
+        again.stdout.contains("Nothing to destroy"),
+        "{}",
+        again.stdout
+    );
+    assert!(writes.is_empty(), "a second destroy wrote: {writes:?}");
+}
+
+/// Every object of `kind` in the tenant whose `field` is `value`.
+fn objects_with(h: &Harness, kind: &str, field: &str, value: &Value) -> Vec<Value> {
+    h.snapshot()[kind]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| &o[field] == value)
+        .cloned()
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn ten_fresh_runners_make_one_secret_and_never_revoke_it() {
     let h = Harness::start(&config(), Faults::default()).await;
@@ -354,38 +393,94 @@ async fn destroy_removes_ours_and_leaves_a_hand_made_policy_with_our_name() {
         .as_str()
         .unwrap()
         .to_string();
-    let (_, theirs) = portal_made(&h).await;
-    // The portal-made app aside (it has no uniqueName), only the policy matters here.
+    let (their_app, theirs) = portal_made(&h).await;
+    let their_policy = objects_with(&h, "conditionalAccessPolicies", "id", &json!(theirs));
+    assert_eq!(their_policy.len(), 1);
 
-    let destroyed = cli(&h, runner().path(), &["destroy", "--auto-approve"]);
+    let (destroyed, writes) = destroy(&h, runner().path());
     assert_eq!(destroyed.code, 0, "{}", destroyed.text());
     assert!(
-        destroyed.stdout.contains(&theirs) && destroyed.stdout.contains("left alone"),
-        "{}",
+        destroyed
+            .stdout
+            .lines()
+            .any(|l| l.contains("warning") && l.contains(&theirs) && l.contains("left alone")),
+        "a warning names the policy left alone: {}",
         destroyed.stdout
     );
-    let left: Vec<Value> = policies_named(&h, "MFA Pilot");
-    assert_eq!(left.len(), 1);
-    assert_eq!(
-        left[0]["id"],
-        theirs.as_str(),
-        "theirs remains, ours ({ours}) is gone"
+    assert!(
+        writes
+            .iter()
+            .all(|w| !w.contains(&theirs) && !w.contains(&their_app)),
+        "no write touched what is not ours: {writes:?}"
     );
+    assert!(
+        writes.iter().any(|w| w.contains(&ours)),
+        "ours was deleted: {writes:?}"
+    );
+    assert_eq!(
+        objects_with(&h, "conditionalAccessPolicies", "id", &json!(theirs)),
+        their_policy,
+        "theirs remains, unchanged; ours ({ours}) is gone"
+    );
+    assert_eq!(policies_named(&h, "MFA Pilot").len(), 1);
     assert!(h.snapshot()["applications"]
         .as_array()
         .unwrap()
         .iter()
         .all(|a| a["uniqueName"] != "pandora-itsm-mail"));
 
-    // A second destroy finds nothing of ours and still leaves theirs.
-    let again = cli(&h, runner().path(), &["destroy", "--auto-approve"]);
-    assert_eq!(again.code, 0, "{}", again.text());
-    assert!(
-        again.stdout.contains("Nothing to destroy"),
-        "{}",
-        again.stdout
+    // A second destroy finds nothing of ours, writes nothing, and still leaves theirs.
+    destroy_finds_nothing(&h, runner().path());
+    assert_eq!(
+        objects_with(&h, "conditionalAccessPolicies", "id", &json!(theirs)),
+        their_policy
     );
-    assert_eq!(policies_named(&h, "MFA Pilot").len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn destroy_with_the_pilot_group_gone_removes_all_of_ours() {
+    let h = Harness::start(&config(), Faults::default()).await;
+    let dir = runner();
+    assert_eq!(apply(&h, dir.path(), &[]).code, 0);
+    let app_id = h.app()["appId"].clone();
+    let sp_id = h.our_service_principals()[0]["id"].clone();
+    assert!(!h.our_grants().is_empty());
+    let policy = policies_named(&h, "MFA Pilot")[0]["id"].clone();
+    // The config still names the group; an admin deleted it in the portal. Apply must refuse
+    // (a policy is never sent with a name left out); destroy needs no group to delete ours.
+    h.running.sim.with_tenant(TENANT, |t| {
+        t.groups
+            .retain(|g| g.str("displayName") != Some("MFA-Test-Group"));
+    });
+    let refused = cli(&h, dir.path(), &["plan"]);
+    assert_eq!(refused.code, 1, "{}", refused.text());
+    assert!(
+        refused.stderr.contains("MFA-Test-Group"),
+        "{}",
+        refused.stderr
+    );
+
+    let (destroyed, writes) = destroy(&h, dir.path());
+    assert_eq!(destroyed.code, 0, "{}", destroyed.text());
+    assert!(
+        destroyed.stdout.contains("Destroy complete"),
+        "{}",
+        destroyed.stdout
+    );
+    assert!(
+        writes.iter().all(|w| w.starts_with("DELETE ")),
+        "destroy only deletes: {writes:?}"
+    );
+    assert!(objects_with(&h, "applications", "appId", &app_id).is_empty());
+    assert!(objects_with(&h, "servicePrincipals", "id", &sp_id).is_empty());
+    assert!(objects_with(&h, "oauth2PermissionGrants", "clientId", &sp_id).is_empty());
+    assert!(objects_with(&h, "conditionalAccessPolicies", "id", &policy).is_empty());
+    assert!(
+        !dir.path().join("out/outputs.json").exists(),
+        "the outputs go with the secret they hold"
+    );
+
+    destroy_finds_nothing(&h, dir.path());
 }
 
 #[tokio::test(flavor = "multi_thread")]

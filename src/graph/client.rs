@@ -483,10 +483,11 @@ impl GraphClient {
         client_request_id: &str,
     ) -> Result<RawResponse, SendFailure> {
         let token = self.bearer().await.map_err(SendFailure::Token)?;
+        let authorization = format!("Bearer {token}");
         let mut builder = self
             .http
             .request(request.method.clone(), url.clone())
-            .header(AUTHORIZATION, format!("Bearer {token}"))
+            .header(AUTHORIZATION, authorization.as_str())
             .header("client-request-id", client_request_id);
         for (name, value) in &request.headers {
             builder = builder.header(name.as_str(), value.as_str());
@@ -498,7 +499,13 @@ impl GraphClient {
                 .body(body.clone());
         }
         if self.trace_http {
-            self.trace_request(request, url, client_request_id, body.as_deref());
+            self.trace_request(
+                request,
+                url,
+                &authorization,
+                client_request_id,
+                body.as_deref(),
+            );
         }
         self.stats
             .requests
@@ -615,13 +622,14 @@ impl GraphClient {
         &self,
         request: &Request,
         url: &Url,
+        authorization: &str,
         client_request_id: &str,
         body: Option<&[u8]>,
     ) {
         let mut lines = vec![format!("--> {} {}", request.method, url)];
         lines.push(format!(
             "authorization: {}",
-            redact::redact_header("authorization", "Bearer x")
+            redact::redact_header("authorization", authorization)
         ));
         lines.push(format!("client-request-id: {client_request_id}"));
         for (name, value) in &request.headers {
