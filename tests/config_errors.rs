@@ -86,6 +86,38 @@ fn a_policy_file_error_points_into_the_policy_file() {
 }
 
 #[test]
+fn a_user_template_may_not_render_over_outputs_json_or_another_template() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("more")).unwrap();
+    for file in [
+        "outputs.json.hbs",
+        "pandora-itsm.md.hbs",
+        "mine.txt.hbs",
+        "more/Mine.txt.hbs",
+    ] {
+        std::fs::write(dir.path().join(file), "{{app.client_id}}\n").unwrap();
+    }
+    let text = BASE.replace(
+        "[pandora_itsm]",
+        "[outputs]\ntemplates = [\"pandora-itsm\", \"outputs.json.hbs\", \"pandora-itsm.md.hbs\", \"mine.txt.hbs\", \"more/Mine.txt.hbs\"]\n\n[pandora_itsm]",
+    );
+    let error = config::parse(&text, &dir.path().join("t.toml")).unwrap_err();
+    let found: Vec<(&str, &str)> = error
+        .diagnostics()
+        .iter()
+        .map(|d| (d.key.as_str(), d.message.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("outputs.templates[1]", "`outputs.json.hbs` would render to `outputs.json` and overwrite the outputs file (ids and the secret); rename the template"),
+            ("outputs.templates[2]", "`pandora-itsm.md.hbs` would render to `pandora-itsm.md`, as `pandora-itsm` does; each template needs its own output file"),
+            ("outputs.templates[4]", "`more/Mine.txt.hbs` would render to `Mine.txt`, as `mine.txt.hbs` does; each template needs its own output file"),
+        ]
+    );
+}
+
+#[test]
 fn a_broken_user_template_points_into_the_template() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(

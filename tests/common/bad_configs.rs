@@ -106,6 +106,8 @@ pub const CASES: &[(&str, &str, &str, &str)] = &[
      "t.toml:28:14: `pandora_itsm.public_url`: `itsm.contoso.com` is not an http(s) URL; give Pandora ITSM's public address, like https://itsm.example.com/pandoraitsm"),
     ("port out of range", "mailbox = \"helpdesk@contoso.com\"", "mailbox = \"helpdesk@contoso.com\"\nsmtp_port = 70000",
      "t.toml:30:13: `pandora_itsm.smtp_port`: invalid value: integer `70000`, expected u16"),
+    ("two templates render to one file", "[pandora_itsm]", "[outputs]\ntemplates = [\"pandora-itsm\", \"pandora-itsm\"]\n\n[pandora_itsm]",
+     "t.toml:28:30: `outputs.templates[1]`: `pandora-itsm` would render to `pandora-itsm.md`, as `pandora-itsm` does; each template needs its own output file"),
     ("unknown template", "[pandora_itsm]", "[outputs]\ntemplates = [\"pandora\"]\n\n[pandora_itsm]",
      "t.toml:28:14: `outputs.templates[0]`: unknown template `pandora`; use a built-in one (pandora-itsm, pandora-itsm-json) or a path ending in .hbs"),
 ];
