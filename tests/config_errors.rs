@@ -62,6 +62,22 @@ fn all_problems_are_reported_at_once() {
 }
 
 #[test]
+fn an_unknown_key_hides_no_other_problem_and_suggests_the_known_one() {
+    let text = BASE
+        .replace("unique_name =", "uniqe_name =")
+        .replace("state = \"report-only\"", "state = \"on\"");
+    let error = config::parse(&text, Path::new("t.toml")).unwrap_err();
+    let found: Vec<String> = error.diagnostics().iter().map(|d| d.to_string()).collect();
+    assert_eq!(
+        found,
+        [
+            "t.toml:4:1: `app.uniqe_name`: unknown field `uniqe_name`, expected one of `unique_name`, `display_name`, `sign_in_audience`, `redirect_uris`; did you mean `unique_name`?",
+            "t.toml:23:9: `conditional_access.state`: unknown variant `on`, expected one of `enabled`, `report-only`, `disabled`",
+        ]
+    );
+}
+
+#[test]
 fn a_policy_file_error_points_into_the_policy_file() {
     let dir = tempfile::tempdir().unwrap();
     let policy = dir.path().join("p.json");
