@@ -29,6 +29,14 @@ pub fn builtin(name: &str) -> Option<&'static BuiltinTemplate> {
     BUILTIN_TEMPLATES.iter().find(|t| t.name == name)
 }
 
+/// The file a user's template renders to inside the outputs directory: its name without `.hbs`.
+pub fn file_output_name(path: &std::path::Path) -> String {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .map(|n| n.trim_end_matches(".hbs").to_string())
+        .unwrap_or_else(|| "rendered".into())
+}
+
 /// A template that does not compile, with where.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TemplateProblem {
@@ -162,11 +170,7 @@ pub fn render_all(desired: &Desired, outputs: &Outputs) -> Result<Vec<RenderedFi
                     path: path.clone(),
                     source,
                 })?;
-                let file_name = path
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .map(|n| n.trim_end_matches(".hbs").to_string())
-                    .unwrap_or_else(|| "rendered".into());
+                let file_name = file_output_name(path);
                 (path.display().to_string(), source, file_name)
             }
         };

@@ -254,7 +254,7 @@ fn secret_stdout_prints_only_the_secret() {
 }
 
 #[test]
-fn github_actions_masks_the_secret_before_anything_else() {
+fn github_actions_masks_the_secret_on_stderr_before_anything_else() {
     let ws = Workspace::new();
     let output = ws
         .cmd(APPLY)
@@ -262,21 +262,69 @@ fn github_actions_masks_the_secret_before_anything_else() {
         .assert()
         .success()
         .get_output()
-        .stdout
         .clone();
-    let stdout = String::from_utf8(output).unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
     let mask = format!("::add-mask::{}", ws.secret());
-    let first_mention = stdout.find(&ws.secret()).unwrap();
+    assert!(!stdout.contains("::add-mask::"), "no mask line on stdout");
+    assert!(!stdout.contains(&ws.secret()), "stdout never holds it");
+    let first_mention = stderr.find(&ws.secret()).unwrap();
     assert_eq!(
         first_mention,
-        stdout.find(&mask).unwrap() + "::add-mask::".len(),
+        stderr.find(&mask).unwrap() + "::add-mask::".len(),
         "the mask line comes first"
     );
     assert_eq!(
-        stdout.matches(&ws.secret()).count(),
+        stderr.matches(&ws.secret()).count(),
         1,
         "only the mask line holds it"
     );
+}
+
+#[test]
+fn github_actions_secret_stdout_holds_exactly_the_secret() {
+    let ws = Workspace::new();
+    let output = ws
+        .cmd(&[
+            "apply",
+            "--sim",
+            "-f",
+            "examples/pandora-itsm.toml",
+            "--auto-approve",
+            "--secret-stdout",
+        ])
+        .env("GITHUB_ACTIONS", "true")
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        format!("{}\n", ws.secret())
+    );
+    assert!(String::from_utf8(output.stderr)
+        .unwrap()
+        .contains(&format!("::add-mask::{}", ws.secret())));
+}
+
+#[test]
+fn github_actions_json_output_is_only_json() {
+    let ws = Workspace::new();
+    let mut args = vec!["--output", "json"];
+    args.extend_from_slice(APPLY);
+    let output = ws
+        .cmd(&args)
+        .env("GITHUB_ACTIONS", "true")
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(!stdout.contains("::add-mask::"), "{stdout}");
+    let _: Value = serde_json::from_str(&stdout).expect("stdout is one JSON document");
+    assert!(String::from_utf8(output.stderr)
+        .unwrap()
+        .contains(&format!("::add-mask::{}", ws.secret())));
 }
 
 /// Every file under `dir`, with its contents (lossy text).

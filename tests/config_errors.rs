@@ -62,6 +62,22 @@ fn all_problems_are_reported_at_once() {
 }
 
 #[test]
+fn an_unknown_key_hides_no_other_problem_and_suggests_the_known_one() {
+    let text = BASE
+        .replace("unique_name =", "uniqe_name =")
+        .replace("state = \"report-only\"", "state = \"on\"");
+    let error = config::parse(&text, Path::new("t.toml")).unwrap_err();
+    let found: Vec<String> = error.diagnostics().iter().map(|d| d.to_string()).collect();
+    assert_eq!(
+        found,
+        [
+            "t.toml:4:1: `app.uniqe_name`: unknown field `uniqe_name`, expected one of `unique_name`, `display_name`, `sign_in_audience`, `redirect_uris`; did you mean `unique_name`?",
+            "t.toml:23:9: `conditional_access.state`: unknown variant `on`, expected one of `enabled`, `report-only`, `disabled`",
+        ]
+    );
+}
+
+#[test]
 fn a_policy_file_error_points_into_the_policy_file() {
     let dir = tempfile::tempdir().unwrap();
     let policy = dir.path().join("p.json");
@@ -82,6 +98,38 @@ fn a_policy_file_error_points_into_the_policy_file() {
             "{}:5:33: `/conditions/users/includeGroups/0`: unknown placeholder `${{pilot_group}}`; known: ${{display_name}}, ${{state}}, ${{grant_operator}}, ${{pilot_groups}}, ${{pilot_users}}, ${{emergency_access_users}}, ${{emergency_access_groups}}, ${{target_apps}}, ${{grant_controls}}",
             policy.display()
         )
+    );
+}
+
+#[test]
+fn a_user_template_may_not_render_over_outputs_json_or_another_template() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("more")).unwrap();
+    for file in [
+        "outputs.json.hbs",
+        "pandora-itsm.md.hbs",
+        "mine.txt.hbs",
+        "more/Mine.txt.hbs",
+    ] {
+        std::fs::write(dir.path().join(file), "{{app.client_id}}\n").unwrap();
+    }
+    let text = BASE.replace(
+        "[pandora_itsm]",
+        "[outputs]\ntemplates = [\"pandora-itsm\", \"outputs.json.hbs\", \"pandora-itsm.md.hbs\", \"mine.txt.hbs\", \"more/Mine.txt.hbs\"]\n\n[pandora_itsm]",
+    );
+    let error = config::parse(&text, &dir.path().join("t.toml")).unwrap_err();
+    let found: Vec<(&str, &str)> = error
+        .diagnostics()
+        .iter()
+        .map(|d| (d.key.as_str(), d.message.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("outputs.templates[1]", "`outputs.json.hbs` would render to `outputs.json` and overwrite the outputs file (ids and the secret); rename the template"),
+            ("outputs.templates[2]", "`pandora-itsm.md.hbs` would render to `pandora-itsm.md`, as `pandora-itsm` does; each template needs its own output file"),
+            ("outputs.templates[4]", "`more/Mine.txt.hbs` would render to `Mine.txt`, as `mine.txt.hbs` does; each template needs its own output file"),
+        ]
     );
 }
 

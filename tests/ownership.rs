@@ -704,3 +704,44 @@ async fn outputs_stop_offering_a_secret_the_tenant_no_longer_has() {
     );
     assert_eq!(cli(&h, first.path(), &["plan"]).code, 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plan_removing_a_secret_does_not_show_its_hint() {
+    let h = Harness::start(&config(), Faults::default()).await;
+    let first = runner();
+    assert_eq!(apply(&h, first.path(), &[]).code, 0);
+    let old = held_key(first.path()).unwrap();
+    let hint = h
+        .our_secrets()
+        .iter()
+        .find(|c| c["keyId"] == json!(old))
+        .and_then(|c| c["hint"].as_str().map(String::from))
+        .expect("the tenant shows a hint");
+    // Rotate; past the grace period the next plan removes the old secret.
+    assert_eq!(apply(&h, first.path(), &["--rotate-secret"]).code, 0);
+    h.age_secrets(time::Duration::days(8));
+
+    let json_plan = cli(&h, first.path(), &["--output", "json", "plan"]);
+    assert_eq!(json_plan.code, 2, "{}", json_plan.text());
+    let plan: Value = serde_json::from_str(&json_plan.stdout).unwrap();
+    let removed: Vec<&Value> = plan["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["change"]["actions"] == json!(["delete"]))
+        .collect();
+    assert!(
+        removed
+            .iter()
+            .any(|c| c["change"]["before"]["key_id"] == json!(old)),
+        "the plan removes the old secret: {plan}"
+    );
+    for change in removed {
+        let before = &change["change"]["before"];
+        assert!(before.get("hint").is_none(), "{before}");
+    }
+    assert!(!json_plan.stdout.contains(&format!("\"{hint}\"")));
+    let text_plan = cli(&h, first.path(), &["plan"]);
+    assert_eq!(text_plan.code, 2, "{}", text_plan.text());
+    assert!(!text_plan.stdout.contains("hint"), "{}", text_plan.stdout);
+}

@@ -63,13 +63,15 @@ fn confirm(question: &str, auto_approve: bool) -> anyhow::Result<bool> {
     Ok(answer.trim() == "yes")
 }
 
-/// Masks the secret in GitHub Actions logs before anything can print it.
+/// Masks the secret in GitHub Actions logs before anything can print it. The runner reads
+/// workflow commands on stderr too, so stdout stays for the secret alone (`--secret-stdout`)
+/// or the JSON summary (`--output json`).
 fn secret_hook() -> Option<SecretHook> {
     let on_github = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
     on_github.then(|| -> SecretHook {
         Box::new(|secret| {
-            println!("::add-mask::{}", secret.expose());
-            let _ = std::io::stdout().flush();
+            eprintln!("::add-mask::{}", secret.expose());
+            let _ = std::io::stderr().flush();
         })
     })
 }

@@ -33,10 +33,10 @@ pub fn load(path: &Path) -> Result<Desired, ConfigError> {
 /// Validates `text` as if read from `path` (relative paths in it are anchored there).
 pub fn parse(text: &str, path: &Path) -> Result<Desired, ConfigError> {
     let index = SpanIndex::new(text);
-    let file: schema::FileConfig = toml::from_str(text).map_err(|e| {
+    let syntax = |e: toml::de::Error| {
         let offset = e.span().map_or(0, |s| s.start);
         let at = LineColumn::of_offset(text, offset);
-        ConfigError::Invalid(vec![Diagnostic {
+        Diagnostic {
             file: path.to_path_buf(),
             line: at.line,
             column: at.column,
@@ -45,16 +45,42 @@ pub fn parse(text: &str, path: &Path) -> Result<Desired, ConfigError> {
                 .map(|p| p.to_string())
                 .unwrap_or_default(),
             message: e.message().trim_end().to_string(),
-        }])
-    })?;
-    resolve::resolve(file, path).map_err(|problems| {
-        ConfigError::Invalid(
-            problems
-                .into_iter()
-                .map(|problem| locate(problem, text, path, &index))
-                .collect(),
-        )
-    })
+        }
+    };
+    let mut table =
+        toml::de::DeTable::parse(text).map_err(|e| ConfigError::Invalid(vec![syntax(e)]))?;
+    // Unknown keys are reported and dropped first, so they hide no other problem.
+    let mut diagnostics: Vec<Diagnostic> = schema::remove_unknown_keys(table.get_mut())
+        .into_iter()
+        .map(|unknown| {
+            let at = LineColumn::of_offset(text, unknown.offset);
+            Diagnostic {
+                file: path.to_path_buf(),
+                line: at.line,
+                column: at.column,
+                key: unknown.path.to_string(),
+                message: unknown.message,
+            }
+        })
+        .collect();
+    let resolved = serde::Deserialize::deserialize(toml::de::Deserializer::from(table))
+        .map_err(|e| vec![syntax(e)])
+        .and_then(|file: schema::FileConfig| {
+            resolve::resolve(file, path).map_err(|problems| {
+                problems
+                    .into_iter()
+                    .map(|problem| locate(problem, text, path, &index))
+                    .collect()
+            })
+        });
+    match resolved {
+        Ok(desired) if diagnostics.is_empty() => Ok(desired),
+        Ok(_) => Err(ConfigError::Invalid(diagnostics)),
+        Err(more) => {
+            diagnostics.extend(more);
+            Err(ConfigError::Invalid(diagnostics))
+        }
+    }
 }
 
 fn locate(problem: Problem, text: &str, path: &Path, index: &SpanIndex) -> Diagnostic {

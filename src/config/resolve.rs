@@ -710,8 +710,30 @@ fn resolve_outputs(
         }
     });
     let mut resolved = Vec::new();
+    // Each rendered file's name, lowercased (case-insensitive file systems), with its template.
+    let mut output_files: Vec<(String, usize)> = Vec::new();
     for (i, name) in names.iter().enumerate() {
         let at = path.key("templates").index(i);
+        let output_file = match render::builtin(name) {
+            Some(builtin) => Some(builtin.output_file.to_string()),
+            None if name.ends_with(".hbs") => Some(render::file_output_name(&base_dir.join(name))),
+            None => None,
+        };
+        if let Some(output_file) = output_file {
+            let lower = output_file.to_lowercase();
+            if lower == crate::outputs::FILE_NAME {
+                problems.at(
+                    at.clone(),
+                    format!("`{name}` would render to `{output_file}` and overwrite the outputs file (ids and the secret); rename the template"),
+                );
+            } else if let Some((_, first)) = output_files.iter().find(|(f, _)| *f == lower) {
+                problems.at(
+                    at.clone(),
+                    format!("`{name}` would render to `{output_file}`, as `{}` does; each template needs its own output file", names[*first]),
+                );
+            }
+            output_files.push((lower, i));
+        }
         if render::builtin(name).is_some() {
             if !has_pandora && name.starts_with("pandora-itsm") {
                 problems.at(

@@ -1,5 +1,6 @@
 //! The desired-state file as written: every section and key a config may hold.
-//! Unknown keys are rejected; defaults and semantic checks live in `resolve`.
+//! Unknown keys are reported (with the closest known key) and dropped before deserializing;
+//! defaults and semantic checks live in `resolve`.
 
 use serde::Deserialize;
 
@@ -187,4 +188,194 @@ pub struct PandoraItsmSection {
 pub enum IncomingProtocol {
     Imap,
     Pop,
+}
+
+/// A key no section accepts, found before deserializing so it hides no other problem.
+#[derive(Debug)]
+pub struct UnknownKey {
+    pub path: crate::config::location::KeyPath,
+    /// The byte offset of the key in the file.
+    pub offset: usize,
+    pub message: String,
+}
+
+/// Removes every key the schema does not know from `table` (a parsed file) and reports each,
+/// with the closest known key when one is near. What remains deserializes as before.
+pub fn remove_unknown_keys(table: &mut toml::de::DeTable<'_>) -> Vec<UnknownKey> {
+    let mut found = Vec::new();
+    check_table(
+        table,
+        "",
+        &crate::config::location::KeyPath::root(),
+        &mut found,
+    );
+    found
+}
+
+/// The keys of the table at `shape` (a dotted path; `[]` steps into an array of tables).
+fn known_keys(shape: &str) -> Option<&'static [&'static str]> {
+    Some(match shape {
+        "" => field_names::<FileConfig>(),
+        "app" => field_names::<AppSection>(),
+        "secret" => field_names::<SecretSection>(),
+        "permissions[]" => field_names::<PermissionSection>(),
+        "api" => field_names::<ApiSection>(),
+        "api.scopes[]" => field_names::<ScopeSection>(),
+        "conditional_access" => field_names::<ConditionalAccessSection>(),
+        "outputs" => field_names::<OutputsSection>(),
+        "pandora_itsm" => field_names::<PandoraItsmSection>(),
+        "auth" => field_names::<AuthSection>(),
+        _ => return None,
+    })
+}
+
+fn check_table(
+    table: &mut toml::de::DeTable<'_>,
+    shape: &str,
+    path: &crate::config::location::KeyPath,
+    found: &mut Vec<UnknownKey>,
+) {
+    let Some(known) = known_keys(shape) else {
+        return;
+    };
+    let unknown: Vec<(String, std::ops::Range<usize>)> = table
+        .keys()
+        .filter(|key| !known.contains(&key.get_ref().as_ref()))
+        .map(|key| (key.get_ref().to_string(), key.span()))
+        .collect();
+    for (name, span) in unknown {
+        let mut message = format!(
+            "unknown field `{name}`, expected one of {}",
+            known
+                .iter()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let close = closest(&name, known);
+        if let Some(close) = close {
+            message.push_str(&format!("; did you mean `{close}`?"));
+        }
+        found.push(UnknownKey {
+            path: path.key(&name),
+            offset: span.start,
+            message,
+        });
+        let value = table.remove(name.as_str());
+        // Checked as the key it most likely meant, so its value's problems show too (and no
+        // "missing field" for the same typo).
+        if let (Some(close), Some(value)) = (close, value) {
+            if !table.contains_key(close) {
+                let key = toml::Spanned::new(span, std::borrow::Cow::Borrowed(close));
+                table.insert(key, value);
+            }
+        }
+    }
+    for (key, value) in table.iter_mut() {
+        let name: &str = key.get_ref();
+        let child = if shape.is_empty() {
+            name.to_string()
+        } else {
+            format!("{shape}.{name}")
+        };
+        match value.get_mut() {
+            toml::de::DeValue::Table(inner) => check_table(inner, &child, &path.key(name), found),
+            toml::de::DeValue::Array(items) => {
+                for (i, item) in items.iter_mut().enumerate() {
+                    if let toml::de::DeValue::Table(inner) = item.get_mut() {
+                        check_table(
+                            inner,
+                            &format!("{child}[]"),
+                            &path.key(name).index(i),
+                            found,
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The known key a mistyped `key` most likely meant: at most a third of its characters off.
+fn closest(key: &str, known: &[&'static str]) -> Option<&'static str> {
+    known
+        .iter()
+        .map(|k| (edit_distance(key, k), *k))
+        .filter(|(d, k)| d * 3 <= key.chars().count().max(k.len()))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// Levenshtein distance, in characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+/// The field names serde's derive hands to `deserialize_struct` for `T`: the keys it accepts.
+fn field_names<T: serde::de::DeserializeOwned>() -> &'static [&'static str] {
+    let mut fields: &'static [&'static str] = &[];
+    let _ = T::deserialize(FieldNames(&mut fields));
+    fields
+}
+
+/// A deserializer that only records the field list it is asked for.
+struct FieldNames<'a>(&'a mut &'static [&'static str]);
+
+impl<'de> serde::Deserializer<'de> for FieldNames<'_> {
+    type Error = serde::de::value::Error;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+        Err(serde::de::Error::custom("not a struct"))
+    }
+
+    fn deserialize_struct<V: serde::de::Visitor<'de>>(
+        self,
+        _name: &'static str,
+        fields: &'static [&'static str],
+        _visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        *self.0 = fields;
+        Err(serde::de::Error::custom("only the field names were wanted"))
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+        ignored_any
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_names_come_from_the_derive() {
+        assert_eq!(
+            field_names::<AuthSection>(),
+            ["method", "env_prefix"].as_slice()
+        );
+    }
+
+    #[test]
+    fn suggests_only_a_close_key() {
+        let app = field_names::<AppSection>();
+        assert_eq!(closest("uniqe_name", app), Some("unique_name"));
+        assert_eq!(closest("colour", field_names::<FileConfig>()), None);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
 }

@@ -225,7 +225,6 @@ fn remove_change(
         action: Action::Delete,
         before: json!({
             "key_id": secret.key_id,
-            "hint": secret.credential.hint,
             "expires": secret.credential.end_date_time.map(date),
         }),
         after: Value::Null,
