@@ -4,9 +4,10 @@
 
 mod common;
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::provision::{Harness, CONFIG};
+use common::provision::{outputs_of, try_apply, Harness, CONFIG};
 use entra_mail::plan::PlanOptions;
 use entra_mail::sim::Faults;
 use serde_json::Value;
@@ -201,29 +202,56 @@ async fn twenty_seconds_of_replication_lag_is_waited_out() {
     assert_converged(&h);
 }
 
+/// The tenant's "MFA Pilot" policies as (createdDateTime, id), earliest first.
+fn pilot_policies(h: &Harness) -> Vec<(String, String)> {
+    let snapshot = h.snapshot();
+    let mut policies: Vec<(String, String)> = snapshot["conditionalAccessPolicies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["displayName"] == "MFA Pilot")
+        .map(|p| {
+            (
+                p["createdDateTime"].as_str().unwrap().to_string(),
+                p["id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    policies.sort();
+    policies
+}
+
 #[tokio::test]
 async fn two_runs_at_once_duplicate_nothing() {
-    let first = Harness::start(&config(), Faults::default()).await;
+    two_runs_at_once(Duration::ZERO).await;
+}
+
+/// As above with lists lagging behind point reads, as in Entra.
+#[tokio::test]
+#[ignore = "fails: with 2 s of list lag the record loses the earlier policy, which is then left alone as not ours (a duplicate stays)"]
+async fn two_runs_at_once_with_list_lag_duplicate_nothing() {
+    two_runs_at_once(Duration::from_secs(2)).await;
+}
+
+/// Two pipelines (same tenant and config, separate outputs) apply at once.
+async fn two_runs_at_once(list_lag: Duration) {
+    let first = Harness::start(
+        &config(),
+        Faults {
+            list_lag,
+            ..Faults::default()
+        },
+    )
+    .await;
     // A second pipeline: same tenant, same config, its own outputs directory.
     let second_dir = tempfile::tempdir().unwrap();
     let second_config = second_dir.path().join("tenant.toml");
     std::fs::write(&second_config, config()).unwrap();
-    let second = common::provision::Harness {
-        running: common::sim::Running {
-            sim: entra_mail::sim::Sim::start(entra_mail::sim::SimOptions::default())
-                .await
-                .unwrap(),
-            tenant: first.running.tenant.clone(),
-            ca_file: tempfile::NamedTempFile::new().unwrap(),
-        },
-        dir: second_dir,
-        config_path: second_config,
-        client: first.running.client(),
-    };
+    let second_client = first.running.client();
     let options = now();
     let (a, b) = tokio::join!(
         first.try_apply_with(&options),
-        second.try_apply_with(&options)
+        try_apply(&second_client, &second_config, &options)
     );
     assert!(
         a.is_ok() || b.is_ok(),
@@ -234,9 +262,40 @@ async fn two_runs_at_once_duplicate_nothing() {
         first.try_apply_with(&now()).await.unwrap();
     }
     if b.is_err() {
-        second.try_apply_with(&now()).await.unwrap();
+        try_apply(&second_client, &second_config, &now())
+            .await
+            .unwrap();
     }
-    // Both recorded their policy; the next run keeps the earliest and removes the other.
+    let made = pilot_policies(&first);
+    if list_lag.is_zero() {
+        // The second run lists the first one's policy and makes none.
+        assert_eq!(made.len(), 1, "one policy: {made:?}");
+    } else {
+        // Neither run can list the other's policy, so both make and record one; the next
+        // run keeps the earliest and removes the later copy.
+        assert_eq!(made.len(), 2, "both runs made their policy: {made:?}");
+        let (winner, loser) = (&made[0].1, &made[1].1);
+        tokio::time::sleep(list_lag).await;
+        let logged = first.running.sim.request_log().len();
+        first.try_apply_with(&now()).await.unwrap();
+        let deleted: Vec<String> = first.running.sim.request_log()[logged..]
+            .iter()
+            .filter(|e| e.method == "DELETE")
+            .map(|e| e.path.clone())
+            .collect();
+        assert!(
+            deleted.len() == 1 && deleted[0].ends_with(&format!("/policies/{loser}")),
+            "the later copy, and only it, is deleted: {deleted:?}"
+        );
+        assert_eq!(
+            pilot_policies(&first)
+                .into_iter()
+                .map(|(_, id)| id)
+                .collect::<Vec<_>>(),
+            vec![winner.clone()],
+            "the earliest policy is kept"
+        );
+    }
     first.try_apply_with(&now()).await.unwrap();
     let snapshot = first.snapshot();
     let count = |key: &str, field: &str, value: &str| {
@@ -248,12 +307,22 @@ async fn two_runs_at_once_duplicate_nothing() {
             .count()
     };
     assert_eq!(count("applications", "uniqueName", "pandora-itsm-mail"), 1);
-    assert_eq!(
-        count("conditionalAccessPolicies", "displayName", "MFA Pilot"),
-        1
-    );
     assert_eq!(first.our_service_principals().len(), 1);
     assert_eq!(first.our_grants().len(), 1);
+    // No secret that nobody holds: every live secret of ours is one a pipeline holds (a
+    // pipeline that found the other's secret keeps it and makes none of its own).
+    let held: BTreeSet<String> = [first.outputs(), outputs_of(&second_config)]
+        .into_iter()
+        .flatten()
+        .filter_map(|o| o.secret.map(|s| s.key_id.to_string()))
+        .collect();
+    assert!(!held.is_empty(), "a pipeline holds the secret");
+    let live: BTreeSet<String> = first
+        .our_secrets()
+        .iter()
+        .map(|s| s["keyId"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(live, held, "the live secrets are exactly the held ones");
 }
 
 /// The CLI through a storm and a lost answer, with every log turned up: no secret or token
