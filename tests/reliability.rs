@@ -325,8 +325,10 @@ async fn two_runs_at_once(list_lag: Duration) {
     assert_eq!(live, held, "the live secrets are exactly the held ones");
 }
 
-/// The CLI through a storm and a lost answer, with every log turned up: no secret or token
-/// the simulated tenant issued appears anywhere in its output.
+/// The CLI through a storm and a lost answer, with every log turned up and on GitHub
+/// Actions: no secret or token the simulated tenant issued appears anywhere in its output,
+/// except where the README says the secret leaves: `::add-mask::` before anything else, and
+/// alone on stdout with `--secret-stdout`.
 #[tokio::test(flavor = "multi_thread")]
 async fn no_issued_secret_appears_in_any_output() {
     let faults = Faults {
@@ -346,32 +348,61 @@ async fn no_issued_secret_appears_in_any_output() {
     .await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("t.toml"), config()).unwrap();
-    let mut seen = String::new();
-    for args in [
-        &["apply", "-f", "t.toml", "--auto-approve"][..],
-        &["apply", "-f", "t.toml", "--auto-approve"],
-        &["plan", "-f", "t.toml"],
-        &["doctor", "-f", "t.toml"],
-    ] {
-        let output = assert_cmd::Command::cargo_bin("entra-mail")
+    let held = || {
+        entra_mail::outputs::Outputs::read(&dir.path().join("out"))
             .unwrap()
-            .current_dir(dir.path())
-            .env("ENTRA_MAIL_GRAPH_URL", running.sim.graph_url())
-            .env("AZURE_AUTHORITY_HOST", running.sim.authority_host())
-            .env("SSL_CERT_FILE", running.ca_file.path())
-            .env("AZURE_CLIENT_ID", &running.tenant.admin_client_id)
-            .env(
-                "AZURE_CLIENT_SECRET",
-                running.tenant.admin_client_secret.expose(),
-            )
-            .env_remove("GITHUB_ACTIONS")
+            .and_then(|o| o.secret)
+            .map(|s| s.value.expose().to_string())
+    };
+    let run = |args: &[&str]| {
+        let output = running
+            .cli(dir.path())
+            .env("GITHUB_ACTIONS", "true")
             .args(["-vvv", "--trace-http"])
             .args(args)
+            .args(["-f", "t.toml"])
             .output()
             .unwrap();
-        seen.push_str(&String::from_utf8_lossy(&output.stdout));
-        seen.push_str(&String::from_utf8_lossy(&output.stderr));
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let mut seen = String::new();
+    let mut masked = 0;
+    for args in [
+        &["apply", "--auto-approve"][..],
+        &["apply", "--auto-approve"],
+        &["apply", "--auto-approve", "--output", "json"],
+        &["apply", "--auto-approve", "--secret-stdout"],
+        &["plan"],
+        &["doctor"],
+        &["render"],
+        &["destroy", "--auto-approve"],
+    ] {
+        let secret_before = held();
+        let (code, mut stdout, stderr) = run(args);
+        if args[0] != "apply" || args.len() > 2 {
+            assert_eq!(code, Some(0), "{args:?}: {stdout}{stderr}");
+        }
+        // On GitHub Actions a new secret is masked before anything can print it.
+        let (masks, rest): (Vec<&str>, Vec<&str>) = stdout
+            .split_inclusive('\n')
+            .partition(|line| line.starts_with("::add-mask::"));
+        masked += masks.len();
+        let rest = rest.concat();
+        stdout = rest;
+        if args.contains(&"--secret-stdout") {
+            let secret = held().expect("a held secret");
+            assert_eq!(secret_before.as_deref(), Some(secret.as_str()));
+            assert_eq!(stdout, format!("{secret}\n"), "only the secret on stdout");
+            stdout.clear();
+        }
+        seen.push_str(&stdout);
+        seen.push_str(&stderr);
     }
+    assert!(masked >= 1, "the new secret was masked");
     assert!(seen.contains("(redacted)"), "the trace ran");
     let issued = running.sim.issued_secrets();
     assert!(
