@@ -15,6 +15,7 @@ use common::{Canned, ScriptedServer};
 use entra_mail::auth::{self, AuthMethod, AuthSettings};
 use entra_mail::graph::GraphClient;
 use entra_mail::sim::{seed, Faults, SimOptions, TenantSpec};
+use rustls_pki_types::pem::PemObject;
 use serde_json::json;
 
 async fn sim(faults: Faults, roles: Option<Vec<&str>>) -> Running {
@@ -148,6 +149,40 @@ async fn certificate_signed_assertion() {
         &running.tenant.admin_client_id,
         certificate.as_bytes()
     ));
+    let claims = sign_in(&running, AuthMethod::Certificate, &env)
+        .await
+        .unwrap();
+    assert_eq!(claims["appid"], running.tenant.admin_client_id.as_str());
+}
+
+/// A certificate uploaded through Graph (`keyCredentials`, as the portal or `az ad app
+/// credential reset --cert` does) signs in too.
+#[tokio::test]
+async fn a_certificate_uploaded_as_a_key_credential() {
+    let running = sim(Faults::default(), None).await;
+    let (certificate, key) = rsa_certificate();
+    let der = rustls_pki_types::CertificateDer::from_pem_slice(certificate.as_bytes()).unwrap();
+    let token = running.token_for(&running.tenant).await;
+    let patched = running
+        .http()
+        .patch(format!(
+            "{}/v1.0/applications(appId='{}')",
+            running.sim.graph_url(),
+            running.tenant.admin_client_id
+        ))
+        .bearer_auth(token)
+        .json(&json!({"keyCredentials": [{
+            "type": "AsymmetricX509Cert",
+            "usage": "Verify",
+            "key": base64::engine::general_purpose::STANDARD.encode(der.as_ref()),
+            "displayName": "CN=entra-mail",
+        }]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patched.status().as_u16(), 204, "{:?}", patched.text().await);
+    let dir = tempfile::tempdir().unwrap();
+    let env = certificate_env(&running, dir.path(), "app.pem", &certificate, &key);
     let claims = sign_in(&running, AuthMethod::Certificate, &env)
         .await
         .unwrap();

@@ -374,10 +374,21 @@ fn check_assertion(
     let sha256 = header.get("x5t#S256").and_then(Value::as_str);
     if sha1.is_some() || sha256.is_some() {
         let shown = sha256.or(sha1).unwrap_or_default();
+        // Registered through the simulator, or uploaded through Graph as a verify key.
+        let uploaded = app
+            .data
+            .get("keyCredentials")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|k| k.get("usage").and_then(Value::as_str) == Some("Verify"))
+            .filter_map(|k| k.get("key").and_then(Value::as_str));
         let certificate = app
             .hidden
             .certificates
             .iter()
+            .map(String::as_str)
+            .chain(uploaded)
             .filter_map(|c| base64::engine::general_purpose::STANDARD.decode(c).ok())
             .find(|der| {
                 let (registered_sha1, registered_sha256) = thumbprints(der);
