@@ -15,6 +15,7 @@ use common::{Canned, ScriptedServer};
 use entra_mail::auth::{self, AuthMethod, AuthSettings};
 use entra_mail::graph::GraphClient;
 use entra_mail::sim::{seed, Faults, SimOptions, TenantSpec};
+use rustls_pki_types::pem::PemObject;
 use serde_json::json;
 
 async fn sim(faults: Faults, roles: Option<Vec<&str>>) -> Running {
@@ -66,7 +67,7 @@ fn admin_env(running: &Running) -> HashMap<&'static str, String> {
     HashMap::from([("AZURE_CLIENT_ID", running.tenant.admin_client_id.clone())])
 }
 
-/// A JWT-shaped token with these claims (the simulator does not verify signatures).
+/// A JWT-shaped token with these claims (the simulator verifies no federated signature).
 fn jwt(claims: serde_json::Value) -> String {
     let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","typ":"JWT"}"#);
     format!(
@@ -98,49 +99,200 @@ async fn client_secret() {
         .contains(&json!("Application.ReadWrite.All")));
 }
 
-#[tokio::test]
-async fn certificate_signed_assertion() {
-    let running = sim(Faults::default(), None).await;
+/// A self-signed RSA certificate and its key, as PEM.
+fn rsa_certificate() -> (String, String) {
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).unwrap();
     let certificate = rcgen::CertificateParams::new(vec!["entra-mail".to_string()])
         .unwrap()
         .self_signed(&key)
         .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("app.pem");
-    std::fs::write(
-        &path,
-        format!("{}{}", certificate.pem(), key.serialize_pem()),
-    )
-    .unwrap();
-    let token_endpoint = format!(
+    (certificate.pem(), key.serialize_pem())
+}
+
+/// `AZURE_CLIENT_CERTIFICATE_PATH` pointing at a PEM file holding `certificate` and `key`.
+fn certificate_env(
+    running: &Running,
+    dir: &std::path::Path,
+    name: &str,
+    certificate: &str,
+    key: &str,
+) -> HashMap<&'static str, String> {
+    let path = dir.join(name);
+    std::fs::write(&path, format!("{certificate}{key}")).unwrap();
+    let mut env = admin_env(running);
+    env.insert("AZURE_CLIENT_CERTIFICATE_PATH", path.display().to_string());
+    env
+}
+
+fn token_endpoint(running: &Running) -> String {
+    format!(
         "{}/{TENANT}/oauth2/v2.0/token",
         running.sim.authority_host()
-    );
-    let assertion = auth::certificate::CertificateAssertion::from_pem_file(
-        &path,
-        &running.tenant.admin_client_id,
-        &token_endpoint,
     )
-    .unwrap();
+}
 
-    let mut env = admin_env(&running);
-    env.insert("AZURE_CLIENT_CERTIFICATE_PATH", path.display().to_string());
+#[tokio::test]
+async fn certificate_signed_assertion() {
+    let running = sim(Faults::default(), None).await;
+    let (certificate, key) = rsa_certificate();
+    let dir = tempfile::tempdir().unwrap();
+    let env = certificate_env(&running, dir.path(), "app.pem", &certificate, &key);
     let refused = sign_in(&running, AuthMethod::Auto, &env).await.unwrap_err();
     assert!(
         refused.contains("AADSTS700027"),
         "an unregistered certificate is refused: {refused}"
     );
 
+    // Only the certificate (public part) is registered, as a portal upload of a .cer does.
     assert!(running.sim.register_certificate(
         TENANT,
         &running.tenant.admin_client_id,
-        &assertion.thumbprint()
+        certificate.as_bytes()
     ));
     let claims = sign_in(&running, AuthMethod::Certificate, &env)
         .await
         .unwrap();
     assert_eq!(claims["appid"], running.tenant.admin_client_id.as_str());
+}
+
+/// A certificate uploaded through Graph (`keyCredentials`, as the portal or `az ad app
+/// credential reset --cert` does) signs in too.
+#[tokio::test]
+async fn a_certificate_uploaded_as_a_key_credential() {
+    let running = sim(Faults::default(), None).await;
+    let (certificate, key) = rsa_certificate();
+    let der = rustls_pki_types::CertificateDer::from_pem_slice(certificate.as_bytes()).unwrap();
+    let token = running.token_for(&running.tenant).await;
+    let patched = running
+        .http()
+        .patch(format!(
+            "{}/v1.0/applications(appId='{}')",
+            running.sim.graph_url(),
+            running.tenant.admin_client_id
+        ))
+        .bearer_auth(token)
+        .json(&json!({"keyCredentials": [{
+            "type": "AsymmetricX509Cert",
+            "usage": "Verify",
+            "key": base64::engine::general_purpose::STANDARD.encode(der.as_ref()),
+            "displayName": "CN=entra-mail",
+        }]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patched.status().as_u16(), 204, "{:?}", patched.text().await);
+    let dir = tempfile::tempdir().unwrap();
+    let env = certificate_env(&running, dir.path(), "app.pem", &certificate, &key);
+    let claims = sign_in(&running, AuthMethod::Certificate, &env)
+        .await
+        .unwrap();
+    assert_eq!(claims["appid"], running.tenant.admin_client_id.as_str());
+}
+
+/// A broken signing path: the registered certificate's thumbprint in the header, the
+/// assertion signed with another key. Entra checks the signature, not just the thumbprint.
+#[tokio::test]
+async fn an_assertion_signed_with_another_key_is_refused() {
+    let running = sim(Faults::default(), None).await;
+    let (certificate, _) = rsa_certificate();
+    let (_, other_key) = rsa_certificate();
+    assert!(running.sim.register_certificate(
+        TENANT,
+        &running.tenant.admin_client_id,
+        certificate.as_bytes()
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let env = certificate_env(&running, dir.path(), "forged.pem", &certificate, &other_key);
+    let refused = sign_in(&running, AuthMethod::Certificate, &env)
+        .await
+        .unwrap_err();
+    assert!(
+        refused.contains("AADSTS700027: Client assertion contains an invalid signature."),
+        "{refused}"
+    );
+}
+
+/// The token endpoint's answer to a client assertion, as sent by hand.
+async fn post_assertion(running: &Running, assertion: &str) -> serde_json::Value {
+    running
+        .http()
+        .post(token_endpoint(running))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", running.tenant.admin_client_id.as_str()),
+            (
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ),
+            ("client_assertion", assertion),
+            ("scope", "https://graph.microsoft.com/.default"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_tampered_assertion_is_refused() {
+    let running = sim(Faults::default(), None).await;
+    let (certificate, key) = rsa_certificate();
+    assert!(running.sim.register_certificate(
+        TENANT,
+        &running.tenant.admin_client_id,
+        certificate.as_bytes()
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.pem");
+    std::fs::write(&path, format!("{certificate}{key}")).unwrap();
+    let signer = auth::certificate::CertificateAssertion::from_pem_file(
+        &path,
+        &running.tenant.admin_client_id,
+        &token_endpoint(&running),
+    )
+    .unwrap();
+    let assertion = signer.assertion().unwrap();
+    let accepted = post_assertion(&running, &assertion).await;
+    assert!(accepted["access_token"].is_string(), "{accepted}");
+
+    // One flipped byte of the signature.
+    let (signed, signature) = assertion.rsplit_once('.').unwrap();
+    let mut signature = URL_SAFE_NO_PAD.decode(signature).unwrap();
+    signature[7] ^= 0x01;
+    let flipped = format!("{signed}.{}", URL_SAFE_NO_PAD.encode(&signature));
+    let refused = post_assertion(&running, &flipped).await;
+    assert_eq!(refused["error"], "invalid_client", "{refused}");
+    assert_eq!(refused["error_codes"], json!([700027]));
+    assert!(refused["error_description"]
+        .as_str()
+        .unwrap()
+        .starts_with("AADSTS700027: Client assertion contains an invalid signature."));
+
+    // A signature that verifies, over claims that do not fit.
+    let claims_of = |assertion: &str| {
+        let payload = assertion.split('.').nth(1).unwrap();
+        serde_json::from_slice::<serde_json::Value>(&URL_SAFE_NO_PAD.decode(payload).unwrap())
+            .unwrap()
+    };
+    assert_eq!(claims_of(&assertion)["aud"], token_endpoint(&running));
+    let elsewhere = auth::certificate::CertificateAssertion::from_pem_file(
+        &path,
+        &running.tenant.admin_client_id,
+        "https://login.microsoftonline.com/elsewhere/oauth2/v2.0/token",
+    )
+    .unwrap();
+    let refused = post_assertion(&running, &elsewhere.assertion().unwrap()).await;
+    assert_eq!(refused["error_codes"], json!([700023]), "{refused}");
+    let someone_else = auth::certificate::CertificateAssertion::from_pem_file(
+        &path,
+        "00000000-0000-0000-0000-00000000beef",
+        &token_endpoint(&running),
+    )
+    .unwrap();
+    let refused = post_assertion(&running, &someone_else.assertion().unwrap()).await;
+    assert_eq!(refused["error_codes"], json!([700021]), "{refused}");
 }
 
 #[tokio::test]

@@ -4,9 +4,10 @@
 
 mod common;
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::provision::{Harness, CONFIG};
+use common::provision::{outputs_of, try_apply, Harness, CONFIG};
 use entra_mail::plan::PlanOptions;
 use entra_mail::sim::Faults;
 use serde_json::Value;
@@ -74,18 +75,37 @@ async fn apply_until_done(h: &Harness, tries: usize) -> usize {
     panic!("did not converge in {tries} runs");
 }
 
+/// The method and path of the `nth` write (1-based) the simulator has seen.
+fn nth_write(h: &Harness, nth: u64) -> (String, String) {
+    let entry = h
+        .running
+        .sim
+        .request_log()
+        .into_iter()
+        .filter(|e| e.wrote)
+        .nth(nth as usize - 1)
+        .expect("that write was logged");
+    (entry.method, entry.path)
+}
+
 #[tokio::test]
 async fn a_lost_answer_at_every_write_still_converges() {
-    // An uninterrupted run, to count its writes.
+    // An uninterrupted run, to count its writes: the README's "9 writes of a cold apply".
     let baseline = Harness::start(&config(), Faults::default()).await;
     baseline.try_apply_with(&now()).await.unwrap();
     let writes = baseline.writes();
-    assert!(
-        writes >= 6,
-        "app, identifier URI, service principal, secret, grant, policy: {writes}"
+    assert_eq!(
+        writes, 9,
+        "app, identifier URI, service principal, secret, grant, policy, records: {writes}"
     );
+    let posts = (1..=writes)
+        .filter(|&n| nth_write(&baseline, n).0 == "POST")
+        .count();
+    assert_eq!(posts, 3, "the README's 3 POSTs");
     assert_converged(&baseline);
 
+    let mut same_run = 0;
+    let mut one_more = 0;
     for lost in 1..=writes {
         let h = Harness::start(
             &config(),
@@ -100,6 +120,21 @@ async fn a_lost_answer_at_every_write_still_converges() {
             h.running.sim.counters().dropped_answers == 1,
             "write {lost} lost its answer"
         );
+        let (method, path) = nth_write(&h, lost);
+        // Idempotent writes are resent by the client and converge in the same run; a POST
+        // is never resent blindly, so its run fails and the next one converges.
+        let expected = if method == "POST" { 2 } else { 1 };
+        assert_eq!(
+            runs, expected,
+            "write {lost} ({method} {path}) converged in {runs} run(s)"
+        );
+        match runs {
+            1 => same_run += 1,
+            _ => one_more += 1,
+        }
+        if !path.ends_with("/addPassword") {
+            assert_converged(&h);
+        }
         // A secret whose answer was lost is kept while a run might still be delivering it;
         // once that window has passed, the next run removes it.
         h.age_secrets(
@@ -111,8 +146,8 @@ async fn a_lost_answer_at_every_write_still_converges() {
             !h.try_plan_with(&now()).await.unwrap().has_changes(),
             "write {lost}: a further run changes nothing"
         );
-        eprintln!("lost answer of write {lost}: converged in {runs} run(s)");
     }
+    assert_eq!((same_run, one_more), (6, 3), "as the README says");
 }
 
 #[tokio::test]
@@ -168,29 +203,56 @@ async fn twenty_seconds_of_replication_lag_is_waited_out() {
     assert_converged(&h);
 }
 
+/// The tenant's "MFA Pilot" policies as (createdDateTime, id), earliest first.
+fn pilot_policies(h: &Harness) -> Vec<(String, String)> {
+    let snapshot = h.snapshot();
+    let mut policies: Vec<(String, String)> = snapshot["conditionalAccessPolicies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["displayName"] == "MFA Pilot")
+        .map(|p| {
+            (
+                p["createdDateTime"].as_str().unwrap().to_string(),
+                p["id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    policies.sort();
+    policies
+}
+
 #[tokio::test]
 async fn two_runs_at_once_duplicate_nothing() {
-    let first = Harness::start(&config(), Faults::default()).await;
+    two_runs_at_once(Duration::ZERO).await;
+}
+
+/// As above with lists lagging behind point reads, as in Entra.
+#[tokio::test]
+#[ignore = "fails: with 2 s of list lag the record loses the earlier policy, which is then left alone as not ours (a duplicate stays)"]
+async fn two_runs_at_once_with_list_lag_duplicate_nothing() {
+    two_runs_at_once(Duration::from_secs(2)).await;
+}
+
+/// Two pipelines (same tenant and config, separate outputs) apply at once.
+async fn two_runs_at_once(list_lag: Duration) {
+    let first = Harness::start(
+        &config(),
+        Faults {
+            list_lag,
+            ..Faults::default()
+        },
+    )
+    .await;
     // A second pipeline: same tenant, same config, its own outputs directory.
     let second_dir = tempfile::tempdir().unwrap();
     let second_config = second_dir.path().join("tenant.toml");
     std::fs::write(&second_config, config()).unwrap();
-    let second = common::provision::Harness {
-        running: common::sim::Running {
-            sim: entra_mail::sim::Sim::start(entra_mail::sim::SimOptions::default())
-                .await
-                .unwrap(),
-            tenant: first.running.tenant.clone(),
-            ca_file: tempfile::NamedTempFile::new().unwrap(),
-        },
-        dir: second_dir,
-        config_path: second_config,
-        client: first.running.client(),
-    };
+    let second_client = first.running.client();
     let options = now();
     let (a, b) = tokio::join!(
         first.try_apply_with(&options),
-        second.try_apply_with(&options)
+        try_apply(&second_client, &second_config, &options)
     );
     assert!(
         a.is_ok() || b.is_ok(),
@@ -201,9 +263,40 @@ async fn two_runs_at_once_duplicate_nothing() {
         first.try_apply_with(&now()).await.unwrap();
     }
     if b.is_err() {
-        second.try_apply_with(&now()).await.unwrap();
+        try_apply(&second_client, &second_config, &now())
+            .await
+            .unwrap();
     }
-    // Both recorded their policy; the next run keeps the earliest and removes the other.
+    let made = pilot_policies(&first);
+    if list_lag.is_zero() {
+        // The second run lists the first one's policy and makes none.
+        assert_eq!(made.len(), 1, "one policy: {made:?}");
+    } else {
+        // Neither run can list the other's policy, so both make and record one; the next
+        // run keeps the earliest and removes the later copy.
+        assert_eq!(made.len(), 2, "both runs made their policy: {made:?}");
+        let (winner, loser) = (&made[0].1, &made[1].1);
+        tokio::time::sleep(list_lag).await;
+        let logged = first.running.sim.request_log().len();
+        first.try_apply_with(&now()).await.unwrap();
+        let deleted: Vec<String> = first.running.sim.request_log()[logged..]
+            .iter()
+            .filter(|e| e.method == "DELETE")
+            .map(|e| e.path.clone())
+            .collect();
+        assert!(
+            deleted.len() == 1 && deleted[0].ends_with(&format!("/policies/{loser}")),
+            "the later copy, and only it, is deleted: {deleted:?}"
+        );
+        assert_eq!(
+            pilot_policies(&first)
+                .into_iter()
+                .map(|(_, id)| id)
+                .collect::<Vec<_>>(),
+            vec![winner.clone()],
+            "the earliest policy is kept"
+        );
+    }
     first.try_apply_with(&now()).await.unwrap();
     let snapshot = first.snapshot();
     let count = |key: &str, field: &str, value: &str| {
@@ -215,16 +308,28 @@ async fn two_runs_at_once_duplicate_nothing() {
             .count()
     };
     assert_eq!(count("applications", "uniqueName", "pandora-itsm-mail"), 1);
-    assert_eq!(
-        count("conditionalAccessPolicies", "displayName", "MFA Pilot"),
-        1
-    );
     assert_eq!(first.our_service_principals().len(), 1);
     assert_eq!(first.our_grants().len(), 1);
+    // No secret that nobody holds: every live secret of ours is one a pipeline holds (a
+    // pipeline that found the other's secret keeps it and makes none of its own).
+    let held: BTreeSet<String> = [first.outputs(), outputs_of(&second_config)]
+        .into_iter()
+        .flatten()
+        .filter_map(|o| o.secret.map(|s| s.key_id.to_string()))
+        .collect();
+    assert!(!held.is_empty(), "a pipeline holds the secret");
+    let live: BTreeSet<String> = first
+        .our_secrets()
+        .iter()
+        .map(|s| s["keyId"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(live, held, "the live secrets are exactly the held ones");
 }
 
-/// The CLI through a storm and a lost answer, with every log turned up: no secret or token
-/// the simulated tenant issued appears anywhere in its output.
+/// The CLI through a storm and a lost answer, with every log turned up and on GitHub
+/// Actions: no secret or token the simulated tenant issued appears anywhere in its output,
+/// except where the README says the secret leaves: `::add-mask::` before anything else, and
+/// alone on stdout with `--secret-stdout`.
 #[tokio::test(flavor = "multi_thread")]
 async fn no_issued_secret_appears_in_any_output() {
     let faults = Faults {
@@ -244,32 +349,61 @@ async fn no_issued_secret_appears_in_any_output() {
     .await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("t.toml"), config()).unwrap();
-    let mut seen = String::new();
-    for args in [
-        &["apply", "-f", "t.toml", "--auto-approve"][..],
-        &["apply", "-f", "t.toml", "--auto-approve"],
-        &["plan", "-f", "t.toml"],
-        &["doctor", "-f", "t.toml"],
-    ] {
-        let output = assert_cmd::Command::cargo_bin("entra-mail")
+    let held = || {
+        entra_mail::outputs::Outputs::read(&dir.path().join("out"))
             .unwrap()
-            .current_dir(dir.path())
-            .env("ENTRA_MAIL_GRAPH_URL", running.sim.graph_url())
-            .env("AZURE_AUTHORITY_HOST", running.sim.authority_host())
-            .env("SSL_CERT_FILE", running.ca_file.path())
-            .env("AZURE_CLIENT_ID", &running.tenant.admin_client_id)
-            .env(
-                "AZURE_CLIENT_SECRET",
-                running.tenant.admin_client_secret.expose(),
-            )
-            .env_remove("GITHUB_ACTIONS")
+            .and_then(|o| o.secret)
+            .map(|s| s.value.expose().to_string())
+    };
+    let run = |args: &[&str]| {
+        let output = running
+            .cli(dir.path())
+            .env("GITHUB_ACTIONS", "true")
             .args(["-vvv", "--trace-http"])
             .args(args)
+            .args(["-f", "t.toml"])
             .output()
             .unwrap();
-        seen.push_str(&String::from_utf8_lossy(&output.stdout));
-        seen.push_str(&String::from_utf8_lossy(&output.stderr));
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let mut seen = String::new();
+    let mut masked = 0;
+    for args in [
+        &["apply", "--auto-approve"][..],
+        &["apply", "--auto-approve"],
+        &["apply", "--auto-approve", "--output", "json"],
+        &["apply", "--auto-approve", "--secret-stdout"],
+        &["plan"],
+        &["doctor"],
+        &["render"],
+        &["destroy", "--auto-approve"],
+    ] {
+        let secret_before = held();
+        let (code, mut stdout, stderr) = run(args);
+        if args[0] != "apply" || args.len() > 2 {
+            assert_eq!(code, Some(0), "{args:?}: {stdout}{stderr}");
+        }
+        // On GitHub Actions a new secret is masked before anything can print it.
+        let (masks, rest): (Vec<&str>, Vec<&str>) = stdout
+            .split_inclusive('\n')
+            .partition(|line| line.starts_with("::add-mask::"));
+        masked += masks.len();
+        let rest = rest.concat();
+        stdout = rest;
+        if args.contains(&"--secret-stdout") {
+            let secret = held().expect("a held secret");
+            assert_eq!(secret_before.as_deref(), Some(secret.as_str()));
+            assert_eq!(stdout, format!("{secret}\n"), "only the secret on stdout");
+            stdout.clear();
+        }
+        seen.push_str(&stdout);
+        seen.push_str(&stderr);
     }
+    assert!(masked >= 1, "the new secret was masked");
     assert!(seen.contains("(redacted)"), "the trace ran");
     let issued = running.sim.issued_secrets();
     assert!(

@@ -19,6 +19,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use base64::Engine;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
@@ -204,20 +205,25 @@ impl Sim {
         result
     }
 
-    /// Registers a certificate (its base64url SHA-1 thumbprint, `x5t`) on an app, so client
-    /// assertions it signs are accepted.
-    pub fn register_certificate(&self, tenant_id: &str, client_id: &str, thumbprint: &str) -> bool {
+    /// Registers a certificate (PEM or DER; only its public part is kept) on an app, so
+    /// client assertions signed with its key are accepted. False if there is no such app
+    /// or the bytes hold no X.509 certificate.
+    pub fn register_certificate(
+        &self,
+        tenant_id: &str,
+        client_id: &str,
+        certificate: &[u8],
+    ) -> bool {
+        let Some(der) = token::certificate_der(certificate) else {
+            return false;
+        };
+        let encoded = base64::engine::general_purpose::STANDARD.encode(der);
         self.with_tenant(tenant_id, |t| {
             let app = t
                 .applications
                 .iter_mut()
                 .find(|a| a.str("appId") == Some(client_id));
-            app.map(|a| {
-                a.hidden
-                    .certificate_thumbprints
-                    .push(thumbprint.to_string())
-            })
-            .is_some()
+            app.map(|a| a.hidden.certificates.push(encoded)).is_some()
         })
         .unwrap_or(false)
     }

@@ -34,9 +34,10 @@ pub struct Hidden {
     /// Federated identity credentials: who may sign in with a client assertion.
     #[serde(default)]
     pub federated: Vec<FederatedCredential>,
-    /// SHA-1 thumbprints (base64url) of certificates that may sign client assertions.
+    /// Certificates (DER, standard base64) whose keys may sign client assertions; their
+    /// `x5t` / `x5t#S256` thumbprints are derived from these bytes.
     #[serde(default)]
-    pub certificate_thumbprints: Vec<String>,
+    pub certificates: Vec<String>,
     /// Directory roles of a user (display names), e.g. "Global Administrator".
     #[serde(default)]
     pub directory_roles: Vec<String>,

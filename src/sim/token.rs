@@ -296,9 +296,48 @@ fn check_secret(
     Ok(())
 }
 
-/// Checks a client assertion's claims: a certificate-signed one (`x5t` header) against the
-/// app's certificates, any other against its federated identity credentials. Signatures are
-/// not verified: the simulator cannot fetch an identity provider's keys.
+/// How far a client assertion's `nbf` may lie ahead of the simulator's clock.
+const CLOCK_SKEW: i64 = 300;
+
+/// The DER bytes of the first certificate in `bytes` (PEM or DER), if it parses as X.509.
+pub(super) fn certificate_der(bytes: &[u8]) -> Option<Vec<u8>> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::CertificateDer;
+    let der = match CertificateDer::pem_slice_iter(bytes).next() {
+        Some(pem) => pem.ok()?.to_vec(),
+        None => bytes.to_vec(),
+    };
+    webpki::EndEntityCert::try_from(&CertificateDer::from(der.as_slice())).ok()?;
+    Some(der)
+}
+
+/// Base64url SHA-1 (`x5t`) and SHA-256 (`x5t#S256`) thumbprints of a certificate.
+fn thumbprints(der: &[u8]) -> (String, String) {
+    use aws_lc_rs::digest::{digest, SHA1_FOR_LEGACY_USE_ONLY, SHA256};
+    (
+        URL_SAFE_NO_PAD.encode(digest(&SHA1_FOR_LEGACY_USE_ONLY, der)),
+        URL_SAFE_NO_PAD.encode(digest(&SHA256, der)),
+    )
+}
+
+/// Whether `signature` over `signed` verifies with the public key of certificate `der`
+/// under the JWS algorithm `alg` (RS256 or PS256, as Entra accepts).
+fn signature_verifies(der: &[u8], alg: &str, signed: &[u8], signature: &[u8]) -> bool {
+    let algorithm = match alg {
+        "RS256" => webpki::aws_lc_rs::RSA_PKCS1_2048_8192_SHA256,
+        "PS256" => webpki::aws_lc_rs::RSA_PSS_2048_8192_SHA256_LEGACY_KEY,
+        _ => return false,
+    };
+    let der = rustls_pki_types::CertificateDer::from(der);
+    webpki::EndEntityCert::try_from(&der)
+        .is_ok_and(|cert| cert.verify_signature(algorithm, signed, signature).is_ok())
+}
+
+/// Checks a client assertion. A certificate-signed one (`x5t` / `x5t#S256` header) must
+/// name a certificate registered on the app, carry a signature that key verifies, and be
+/// issued by and about the client for this token endpoint. Any other is matched against the
+/// app's federated identity credentials; its signature is not verified, since the simulator
+/// cannot fetch an identity provider's keys.
 fn check_assertion(
     app: &super::state::Obj,
     client_id: &str,
@@ -331,29 +370,75 @@ fn check_assertion(
             .collect(),
         _ => Vec::new(),
     };
+    let sha1 = header.get("x5t").and_then(Value::as_str);
+    let sha256 = header.get("x5t#S256").and_then(Value::as_str);
+    if sha1.is_some() || sha256.is_some() {
+        let shown = sha256.or(sha1).unwrap_or_default();
+        // Registered through the simulator, or uploaded through Graph as a verify key.
+        let uploaded = app
+            .data
+            .get("keyCredentials")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|k| k.get("usage").and_then(Value::as_str) == Some("Verify"))
+            .filter_map(|k| k.get("key").and_then(Value::as_str));
+        let certificate = app
+            .hidden
+            .certificates
+            .iter()
+            .map(String::as_str)
+            .chain(uploaded)
+            .filter_map(|c| base64::engine::general_purpose::STANDARD.decode(c).ok())
+            .find(|der| {
+                let (registered_sha1, registered_sha256) = thumbprints(der);
+                sha256.map_or(sha1 == Some(registered_sha1.as_str()), |t| {
+                    t == registered_sha256
+                })
+            })
+            .ok_or_else(|| {
+                invalid(
+                    700027,
+                    format!("The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., Thumbprint of key used by client: '{shown}']"),
+                )
+            })?;
+        let alg = header
+            .get("alg")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let verified = assertion
+            .rsplit_once('.')
+            .is_some_and(|(signed, signature)| {
+                URL_SAFE_NO_PAD.decode(signature).is_ok_and(|signature| {
+                    signature_verifies(&certificate, alg, signed.as_bytes(), &signature)
+                })
+            });
+        if !verified {
+            return Err(invalid(
+                700027,
+                format!("Client assertion contains an invalid signature. [Reason - The provided signature value did not match the expected signature value., Thumbprint of key used by client: '{shown}']"),
+            ));
+        }
+    }
     let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or(0);
-    if exp <= now_epoch {
+    let nbf = claims
+        .get("nbf")
+        .and_then(Value::as_i64)
+        .unwrap_or(i64::MIN);
+    if exp <= now_epoch || nbf > now_epoch + CLOCK_SKEW {
         return Err(invalid(
             700024,
             "Client assertion is not within its valid time range.".into(),
         ));
     }
-    if let Some(thumbprint) = header.get("x5t").and_then(Value::as_str) {
-        if !app
-            .hidden
-            .certificate_thumbprints
-            .iter()
-            .any(|t| t == thumbprint)
-        {
+    if sha1.is_some() || sha256.is_some() {
+        if claim("iss") != client_id || claim("sub") != client_id {
             return Err(invalid(
-                700027,
-                format!("The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., Thumbprint of key used by client: '{thumbprint}']"),
+                700021,
+                "Client assertion application identifier doesn't match 'client_id' parameter. Review the documentation at https://docs.microsoft.com/en-us/azure/active-directory/develop/active-directory-certificate-credentials .".into(),
             ));
         }
-        if claim("iss") != client_id
-            || claim("sub") != client_id
-            || !audiences.iter().any(|a| a == token_endpoint)
-        {
+        if !audiences.iter().any(|a| a == token_endpoint) {
             return Err(invalid(
                 700023,
                 "Client assertion audience claim does not match Realm issuer.".into(),

@@ -211,25 +211,7 @@ impl Harness {
         &self,
         options: &plan::PlanOptions,
     ) -> Result<(Plan, ApplyReport), String> {
-        let desired = self.desired();
-        let outputs = self.outputs();
-        let live = live::read(&self.client, &desired, outputs.as_ref())
-            .await
-            .map_err(|e| e.to_string())?;
-        let plan = plan::build_with(&desired, &live, outputs.as_ref(), options)
-            .map_err(|e| e.to_string())?;
-        let progress = Progress::silent();
-        let ctx = ApplyContext::new(
-            &self.client,
-            &desired,
-            &live,
-            outputs,
-            Duration::from_secs(60),
-            &progress,
-            None,
-        );
-        let report = apply::run(&ctx, &plan).await.map_err(|e| e.to_string())?;
-        Ok((plan, report))
+        try_apply(&self.client, &self.config_path, options).await
     }
 
     pub async fn apply(&self) -> (Plan, ApplyReport) {
@@ -298,6 +280,39 @@ impl Harness {
     pub fn writes(&self) -> u64 {
         self.running.sim.counters().writes
     }
+}
+
+/// The outputs the config at `config_path` names, if written.
+pub fn outputs_of(config_path: &std::path::Path) -> Option<Outputs> {
+    Outputs::read(&config::load(config_path).unwrap().outputs.directory).unwrap()
+}
+
+/// Plans the config at `config_path` with `options` and applies it through `client`: a
+/// pipeline of its own against a tenant another [`Harness`] runs.
+pub async fn try_apply(
+    client: &GraphClient,
+    config_path: &std::path::Path,
+    options: &plan::PlanOptions,
+) -> Result<(Plan, ApplyReport), String> {
+    let desired = config::load(config_path).map_err(|e| e.to_string())?;
+    let outputs = outputs_of(config_path);
+    let live = live::read(client, &desired, outputs.as_ref())
+        .await
+        .map_err(|e| e.to_string())?;
+    let plan =
+        plan::build_with(&desired, &live, outputs.as_ref(), options).map_err(|e| e.to_string())?;
+    let progress = Progress::silent();
+    let ctx = ApplyContext::new(
+        client,
+        &desired,
+        &live,
+        outputs,
+        Duration::from_secs(60),
+        &progress,
+        None,
+    );
+    let report = apply::run(&ctx, &plan).await.map_err(|e| e.to_string())?;
+    Ok((plan, report))
 }
 
 /// [`Harness::age_secrets`] for any simulator and tenant.
