@@ -646,3 +646,40 @@ async fn a_token_for_another_tenant_is_refused() {
     );
     assert_eq!(running.sim.counters().requests, 0);
 }
+
+/// Without the simulator's CA the token request itself fails TLS: the CLI says which
+/// certificate is untrusted and what to set, within seconds (no retries of a handshake that
+/// will fail again), and no dependency's log lines reach stderr without -v.
+/// Multi-threaded on purpose: the CLI call blocks this thread, and on a current-thread
+/// runtime the simulator sharing it could not even finish a handshake (the CLI would then see
+/// 10 s connect timeouts, retried: ~21 s ending in "operation timed out").
+#[tokio::test(flavor = "multi_thread")]
+async fn an_untrusted_token_endpoint_gets_the_ca_hint_quickly() {
+    let running = sim(Faults::default(), None).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tenant.toml"), CONFIG).unwrap();
+
+    let started = std::time::Instant::now();
+    let output = running
+        .cli(dir.path())
+        .env_remove("SSL_CERT_FILE")
+        .env_remove("RUST_LOG")
+        .args(["plan", "-f", "tenant.toml"])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let elapsed = started.elapsed();
+    let err = String::from_utf8_lossy(&output.stderr).to_string();
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    let authority = running.endpoints().authority_host;
+    let origin = authority.origin().ascii_serialization();
+    assert!(
+        err.contains(&format!(
+            "the certificate of {origin} is not trusted; set SSL_CERT_FILE or --ca-cert to a PEM file with its CA"
+        )),
+        "{err}"
+    );
+    assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}: {err}");
+    assert!(!err.contains("retry policy expired"), "retried: {err}");
+    assert!(!err.contains("ERROR"), "{err}");
+}

@@ -78,14 +78,43 @@ pub enum AuthError {
     NothingToSignInWith,
 }
 
+/// The shared HTTP client as azure_core's transport, except that a certificate the TLS
+/// layer refused comes back as a non-transport error: azure_core's retry policy retries
+/// every `Io`/`Connection` error, and an untrusted certificate will not heal by waiting.
+/// The original error stays the source, so callers still find the rustls error by type.
+#[derive(Debug)]
+struct NoRetryOnUntrustedCertificate(reqwest::Client);
+
+#[async_trait::async_trait]
+impl azure_core::http::HttpClient for NoRetryOnUntrustedCertificate {
+    async fn execute_request(
+        &self,
+        request: &azure_core::http::Request,
+    ) -> azure_core::Result<azure_core::http::AsyncRawResponse> {
+        self.0.execute_request(request).await.map_err(|error| {
+            if crate::graph::is_certificate_error(&error) {
+                azure_core::Error::with_error(
+                    azure_core::error::ErrorKind::Other,
+                    error,
+                    "the server's TLS certificate is not trusted",
+                )
+            } else {
+                error
+            }
+        })
+    }
+}
+
 /// Options every azure_identity credential gets: the shared HTTP client (so token requests
 /// trust the same roots as Graph calls), the authority host, and retries that give up within
-/// seconds, since an untrusted certificate or a refused connection will not heal by waiting.
+/// seconds; an untrusted certificate is not retried at all.
 pub fn credential_options(http: &reqwest::Client, authority_host: &Url) -> ClientOptions {
     let mut custom = CustomConfiguration::default();
     custom.authority_host = authority_host.as_str().trim_end_matches('/').to_string();
     ClientOptions {
-        transport: Some(Transport::new(Arc::new(http.clone()))),
+        transport: Some(Transport::new(Arc::new(NoRetryOnUntrustedCertificate(
+            http.clone(),
+        )))),
         cloud: Some(Arc::new(CloudConfiguration::Custom(custom))),
         retry: RetryOptions::exponential(ExponentialRetryOptions {
             initial_delay: time::Duration::milliseconds(500),

@@ -180,8 +180,14 @@ fn init_logging(global: &GlobalArgs) {
         (false, 2) => "debug",
         (false, _) => "trace",
     };
-    let mut directives =
-        std::env::var("RUST_LOG").unwrap_or_else(|_| format!("entra_mail={level},warn"));
+    // Without -v only our own messages: a dependency's ERROR line (rustls refusing a
+    // certificate, say) repeats, less clearly, what our error report says anyway.
+    let default = if global.verbose == 0 {
+        format!("entra_mail={level}")
+    } else {
+        format!("entra_mail={level},warn")
+    };
+    let mut directives = std::env::var("RUST_LOG").unwrap_or(default);
     if global.trace_http {
         directives.push_str(",entra_mail::http_trace=trace");
     }

@@ -572,10 +572,7 @@ impl GraphClient {
             .credential
             .get_token(&[self.scope.as_str()], None)
             .await
-            .map_err(|e| GraphError::Auth {
-                scope: self.scope.clone(),
-                message: error_chain(&e),
-            })?;
+            .map_err(|e| auth_error(&self.scope, &e))?;
         let value = token.token.secret().to_string();
         *cached = Some(token);
         Ok(value)
@@ -703,6 +700,35 @@ fn connect_error(url: &Url, error: &reqwest::Error) -> GraphError {
             message,
         }
     }
+}
+
+/// A credential's failure to get a token; an untrusted certificate on the token endpoint
+/// gets the same hint as on Graph, naming the endpoint the request went to.
+fn auth_error(scope: &str, error: &(dyn std::error::Error + 'static)) -> GraphError {
+    let message = error_chain(error);
+    if is_certificate_error(error) {
+        GraphError::UntrustedCertificate {
+            url: request_origin(error).unwrap_or_else(|| "the sign-in endpoint".into()),
+            message,
+        }
+    } else {
+        GraphError::Auth {
+            scope: scope.to_string(),
+            message,
+        }
+    }
+}
+
+/// The origin of the first URL a `reqwest` error in the chain names.
+fn request_origin(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut next = Some(error);
+    while let Some(e) = next {
+        if let Some(url) = e.downcast_ref::<reqwest::Error>().and_then(|r| r.url()) {
+            return Some(url.origin().ascii_serialization());
+        }
+        next = e.source();
+    }
+    None
 }
 
 /// The payload of a JWT, without verifying it.

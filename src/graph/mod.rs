@@ -8,8 +8,8 @@ pub mod redact;
 pub mod retry;
 
 pub use client::{
-    decode_claims, error_chain, GraphClient, GraphClientBuilder, Request, Response, WaitStats,
-    HTTP_TRACE_TARGET,
+    decode_claims, error_chain, is_certificate_error, GraphClient, GraphClientBuilder, Request,
+    Response, WaitStats, HTTP_TRACE_TARGET,
 };
 pub use error::{ApiError, ErrorDetail, GraphError, ODataErrorBody};
 pub use retry::RetryPolicy;
