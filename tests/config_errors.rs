@@ -148,10 +148,35 @@ fn a_broken_user_template_points_into_the_template() {
     let error = config::parse(&text, &dir.path().join("t.toml")).unwrap_err();
     let d = &error.diagnostics()[0];
     assert_eq!(d.file, dir.path().join("mine.hbs"));
-    assert_eq!((d.line, d.column), (3, 1));
+    let at = d.at.expect("a template error has a line");
+    assert_eq!((at.line, at.column), (3, 1));
     assert!(
         d.message.starts_with("template does not compile"),
         "{}",
         d.message
+    );
+}
+
+#[test]
+fn an_error_that_cannot_be_located_names_the_file_alone() {
+    // A missing top-level key has no place in the file (no table holds it): it is printed
+    // as the file alone, not as a made-up `t.toml:1:1`.
+    let text = BASE
+        .lines()
+        .filter(|l| !l.starts_with("tenant_id"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let error = config::parse(&text, Path::new("t.toml")).unwrap_err();
+    let d = error
+        .diagnostics()
+        .iter()
+        .find(|d| d.message.contains("`tenant_id`"))
+        .unwrap_or_else(|| panic!("{error}"));
+    assert_eq!(d.at, None);
+    assert_eq!(d.to_string(), "t.toml: missing field `tenant_id`");
+    let json = serde_json::to_value(d).unwrap();
+    assert!(
+        json.get("line").is_none() && json.get("column").is_none(),
+        "{json}"
     );
 }

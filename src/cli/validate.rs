@@ -104,29 +104,38 @@ pub(super) fn print_errors(error: &ConfigError) {
 
 /// A diagnostic the way rustc shows one: message, location, the line and a caret.
 fn render(d: &Diagnostic) -> String {
+    let Some(at) = d.at else {
+        // Not pinned to a place: name the file alone rather than a made-up line.
+        let mut out = format!("error: {}\n  --> {}", d.message, d.file.display());
+        if !d.key.is_empty() {
+            out.push_str(&format!("\n  = key: {}", d.key));
+        }
+        out.push('\n');
+        return out;
+    };
     let mut out = format!(
         "error: {}\n  --> {}:{}:{}",
         d.message,
         d.file.display(),
-        d.line,
-        d.column
+        at.line,
+        at.column
     );
     let source_line = std::fs::read_to_string(&d.file).ok().and_then(|text| {
         text.lines()
-            .nth(d.line.saturating_sub(1))
+            .nth(at.line.saturating_sub(1))
             .map(str::to_string)
     });
     if let Some(line) = source_line {
-        let gutter = d.line.to_string().len();
+        let gutter = at.line.to_string().len();
         let pad = " ".repeat(gutter);
         let caret_pad: String = line
             .chars()
-            .take(d.column.saturating_sub(1))
+            .take(at.column.saturating_sub(1))
             .map(|c| if c == '\t' { '\t' } else { ' ' })
             .collect();
         out.push_str(&format!(
             "\n{pad} |\n{} | {line}\n{pad} | {caret_pad}^",
-            d.line
+            at.line
         ));
     }
     if !d.key.is_empty() {

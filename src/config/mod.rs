@@ -33,38 +33,38 @@ pub fn load(path: &Path) -> Result<Desired, ConfigError> {
 /// Validates `text` as if read from `path` (relative paths in it are anchored there).
 pub fn parse(text: &str, path: &Path) -> Result<Desired, ConfigError> {
     let index = SpanIndex::new(text);
-    let syntax = |e: toml::de::Error| {
-        let offset = e.span().map_or(0, |s| s.start);
-        let at = LineColumn::of_offset(text, offset);
+    // `in_root`: a schema error (not a syntax error) whose span is the root table's, empty at
+    // 0, as for a missing top-level key, points nowhere in particular: it is reported as
+    // unlocated, not at 1:1.
+    let syntax = |e: toml::de::Error, in_root: bool| {
+        let offset = e
+            .span()
+            .filter(|s| !(in_root && s.start == 0 && s.is_empty()))
+            .map(|s| s.start);
         Diagnostic {
             file: path.to_path_buf(),
-            line: at.line,
-            column: at.column,
-            key: index
-                .path_at(offset)
+            at: offset.map(|offset| LineColumn::of_offset(text, offset)),
+            key: offset
+                .and_then(|offset| index.path_at(offset))
                 .map(|p| p.to_string())
                 .unwrap_or_default(),
             message: e.message().trim_end().to_string(),
         }
     };
     let mut table =
-        toml::de::DeTable::parse(text).map_err(|e| ConfigError::Invalid(vec![syntax(e)]))?;
+        toml::de::DeTable::parse(text).map_err(|e| ConfigError::Invalid(vec![syntax(e, false)]))?;
     // Unknown keys are reported and dropped first, so they hide no other problem.
     let mut diagnostics: Vec<Diagnostic> = schema::remove_unknown_keys(table.get_mut())
         .into_iter()
-        .map(|unknown| {
-            let at = LineColumn::of_offset(text, unknown.offset);
-            Diagnostic {
-                file: path.to_path_buf(),
-                line: at.line,
-                column: at.column,
-                key: unknown.path.to_string(),
-                message: unknown.message,
-            }
+        .map(|unknown| Diagnostic {
+            file: path.to_path_buf(),
+            at: Some(LineColumn::of_offset(text, unknown.offset)),
+            key: unknown.path.to_string(),
+            message: unknown.message,
         })
         .collect();
     let resolved = serde::Deserialize::deserialize(toml::de::Deserializer::from(table))
-        .map_err(|e| vec![syntax(e)])
+        .map_err(|e| vec![syntax(e, true)])
         .and_then(|file: schema::FileConfig| {
             resolve::resolve(file, path).map_err(|problems| {
                 problems
@@ -85,20 +85,17 @@ pub fn parse(text: &str, path: &Path) -> Result<Desired, ConfigError> {
 
 fn locate(problem: Problem, text: &str, path: &Path, index: &SpanIndex) -> Diagnostic {
     match problem.location {
-        Location::Config(key) => {
-            let at = LineColumn::of_offset(text, index.offset_of(&key).unwrap_or(0));
-            Diagnostic {
-                file: path.to_path_buf(),
-                line: at.line,
-                column: at.column,
-                key: key.to_string(),
-                message: problem.message,
-            }
-        }
+        Location::Config(key) => Diagnostic {
+            file: path.to_path_buf(),
+            at: index
+                .offset_of(&key)
+                .map(|offset| LineColumn::of_offset(text, offset)),
+            key: key.to_string(),
+            message: problem.message,
+        },
         Location::File { file, at, key } => Diagnostic {
             file,
-            line: at.line,
-            column: at.column,
+            at,
             key,
             message: problem.message,
         },

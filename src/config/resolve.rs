@@ -53,7 +53,7 @@ pub enum Location {
     Config(KeyPath),
     File {
         file: PathBuf,
-        at: LineColumn,
+        at: Option<LineColumn>,
         key: String,
     },
 }
@@ -76,7 +76,7 @@ impl Problems {
         });
     }
 
-    fn in_file(&mut self, file: &Path, at: LineColumn, key: String, message: String) {
+    fn in_file(&mut self, file: &Path, at: Option<LineColumn>, key: String, message: String) {
         self.0.push(Problem {
             location: Location::File {
                 file: file.to_path_buf(),
@@ -751,7 +751,7 @@ fn resolve_outputs(
                             line: p.line,
                             column: p.column,
                         };
-                        problems.in_file(&file, at, String::new(), p.message);
+                        problems.in_file(&file, Some(at), String::new(), p.message);
                     }
                 }
                 Err(e) => problems.at(at, format!("cannot read template {}: {e}", file.display())),
