@@ -10,8 +10,9 @@ use entra_mail::auth::{self, AuthMethod, AuthSettings};
 use entra_mail::graph::GraphClient;
 use entra_mail::sim::{SimOptions, TenantSpec};
 
-#[tokio::test]
-async fn the_azure_cli_token_is_used() {
+/// A simulated tenant, and a directory holding a stand-in `az` that hands out a token the
+/// tenant issued and logs its arguments to `az-args`; the second value is PATH with it first.
+async fn tenant_and_fake_az() -> (common::sim::Running, tempfile::TempDir, String) {
     let running = common::sim::start(SimOptions {
         tenants: vec![TenantSpec {
             tenant_id: Some(TENANT.into()),
@@ -24,10 +25,9 @@ async fn the_azure_cli_token_is_used() {
     let dir = tempfile::tempdir().unwrap();
     let expires = time::OffsetDateTime::now_utc().unix_timestamp() + 3000;
     let answer = serde_json::json!({"accessToken": token, "expires_on": expires, "tenant": TENANT, "tokenType": "Bearer"});
-    let log = dir.path().join("az-args");
     let script = format!(
         "#!/bin/sh\necho \"$@\" > '{}'\ncat <<'JSON'\n{answer}\nJSON\n",
-        log.display()
+        dir.path().join("az-args").display()
     );
     let az = dir.path().join("az");
     std::fs::write(&az, script).unwrap();
@@ -37,6 +37,13 @@ async fn the_azure_cli_token_is_used() {
         dir.path().display(),
         std::env::var("PATH").unwrap_or_default()
     );
+    (running, dir, path)
+}
+
+#[tokio::test]
+async fn the_azure_cli_token_is_used() {
+    let (running, dir, path) = tenant_and_fake_az().await;
+    let log = dir.path().join("az-args");
     std::env::set_var("PATH", path);
 
     let http = running.http();
@@ -74,27 +81,8 @@ async fn the_azure_cli_token_is_used() {
 
 #[tokio::test]
 async fn az_is_said_to_ignore_our_authority_host_and_ca() {
-    let running = common::sim::start(SimOptions {
-        tenants: vec![TenantSpec {
-            tenant_id: Some(TENANT.into()),
-            ..TenantSpec::default()
-        }],
-        ..SimOptions::default()
-    })
-    .await;
-    let token = running.token_for(&running.tenant).await;
-    let dir = tempfile::tempdir().unwrap();
-    let expires = time::OffsetDateTime::now_utc().unix_timestamp() + 3000;
-    let answer = serde_json::json!({"accessToken": token, "expires_on": expires, "tenant": TENANT, "tokenType": "Bearer"});
-    let az = dir.path().join("az");
-    std::fs::write(&az, format!("#!/bin/sh\ncat <<'JSON'\n{answer}\nJSON\n")).unwrap();
-    std::fs::set_permissions(&az, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (running, dir, path) = tenant_and_fake_az().await;
     std::fs::write(dir.path().join("tenant.toml"), common::provision::CONFIG).unwrap();
-    let path = format!(
-        "{}:{}",
-        dir.path().display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
     // The simulator's authority host and CA come from the environment, as Running::cli sets.
     let output = running
         .cli(dir.path())

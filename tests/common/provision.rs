@@ -173,24 +173,9 @@ impl Harness {
 
     /// Plans at `now` and applies; returns the plan and the report.
     pub async fn apply_at(&self, now: OffsetDateTime) -> (Plan, ApplyReport) {
-        let desired = self.desired();
-        let outputs = self.outputs();
-        let live = live::read(&self.client, &desired, outputs.as_ref())
+        self.try_apply_with(&plan::PlanOptions::at(now))
             .await
-            .unwrap();
-        let plan = plan::build(&desired, &live, outputs.as_ref(), now).unwrap();
-        let progress = Progress::silent();
-        let ctx = ApplyContext::new(
-            &self.client,
-            &desired,
-            &live,
-            outputs,
-            Duration::from_secs(60),
-            &progress,
-            None,
-        );
-        let report = apply::run(&ctx, &plan).await.unwrap();
-        (plan, report)
+            .unwrap()
     }
 
     /// Plans with `options`; the plan's error when it refuses.
