@@ -183,6 +183,11 @@ impl LiveState {
 }
 
 impl LiveConditionalAccess {
+    /// The users read for a group (by lowercase id); `None` where it was not read or is gone.
+    pub fn users_in(&self, group_id: &str) -> Option<&[Member]> {
+        self.members.get(group_id).and_then(|m| m.as_deref())
+    }
+
     /// Live policies the record says are ours, earliest first.
     pub fn recorded<'a>(&'a self, record: &'a Record) -> Vec<&'a ConditionalAccessPolicy> {
         let mut ours: Vec<&ConditionalAccessPolicy> = self
@@ -416,7 +421,8 @@ async fn service_principal(
         .await
 }
 
-async fn assignments(
+/// The app role assignments `sp_id` holds (none while it is still replicating).
+pub async fn assignments(
     client: &GraphClient,
     sp_id: &str,
 ) -> Result<Vec<AppRoleAssignment>, GraphError> {
@@ -431,7 +437,8 @@ async fn assignments(
     }
 }
 
-async fn grants(
+/// The tenant-wide delegated grants `sp_id` holds.
+pub async fn grants(
     client: &GraphClient,
     sp_id: &str,
 ) -> Result<Vec<OAuth2PermissionGrant>, GraphError> {

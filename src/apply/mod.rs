@@ -336,28 +336,63 @@ impl<'a> ApplyContext<'a> {
             match attempt().await {
                 Ok(value) => return Ok(value),
                 Err(e) if is_lag(&e) => {
-                    let waited = self.started.elapsed();
-                    if waited + wait > self.budget {
-                        return Err(ApplyError::ReplicationTimeout {
-                            what: what.to_string(),
-                            waited,
-                            budget: self.budget,
-                            last: e.to_string(),
-                        });
-                    }
-                    if let Ok(mut count) = self.replication_waits.lock() {
-                        *count += 1;
-                    }
-                    self.progress.waiting(&format!(
-                        "waiting for Entra to replicate {what} ({:.1}s so far)",
-                        waited.as_secs_f64()
-                    ));
-                    tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(Duration::from_secs(4));
+                    self.wait_for_replication(what, &mut wait, || e.to_string())
+                        .await?
                 }
                 Err(e) => return Err(e.into()),
             }
         }
+    }
+
+    /// Reads with `check` until it sees what a write made (`Some`), with the waits and the
+    /// budget of [`ApplyContext::retry_while_replicating`]: for a change Graph accepted
+    /// but reads do not show yet.
+    pub async fn poll_until_replicated<T, F, Fut>(
+        &self,
+        what: &str,
+        mut check: F,
+    ) -> Result<T, ApplyError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<Option<T>, GraphError>>,
+    {
+        let mut wait = Duration::from_millis(250);
+        loop {
+            if let Some(seen) = check().await? {
+                return Ok(seen);
+            }
+            self.wait_for_replication(what, &mut wait, || "not seen yet".to_string())
+                .await?;
+        }
+    }
+
+    /// One wait for replication, `wait` growing for the next; the timeout error (with `last`
+    /// as what was seen) when it would overrun the budget.
+    async fn wait_for_replication(
+        &self,
+        what: &str,
+        wait: &mut Duration,
+        last: impl FnOnce() -> String,
+    ) -> Result<(), ApplyError> {
+        let waited = self.started.elapsed();
+        if waited + *wait > self.budget {
+            return Err(ApplyError::ReplicationTimeout {
+                what: what.to_string(),
+                waited,
+                budget: self.budget,
+                last: last(),
+            });
+        }
+        if let Ok(mut count) = self.replication_waits.lock() {
+            *count += 1;
+        }
+        self.progress.waiting(&format!(
+            "waiting for Entra to replicate {what} ({:.1}s so far)",
+            waited.as_secs_f64()
+        ));
+        tokio::time::sleep(*wait).await;
+        *wait = (*wait * 2).min(Duration::from_secs(4));
+        Ok(())
     }
 }
 

@@ -8,8 +8,8 @@ use serde_json::{json, Value};
 use super::permissions::Resolved;
 use crate::apply::{ApplyContext, ApplyError};
 use crate::config::Desired;
-use crate::graph::models::{AppRoleAssignment, OAuth2PermissionGrant};
-use crate::graph::{odata, GraphError, Request};
+use crate::graph::models::AppRoleAssignment;
+use crate::graph::{GraphError, Request};
 use crate::live::LiveState;
 use crate::plan::{Action, AttributeChange, Operation, ResourceChange};
 
@@ -243,8 +243,7 @@ async fn assignment(
     resource_sp_id: &str,
     app_role_id: uuid::Uuid,
 ) -> Result<Option<AppRoleAssignment>, GraphError> {
-    let request = Request::get(format!("servicePrincipals/{principal}/appRoleAssignments"));
-    let held: Vec<AppRoleAssignment> = ctx.client.list(request).await?;
+    let held = crate::live::assignments(ctx.client, principal).await?;
     Ok(held.into_iter().find(|a| {
         a.resource_id
             .as_deref()
@@ -258,29 +257,14 @@ async fn assignment(
 async fn listed_once_replicated<T, F, Fut>(
     ctx: &ApplyContext<'_>,
     what: &str,
-    mut find: F,
+    find: F,
 ) -> Result<Option<T>, ApplyError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<Option<T>, GraphError>>,
 {
-    let not_listed_yet = || GraphError::Decode {
-        method: "GET".into(),
-        path: what.to_string(),
-        message: "not listed yet".into(),
-    };
-    let found = ctx
-        .retry_while_replicating(
-            what,
-            |e| matches!(e, GraphError::Decode { message, .. } if message == "not listed yet"),
-            || {
-                let attempt = find();
-                async move { attempt.await?.map(Some).ok_or_else(not_listed_yet) }
-            },
-        )
-        .await;
-    match found {
-        Ok(found) => Ok(found),
+    match ctx.poll_until_replicated(what, find).await {
+        Ok(found) => Ok(Some(found)),
         Err(ApplyError::ReplicationTimeout { .. }) => Ok(None),
         Err(e) => Err(e),
     }
@@ -360,14 +344,15 @@ async fn grant_id(
     client_id: &str,
     resource_sp_id: &str,
 ) -> Result<Option<String>, GraphError> {
-    let filter = format!(
-        "{} and {} and consentType eq 'AllPrincipals'",
-        odata::eq("clientId", client_id),
-        odata::eq("resourceId", resource_sp_id)
-    );
-    let request = Request::get("oauth2PermissionGrants").query("$filter", filter);
-    let grants: Vec<OAuth2PermissionGrant> = ctx.client.list(request).await?;
-    Ok(grants.into_iter().find_map(|g| g.id))
+    let grants = crate::live::grants(ctx.client, client_id).await?;
+    Ok(grants
+        .into_iter()
+        .filter(|g| {
+            g.resource_id
+                .as_deref()
+                .is_some_and(|r| r.eq_ignore_ascii_case(resource_sp_id))
+        })
+        .find_map(|g| g.id))
 }
 
 /// Applies [`Operation::UpdateGrant`].

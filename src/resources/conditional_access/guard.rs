@@ -75,11 +75,11 @@ fn emergency_users<'a>(judged: &'a Judged<'_>) -> impl Iterator<Item = (&'a Stri
 }
 
 /// The users of a configured group (none when it could not be read).
-fn group_users(judged: &Judged<'_>, name: &str) -> Vec<Member> {
+fn group_users<'a>(judged: &'a Judged<'_>, name: &str) -> &'a [Member] {
     judged
         .resolution
         .group_id(name)
-        .and_then(|id| judged.live.members.get(&id).cloned().flatten())
+        .and_then(|id| judged.live.users_in(&id))
         .unwrap_or_default()
 }
 
@@ -193,10 +193,10 @@ fn usable_emergency_accounts(judged: &Judged<'_>) -> BTreeSet<String> {
 pub fn warnings(judged: &Judged<'_>) -> Vec<String> {
     let mut warnings = Vec::new();
     for name in &judged.policy.emergency_access_groups {
-        let disabled: Vec<String> = group_users(judged, name)
-            .into_iter()
+        let disabled: Vec<&str> = group_users(judged, name)
+            .iter()
             .filter(|m| m.account_enabled == Some(false))
-            .map(|m| m.user_principal_name.unwrap_or(m.id))
+            .map(|m| m.user_principal_name.as_deref().unwrap_or(&m.id))
             .collect();
         if !disabled.is_empty() {
             warnings.push(format!(

@@ -416,23 +416,10 @@ async fn switch_after_read_back(
     let path = format!("{POLICIES}/{id}");
     ctx.progress
         .step("waiting for the report-only policy to read back");
-    let read_back = || async {
-        let policy: crate::graph::models::ConditionalAccessPolicy = ctx.client.get(&path).await?;
-        if policy.state.as_deref() == Some(REPORT_ONLY) {
-            Ok(())
-        } else {
-            Err(crate::graph::GraphError::Decode {
-                method: "GET".into(),
-                path: path.clone(),
-                message: "not report-only yet".into(),
-            })
-        }
-    };
-    ctx.retry_while_replicating(
-        "the report-only policy",
-        |e| e.status() == Some(404) || matches!(e, crate::graph::GraphError::Decode { .. }),
-        read_back,
-    )
+    ctx.poll_until_replicated("the report-only policy", || async {
+        let policy: Option<ConditionalAccessPolicy> = ctx.client.get_optional(&path).await?;
+        Ok(policy.filter(|p| p.state.as_deref() == Some(REPORT_ONLY)))
+    })
     .await?;
     ctx.progress.note(&format!(
         "  policy is in report-only; switching it to {state}"

@@ -43,10 +43,7 @@ pub struct Audience {
 impl Audience {
     pub fn of(policy: &Value, live: &LiveConditionalAccess) -> Self {
         let users_of = |group: &String| -> Option<BTreeSet<String>> {
-            live.members
-                .get(group)
-                .cloned()
-                .flatten()
+            live.users_in(group)
                 .map(|members| members.iter().map(|m| m.id.to_ascii_lowercase()).collect())
         };
         let keywords = ["all", "none", "guestsorexternalusers"];
@@ -210,7 +207,7 @@ pub fn warnings(
     for name in pilot_groups {
         let empty = resolution
             .group_id(name)
-            .and_then(|id| live.members.get(&id).cloned().flatten())
+            .and_then(|id| live.users_in(&id))
             .is_some_and(|m| m.is_empty());
         if empty {
             warnings.push(format!(
