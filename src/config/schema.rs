@@ -301,28 +301,10 @@ fn check_table(
 fn closest(key: &str, known: &[&'static str]) -> Option<&'static str> {
     known
         .iter()
-        .map(|k| (edit_distance(key, k), *k))
+        .map(|k| (strsim::levenshtein(key, k), *k))
         .filter(|(d, k)| d * 3 <= key.chars().count().max(k.len()))
         .min_by_key(|(d, _)| *d)
         .map(|(_, k)| k)
-}
-
-/// Levenshtein distance, in characters.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = (above + 1)
-                .min(row[j] + 1)
-                .min(diagonal + usize::from(ca != *cb));
-            diagonal = above;
-        }
-    }
-    row[b.len()]
 }
 
 /// The field names serde's derive hands to `deserialize_struct` for `T`: the keys it accepts.
@@ -376,6 +358,5 @@ mod tests {
         let app = field_names::<AppSection>();
         assert_eq!(closest("uniqe_name", app), Some("unique_name"));
         assert_eq!(closest("colour", field_names::<FileConfig>()), None);
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 }
