@@ -5,6 +5,7 @@ mod doctor;
 mod plan;
 mod render;
 mod session;
+pub use session::DEFAULT_CONCURRENCY;
 mod sim;
 mod tenants;
 mod validate;

@@ -16,6 +16,9 @@ use crate::graph::{GraphClient, RetryPolicy};
 use crate::http::{build_client, TransportOptions};
 use crate::sim::{Sim, SimOptions, TenantSpec};
 
+/// Tenants worked on at once when `--concurrency` is not given (the benchmark measures it).
+pub const DEFAULT_CONCURRENCY: u64 = 8;
+
 /// Options of the commands that talk to a tenant.
 #[derive(Debug, Args, Clone)]
 pub struct TenantArgs {
@@ -34,7 +37,7 @@ pub struct TenantArgs {
     #[arg(long)]
     pub staged: bool,
     /// Tenants worked on at once (Conditional Access stays paced per tenant).
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=256))]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_CONCURRENCY, value_parser = clap::value_parser!(u64).range(1..=256))]
     pub concurrency: u64,
     /// Stop starting tenants after the first failure (default: go on and report).
     #[arg(long)]
