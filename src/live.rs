@@ -236,7 +236,87 @@ pub async fn read(
     );
     let mut live = core?;
     live.conditional_access = conditional_access.transpose()?;
+    if let Some(policy) = &desired.conditional_access {
+        await_pending_policies(client, desired, &policy.display_name, &mut live).await?;
+    }
     Ok(live)
+}
+
+/// Waits, for as long as replication may hide it, before the plan decides about a policy
+/// named like ours:
+///
+/// - a recorded intent younger than [`crate::ownership::INTENT_SETTLE`] that no listed
+///   policy answers may be a policy not listed yet (its run lost the answer, was killed, or is
+///   running now): without the wait the plan would create a second copy;
+/// - a policy made that recently that the record does not claim may be another run's whose
+///   record entry our read did not show yet: without the wait the plan would call it not ours.
+///
+/// The list and the record are read again until both settle.
+async fn await_pending_policies(
+    client: &GraphClient,
+    desired: &Desired,
+    name: &str,
+    live: &mut LiveState,
+) -> Result<(), GraphError> {
+    let settle = crate::ownership::INTENT_SETTLE.as_secs() as i64;
+    loop {
+        let Some(ca) = &live.conditional_access else {
+            return Ok(());
+        };
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let record = &live.record;
+        let pending_name =
+            crate::resources::conditional_access::pending_name(name, &desired.app.unique_name);
+        let is_pending = |p: &ConditionalAccessPolicy| {
+            p.display_name
+                .as_deref()
+                .is_some_and(|n| n.eq_ignore_ascii_case(&pending_name))
+        };
+        let named: Vec<&ConditionalAccessPolicy> = ca
+            .policies
+            .iter()
+            .filter(|p| {
+                is_pending(p)
+                    || p.display_name
+                        .as_deref()
+                        .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            })
+            .collect();
+        let pending = record.policy_intents.iter().max().is_some_and(|&youngest| {
+            let since = youngest - crate::ownership::CLOCK_SLACK_SECONDS;
+            now - youngest < settle
+                && !named.iter().any(|p| {
+                    p.created_date_time
+                        .is_some_and(|c| c.unix_timestamp() >= since)
+                })
+        });
+        let unclaimed_young = named.iter().any(|p| {
+            !is_pending(p)
+                && !p.id.as_deref().is_some_and(|id| record.owns_policy(id))
+                && p.created_date_time
+                    .is_some_and(|c| !record.intended(c) && now - c.unix_timestamp() < settle)
+        });
+        if !pending && !unclaimed_young {
+            return Ok(());
+        }
+        tracing::info!(
+            "policy {name}: a recent create of ours may not be replicated yet; reading again"
+        );
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        let app_path = odata::by_key("applications", "uniqueName", &desired.app.unique_name);
+        let (policies, app) = tokio::join!(
+            client.list::<ConditionalAccessPolicy>(Request::get(
+                "identity/conditionalAccess/policies"
+            )),
+            client.get_optional::<Application>(&app_path),
+        );
+        if let Some(app) = app? {
+            live.record = Record::from_tags(app.tags.as_deref().unwrap_or_default());
+        }
+        if let Some(ca) = &mut live.conditional_access {
+            ca.policies = policies?;
+        }
+    }
 }
 
 /// The app side. `hint` (the last outputs) lets the service principal and its consent be

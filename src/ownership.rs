@@ -21,7 +21,12 @@ use std::collections::BTreeSet;
 use uuid::Uuid;
 
 /// How far our clock and Entra's may disagree when a policy is matched to an intent.
-const CLOCK_SLACK_SECONDS: i64 = 60;
+pub const CLOCK_SLACK_SECONDS: i64 = 60;
+
+/// How long after a recorded intent its policy may still be hidden by replication: a run
+/// that finds a younger intent with no policy waits for it before creating another, and a
+/// run whose POST lost its answer looks this long. Entra usually replicates in seconds.
+pub const INTENT_SETTLE: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Every entry of ours starts with this.
 pub const PREFIX: &str = "entra-mail:";

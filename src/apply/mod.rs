@@ -73,8 +73,36 @@ pub struct ApplyContext<'a> {
     /// Serializes this run's record writes: each one replaces the app's whole `tags`
     /// collection, re-read from the tenant first.
     record_writes: tokio::sync::Mutex<()>,
+    /// Every record entry this run added or removed, reapplied over each tenant copy: under
+    /// replication lag a read may not show this run's own earlier writes yet, and writing
+    /// that stale copy back would undo them.
+    own_entries: Mutex<OwnEntries>,
     /// Off for destroy: the app that holds the record goes too.
     recording: bool,
+}
+
+/// The record entries one run wrote, each in its latest direction.
+#[derive(Debug, Clone, Default)]
+struct OwnEntries {
+    added: Vec<Entry>,
+    removed: Vec<Entry>,
+}
+
+impl OwnEntries {
+    fn note(&mut self, add: &[Entry], remove: &[Entry]) {
+        for entry in add {
+            self.removed.retain(|e| e != entry);
+            if !self.added.contains(entry) {
+                self.added.push(entry.clone());
+            }
+        }
+        for entry in remove {
+            self.added.retain(|e| e != entry);
+            if !self.removed.contains(entry) {
+                self.removed.push(entry.clone());
+            }
+        }
+    }
 }
 
 /// What an apply did.
@@ -118,6 +146,7 @@ impl<'a> ApplyContext<'a> {
             on_new_secret,
             replication_waits: Mutex::new(0),
             record_writes: tokio::sync::Mutex::new(()),
+            own_entries: Mutex::new(OwnEntries::default()),
             recording: true,
         }
     }
@@ -226,10 +255,16 @@ impl<'a> ApplyContext<'a> {
     ) -> Result<(), ApplyError> {
         let mut changed = !tenant_copy.present;
         let mut next = tenant_copy.marked();
-        for entry in add {
+        let mut own = self
+            .own_entries
+            .lock()
+            .map(|o| o.clone())
+            .unwrap_or_default();
+        own.note(add, remove);
+        for entry in &own.added {
             changed |= next.add(entry);
         }
-        for entry in remove {
+        for entry in &own.removed {
             changed |= next.remove(entry);
         }
         let has_body = body.as_object().is_some_and(|b| !b.is_empty());
@@ -249,7 +284,21 @@ impl<'a> ApplyContext<'a> {
             || self.client.send(&request),
         )
         .await?;
+        if let Ok(mut kept) = self.own_entries.lock() {
+            *kept = own;
+        }
         Ok(())
+    }
+
+    /// Gives an app this run has just made (`201`, sent without `tags`) its record. Its tags
+    /// are known to be empty, so nothing is read first.
+    pub async fn record_new_app(&self) -> Result<(), ApplyError> {
+        if !self.recording {
+            return Ok(());
+        }
+        let _serialized = self.record_writes.lock().await;
+        self.write_record_over(Record::default(), &[], &[], &serde_json::json!({}))
+            .await
     }
 
     pub fn known(&self) -> Known {
@@ -364,6 +413,47 @@ impl<'a> ApplyContext<'a> {
             self.wait_for_replication(what, &mut wait, || "not seen yet".to_string())
                 .await?;
         }
+    }
+
+    /// Like [`ApplyContext::poll_until_replicated`], but gives up after `limit` (or the
+    /// budget, whichever comes first) with `None`: for something that may never appear.
+    pub async fn poll_for<T, F, Fut>(
+        &self,
+        what: &str,
+        limit: Duration,
+        mut check: F,
+    ) -> Result<Option<T>, ApplyError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<Option<T>, GraphError>>,
+    {
+        let started = Instant::now();
+        let mut wait = Duration::from_millis(250);
+        loop {
+            if let Some(seen) = check().await? {
+                return Ok(Some(seen));
+            }
+            let left_in_budget = self.budget.saturating_sub(self.started.elapsed());
+            if started.elapsed() + wait > limit.min(left_in_budget) {
+                return Ok(None);
+            }
+            self.wait_for_replication(what, &mut wait, || "not seen yet".to_string())
+                .await?;
+        }
+    }
+
+    /// The record as the tenant holds it now, with this run's own entries applied.
+    pub async fn tenant_record(&self) -> Result<Record, ApplyError> {
+        let mut record = self.read_tenant_record().await?;
+        if let Ok(own) = self.own_entries.lock() {
+            for entry in &own.added {
+                record.add(entry);
+            }
+            for entry in &own.removed {
+                record.remove(entry);
+            }
+        }
+        Ok(record)
     }
 
     /// One wait for replication, `wait` growing for the next; the timeout error (with `last`

@@ -569,6 +569,18 @@ pub fn build_destroy(desired: &Desired, live: &LiveState) -> Plan {
             ));
         }
         if let Some(policy) = &desired.conditional_access {
+            // Copies an interrupted run left under their pending name are ours by that name.
+            let pending = resources::conditional_access::pending_name(
+                &policy.display_name,
+                &desired.app.unique_name,
+            );
+            for copy in ca.named_not_ours(&pending, &live.record) {
+                changes.push(resources::conditional_access::delete_change(
+                    format!("{base}[{}]", resources::conditional_access::short_id(copy)),
+                    copy,
+                    "a copy of ours an interrupted run left pending".into(),
+                ));
+            }
             for other in ca.named_not_ours(&policy.display_name, &live.record) {
                 warnings.push(format!(
                     "Conditional Access policy `{}` ({}) is not recorded as entra-mail's; left alone",

@@ -386,12 +386,10 @@ fn body(
     extras: &BTreeMap<&'static str, Value>,
 ) -> Value {
     let wants = |attribute: &str| changed.is_none_or(|c| c.contains(&attribute));
+    // Never `tags`: the upsert also lands on an app that exists (a concurrent run made it,
+    // or lag hid it from our read), and a whole `tags` there would wipe that run's record.
+    // A new app gets its record from the write that follows the 201.
     let mut body = Map::new();
-    if changed.is_none() {
-        // A new app carries the ownership record from its first write, so a secret made for it
-        // and never delivered is provably an orphan.
-        body.insert("tags".into(), json!([crate::ownership::MARKER]));
-    }
     if wants("display_name") {
         body.insert("displayName".into(), json!(wanted.display_name));
     }
@@ -478,7 +476,15 @@ pub async fn upsert(
         .send(&Request::patch(&path, body.clone()).header("Prefer", "create-if-missing"))
         .await?;
     let app: Application = if response.status == 201 {
-        response.json()?
+        let app: Application = response.json()?;
+        ctx.learn_application(
+            app.id.clone().unwrap_or_default(),
+            app.app_id.clone().unwrap_or_default(),
+        );
+        // Recorded at once, so a secret made for it and never delivered is provably an
+        // orphan (an app without a record has all its secrets trusted).
+        ctx.record_new_app().await?;
+        app
     } else if ctx.known().app_id.is_some() {
         return Ok(());
     } else {

@@ -142,7 +142,7 @@ async fn graph_request(
         headers: &headers,
         body: &body,
     };
-    let (outcome, drop_answer) = {
+    let (outcome, drop_answer, hold_answer) = {
         let mut inner = app.lock();
         let mut outcome = graph::handle(&mut inner, &app.base_url, &call);
         inner.counters.requests += 1;
@@ -152,12 +152,20 @@ async fn graph_request(
             .entry(outcome.route.clone())
             .or_default() += 1;
         let mut drop_answer = false;
+        let mut hold_answer = false;
         if outcome.wrote {
             inner.counters.writes += 1;
             inner.writes_seen += 1;
             let nth = inner.writes_seen;
             let rate = inner.faults.drop_answer_rate;
+            let first_to_path = inner.faults.drop_answer_of_first_write_to.contains(&path)
+                && !inner.first_writes_dropped.contains(&path);
+            if first_to_path {
+                inner.first_writes_dropped.push(path.clone());
+            }
+            hold_answer = inner.faults.hold_answer_of_writes.contains(&nth);
             drop_answer = inner.faults.drop_answer_of_writes.contains(&nth)
+                || first_to_path
                 || (rate > 0.0 && inner.rng.f64() < rate);
             if drop_answer {
                 inner.counters.dropped_answers += 1;
@@ -189,8 +197,12 @@ async fn graph_request(
             finished_us,
             body: logged_body(&method, &body),
         });
-        (outcome, drop_answer)
+        (outcome, drop_answer, hold_answer)
     };
+    if hold_answer {
+        // Committed and never answered: the client is killed while it waits.
+        tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+    }
     let mut response = to_response(outcome.reply, &headers);
     if drop_answer {
         response.extensions_mut().insert(DropConnection);

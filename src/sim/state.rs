@@ -289,6 +289,11 @@ pub struct Faults {
     /// Writes (1-based, counted over the server's life) whose answer is lost: the write
     /// commits, then the connection is dropped.
     pub drop_answer_of_writes: Vec<u64>,
+    /// Paths (after `/v1.0/`) whose first write loses its answer, as above.
+    pub drop_answer_of_first_write_to: Vec<String>,
+    /// Writes (1-based, as above) that commit and are then never answered: the moment a
+    /// test kills the client (`kill -9` at that write).
+    pub hold_answer_of_writes: Vec<u64>,
     /// Share of writes whose answer is lost after they commit.
     pub drop_answer_rate: f64,
     /// Writes (1-based, as above) that commit and are then answered 503, as a gateway that
@@ -312,6 +317,8 @@ impl Default for Faults {
             unavailable_rate: 0.0,
             conditional_access_rate_limit: true,
             drop_answer_of_writes: Vec::new(),
+            drop_answer_of_first_write_to: Vec::new(),
+            hold_answer_of_writes: Vec::new(),
             drop_answer_rate: 0.0,
             unavailable_after_writes: Vec::new(),
             latency: Duration::ZERO,
@@ -377,6 +384,8 @@ pub struct Inner {
     /// scan outputs for leaks.
     pub issued_secrets: Vec<String>,
     pub writes_seen: u64,
+    /// Paths of `Faults::drop_answer_of_first_write_to` whose first write has been made.
+    pub first_writes_dropped: Vec<String>,
     /// When the simulator started; log times count from here.
     pub epoch: std::time::Instant,
 }
@@ -394,6 +403,7 @@ impl Inner {
             log: Vec::new(),
             issued_secrets: Vec::new(),
             writes_seen: 0,
+            first_writes_dropped: Vec::new(),
             epoch: std::time::Instant::now(),
         }
     }

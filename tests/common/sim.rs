@@ -109,24 +109,32 @@ impl Running {
     /// The built CLI in `dir`, pointed at this simulator as at a real tenant: endpoints and
     /// CA from the environment, signed in as the default tenant's admin app.
     pub fn cli(&self, dir: &std::path::Path) -> assert_cmd::Command {
-        self.aimed(assert_cmd::Command::cargo_bin("entra-mail").unwrap(), dir)
+        assert_cmd::Command::from_std(self.cli_process(dir))
+    }
+
+    /// As [`Running::cli`], as a process to spawn (runs at once, `kill -9`).
+    pub fn cli_process(&self, dir: &std::path::Path) -> std::process::Command {
+        self.aimed(
+            std::process::Command::new(env!("CARGO_BIN_EXE_entra-mail")),
+            dir,
+        )
     }
 
     /// As [`Running::cli`], started through `sh` with this `umask` (e.g. "000") set first.
     pub fn cli_with_umask(&self, dir: &std::path::Path, umask: &str) -> assert_cmd::Command {
-        let mut command = assert_cmd::Command::new("sh");
+        let mut command = std::process::Command::new("sh");
         command
             .arg("-c")
             .arg(format!("umask {umask} && exec \"$0\" \"$@\""))
             .arg(env!("CARGO_BIN_EXE_entra-mail"));
-        self.aimed(command, dir)
+        assert_cmd::Command::from_std(self.aimed(command, dir))
     }
 
     fn aimed(
         &self,
-        mut command: assert_cmd::Command,
+        mut command: std::process::Command,
         dir: &std::path::Path,
-    ) -> assert_cmd::Command {
+    ) -> std::process::Command {
         command
             .current_dir(dir)
             .env("NO_COLOR", "1")

@@ -27,6 +27,14 @@ pub fn address(policy: &DesiredPolicy) -> String {
     format!("{KIND}.{}", super::slug(&policy.display_name))
 }
 
+/// The name a new policy of ours carries from its POST until the run that made it has seen
+/// that it is the only copy (then it is renamed and enforced in one PATCH). It proves the
+/// copy is entra-mail's from the tenant alone: under replication lag another run's write of
+/// the ownership record can drop the entry that would otherwise prove it.
+pub fn pending_name(policy_name: &str, unique_name: &str) -> String {
+    format!("{policy_name} (entra-mail pending: {unique_name})")
+}
+
 /// The policy's part of a plan.
 #[derive(Debug, Default)]
 pub struct PolicyPlan {
@@ -55,7 +63,7 @@ pub fn plan(
     let resolution = render::resolve(policy, ca)?;
     let wanted = render::render(policy, &resolution);
     let mut warnings = Vec::new();
-    let (existing, mut changes) = find_ours(policy, live, options, &mut warnings)?;
+    let (existing, mut changes) = find_ours(desired, policy, live, options, &mut warnings)?;
     let live_value = existing.and_then(|(p, _)| serde_json::to_value(p).ok());
     let patch = live_value
         .as_ref()
@@ -102,7 +110,10 @@ pub fn plan(
                 after: labelled(&value),
             })
             .collect();
-        let staged_final = staged.then(|| "enabled".to_string());
+        // A new enforced policy is always created report-only and enabled only once the list
+        // shows no earlier copy: two runs at once (or a retry under replication lag) may each
+        // make one, and only one copy may ever be enforced.
+        let staged_final = guard::enforced(&will_stand).then(|| "enabled".to_string());
         changes.insert(
             0,
             ResourceChange {
@@ -112,9 +123,9 @@ pub fn plan(
                 before: Value::Null,
                 after: labelled(&wanted),
                 attributes,
-                reason: staged_final
-                    .as_ref()
-                    .map(|s| format!("staged: created report-only, then switched to {s}")),
+                reason: staged_final.as_ref().map(|s| {
+                    format!("created report-only, then switched to {s} once listed with no earlier copy")
+                }),
                 depends_on: Vec::new(),
                 operation: Operation::CreatePolicy {
                     body: wanted,
@@ -238,6 +249,7 @@ type Found<'a> = (
 /// recorded intent; the others of ours are duplicates (two runs at once) and go. With neither,
 /// a policy named like ours is someone else's, taken over only with `--adopt`.
 fn find_ours<'a>(
+    desired: &Desired,
     policy: &DesiredPolicy,
     live: &'a LiveState,
     options: &PlanOptions,
@@ -252,6 +264,10 @@ fn find_ours<'a>(
         .named_not_ours(&policy.display_name, record)
         .into_iter()
         .partition(|p| p.created_date_time.is_some_and(|c| record.intended(c)));
+    // A copy still under its pending name is ours by that name (its run was killed, or is
+    // settling now), whatever the record shows.
+    let pending = pending_name(&policy.display_name, &desired.app.unique_name);
+    intended.extend(ca.named_not_ours(&pending, record));
     intended.sort_by_key(|p| (p.created_date_time, p.id.clone()));
     let ours: Vec<(&ConditionalAccessPolicy, Claim)> = recorded
         .into_iter()
@@ -343,7 +359,8 @@ fn explain(error: crate::graph::GraphError) -> ApplyError {
     ApplyError::Graph(error)
 }
 
-/// Applies [`Operation::CreatePolicy`].
+/// Applies [`Operation::CreatePolicy`]: intent on record, the POST, then [`settle`] before
+/// the policy is enforced.
 pub async fn create(
     ctx: &ApplyContext<'_>,
     body: &Value,
@@ -353,30 +370,166 @@ pub async fn create(
     if staged_final_state.is_some() {
         body["state"] = json!(REPORT_ONLY);
     }
+    let name = body["displayName"].as_str().unwrap_or_default().to_string();
+    let pending = pending_name(&name, &ctx.desired.app.unique_name);
+    body["displayName"] = json!(pending);
     // The intent goes on record before the POST, so a policy whose answer is lost is still
     // known as ours on the next run. (Conditional Access is paced at one request a second, so
     // this write costs no time of its own.)
-    let intent = Entry::PolicyIntent(time::OffsetDateTime::now_utc().unix_timestamp());
+    let intent_at = time::OffsetDateTime::now_utc();
+    let intent = Entry::PolicyIntent(intent_at.unix_timestamp());
     ctx.record(intent.clone()).await?;
     // Recorded as soon as it exists: from then on this policy is provably ours. The record is
     // re-read while the POST is in flight, once the POST may leave.
     ctx.client.conditional_access_ready().await;
-    let created: crate::graph::models::ConditionalAccessPolicy = ctx
+    let posted = ctx
         .create_and_record(
-            &[intent],
+            std::slice::from_ref(&intent),
             || async { ctx.client.post(POLICIES, &body).await.map_err(explain) },
-            |created: &crate::graph::models::ConditionalAccessPolicy| {
-                created.id.clone().map(Entry::Policy)
+            |created: &ConditionalAccessPolicy| created.id.clone().map(Entry::Policy),
+        )
+        .await;
+    let created = match posted {
+        Ok(created) => created,
+        Err(ApplyError::Graph(lost @ crate::graph::GraphError::Interrupted { .. })) => {
+            find_after_lost_answer(ctx, &name, intent_at, &intent)
+                .await?
+                .ok_or(ApplyError::Graph(lost))?
+        }
+        Err(other) => return Err(other),
+    };
+    let id = created
+        .id
+        .clone()
+        .ok_or(ApplyError::Missing("the new policy's id"))?;
+    let kept = settle(ctx, &created, &name, &pending).await?;
+    // One PATCH gives the copy that stays its real name and (when staged) its state: the
+    // earlier copy kept instead of ours may be one whose run was killed before this step.
+    let mut finish = serde_json::Map::new();
+    if kept.display_name.as_deref() != Some(name.as_str()) {
+        finish.insert("displayName".into(), json!(name));
+    }
+    if let Some(state) = staged_final_state.filter(|s| kept.state.as_deref() != Some(*s)) {
+        finish.insert("state".into(), json!(state));
+    }
+    if !finish.is_empty() {
+        if kept.id.as_deref() == Some(id.as_str()) {
+            ctx.progress
+                .note("  policy is listed with no earlier copy; giving it its name and state");
+        }
+        let kept_id = kept.id.clone().unwrap_or_default();
+        update(ctx, &kept_id, &Value::Object(finish), None).await?;
+    }
+    Ok(())
+}
+
+/// A POST whose answer was lost may have made the policy: before anything else, look for a
+/// policy with our name made since our intent, for as long as replication may hide it, and
+/// record it as ours. `None` when none appeared (the next run decides, from the intent).
+async fn find_after_lost_answer(
+    ctx: &ApplyContext<'_>,
+    name: &str,
+    intent_at: time::OffsetDateTime,
+    intent: &Entry,
+) -> Result<Option<ConditionalAccessPolicy>, ApplyError> {
+    ctx.progress
+        .step("the policy's answer was lost; looking for it before anything else");
+    let since = intent_at - time::Duration::seconds(crate::ownership::CLOCK_SLACK_SECONDS);
+    let found = ctx
+        .poll_for(
+            "the policy whose answer was lost",
+            crate::ownership::INTENT_SETTLE,
+            || async {
+                let pending = pending_name(name, &ctx.desired.app.unique_name);
+                let listed = list_named(ctx, &[name, &pending]).await?;
+                Ok(listed
+                    .into_iter()
+                    .filter(|p| p.created_date_time.is_some_and(|c| c >= since))
+                    .min_by_key(|p| (p.created_date_time, p.id.clone())))
             },
         )
         .await?;
-    let id = created
-        .id
-        .ok_or(ApplyError::Missing("the new policy's id"))?;
-    if let Some(state) = staged_final_state {
-        switch_after_read_back(ctx, &id, state).await?;
+    if let Some(id) = found.as_ref().and_then(|p| p.id.clone()) {
+        ctx.write_record_with(
+            &[Entry::Policy(id)],
+            std::slice::from_ref(intent),
+            &json!({}),
+        )
+        .await?;
     }
-    Ok(())
+    Ok(found)
+}
+
+/// The tenant's policies with one of `names` (any case), as the list shows them now.
+async fn list_named(
+    ctx: &ApplyContext<'_>,
+    names: &[&str],
+) -> Result<Vec<ConditionalAccessPolicy>, crate::graph::GraphError> {
+    let all: Vec<ConditionalAccessPolicy> = ctx.client.list(Request::get(POLICIES)).await?;
+    Ok(all
+        .into_iter()
+        .filter(|p| {
+            p.display_name
+                .as_deref()
+                .is_some_and(|n| names.iter().any(|name| n.eq_ignore_ascii_case(name)))
+        })
+        .collect())
+}
+
+/// After our create: waits until the list shows our policy, and with it every copy made
+/// before ours (two runs at once, or a retry while lag hid the first copy). The earliest copy
+/// is the one that stays, and is returned. When it is not ours, ours (not yet enforced) is
+/// deleted, and the earliest is recorded as ours when the record proves it is; when it does
+/// not, the run fails and says so, having removed only what it made.
+async fn settle(
+    ctx: &ApplyContext<'_>,
+    ours: &ConditionalAccessPolicy,
+    name: &str,
+    pending: &str,
+) -> Result<ConditionalAccessPolicy, ApplyError> {
+    let our_id = ours.id.clone().unwrap_or_default();
+    ctx.progress
+        .step("waiting for the policy list to show the new policy");
+    let listed = ctx
+        .poll_until_replicated("the new policy in the policy list", || async {
+            let listed = list_named(ctx, &[name, pending]).await?;
+            Ok(listed
+                .iter()
+                .any(|p| p.id.as_deref() == Some(our_id.as_str()))
+                .then_some(listed))
+        })
+        .await?;
+    let Some(earliest) = listed
+        .into_iter()
+        .min_by_key(|p| (p.created_date_time, p.id.clone()))
+    else {
+        return Ok(ours.clone());
+    };
+    let kept = earliest.id.clone().unwrap_or_default();
+    if kept == our_id {
+        return Ok(earliest);
+    }
+    ctx.progress.note(&format!(
+        "  an earlier policy named {name} ({kept}) was made while this run made its own; removing ours ({our_id})"
+    ));
+    delete(ctx, &our_id).await?;
+    let still_pending = earliest
+        .display_name
+        .as_deref()
+        .is_some_and(|n| n.eq_ignore_ascii_case(pending));
+    let record = ctx.tenant_record().await?;
+    let provable = still_pending
+        || record.owns_policy(&kept)
+        || earliest
+            .created_date_time
+            .is_some_and(|c| record.intended(c));
+    if !provable {
+        return Err(ApplyError::ConditionalAccess(format!(
+            "another policy named {name} ({kept}) was made while this run made its own, and the ownership record does not show it as entra-mail's; this run removed its own copy ({our_id}) and left that one alone. Run again once replication has settled: a copy made by another run of ours is then recognised, anything else is reported"
+        )));
+    }
+    ctx.record(Entry::Policy(kept)).await?;
+    Ok(earliest)
 }
 
 /// Applies [`Operation::UpdatePolicy`].
