@@ -219,6 +219,7 @@ async fn killed_at(nth: u64) -> Result<(), String> {
     while h.running.sim.counters().writes < nth {
         if started.elapsed() > Duration::from_secs(120) {
             let _ = child.kill();
+            let _ = child.wait();
             return Err(format!("write {nth} never came"));
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
