@@ -148,23 +148,106 @@ pub fn create_private_dir_all(directory: &Path) -> io::Result<()> {
 /// Sets 0700 on a directory just made (the umask may have taken bits, even the owner's write),
 /// through a descriptor opened without following a link swapped in since.
 fn restrict_new_directory(dir: &Path) -> io::Result<()> {
+    set_mode_through_descriptor(dir, PRIVATE_DIRECTORY, Kind::Directory, false).map_err(|error| {
+        match error.kind() {
+            io::ErrorKind::NotADirectory => io::Error::new(
+                io::ErrorKind::NotADirectory,
+                format!("{} was replaced while being created", dir.display()),
+            ),
+            _ => error,
+        }
+    })
+}
+
+/// The mode of a file that may hold a secret.
+pub const PRIVATE_FILE: u32 = 0o600;
+/// The mode of a directory that holds such files.
+pub const PRIVATE_DIRECTORY: u32 = 0o700;
+
+/// What a path must be for its mode to be checked or narrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A regular file, never reached through a link.
+    File,
+    /// A directory; reached through a link only when the caller says so (the configured
+    /// outputs directory may be one its owner made).
+    Directory,
+}
+
+impl Kind {
+    pub fn private_mode(self) -> u32 {
+        match self {
+            Kind::File => PRIVATE_FILE,
+            Kind::Directory => PRIVATE_DIRECTORY,
+        }
+    }
+
+    fn matches(self, metadata: &std::fs::Metadata) -> bool {
+        match self {
+            Kind::File => metadata.file_type().is_file(),
+            Kind::Directory => metadata.is_dir(),
+        }
+    }
+}
+
+/// `path`'s mode when it grants more than `kind`'s private mode (any bit beyond it: group or
+/// other access, execute on a file, setuid and the like); `None` when it is within, missing,
+/// or not of `kind` (a link where a file goes is replaced by the next write, never changed).
+pub fn wider_mode(path: &Path, kind: Kind) -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let metadata = match kind {
+            Kind::File => std::fs::symlink_metadata(path),
+            Kind::Directory => std::fs::metadata(path),
+        }
+        .ok()?;
+        let mode = metadata.permissions().mode() & 0o7777;
+        (kind.matches(&metadata) && mode & !kind.private_mode() != 0).then_some(mode)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, kind);
+        None
+    }
+}
+
+/// Sets `kind`'s private mode on an existing `path`, through a descriptor that is checked to be
+/// of `kind` first, so nothing swapped in meanwhile is changed. A file is never opened through
+/// a link.
+pub fn narrow_mode(path: &Path, kind: Kind) -> io::Result<()> {
+    set_mode_through_descriptor(path, kind.private_mode(), kind, kind == Kind::Directory)
+}
+
+fn set_mode_through_descriptor(
+    path: &Path,
+    mode: u32,
+    kind: Kind,
+    follow_link: bool,
+) -> io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        let handle = OpenOptions::new()
-            .read(true)
-            .custom_flags(O_NOFOLLOW)
-            .open(dir)?;
-        if !handle.metadata()?.is_dir() {
+        let mut options = OpenOptions::new();
+        options.read(true);
+        if !follow_link {
+            options.custom_flags(O_NOFOLLOW);
+        }
+        let handle = options.open(path)?;
+        if !kind.matches(&handle.metadata()?) {
+            let (error_kind, what) = match kind {
+                Kind::File => (io::ErrorKind::InvalidInput, "a regular file"),
+                Kind::Directory => (io::ErrorKind::NotADirectory, "a directory"),
+            };
             return Err(io::Error::new(
-                io::ErrorKind::NotADirectory,
-                format!("{} was replaced while being created", dir.display()),
+                error_kind,
+                format!("{} is not {what}", path.display()),
             ));
         }
-        handle.set_permissions(std::fs::Permissions::from_mode(0o700))?;
+        handle.set_permissions(std::fs::Permissions::from_mode(mode))?;
     }
     #[cfg(not(unix))]
-    let _ = dir;
+    let _ = (path, mode, kind, follow_link);
     Ok(())
 }
 
@@ -388,6 +471,58 @@ mod tests {
         create_private_dir_all(&leaf).unwrap(); // and again: nothing to do
         create_private_dir_all(&existing.join("a/missing/../c")).unwrap();
         assert_eq!(mode(&existing.join("a/c")), 0o700);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn wider_modes_are_found_and_narrowed_never_through_a_link() {
+        use std::os::unix::fs::PermissionsExt;
+        let chmod = |path: &Path, mode: u32| {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for (name, mode, wider) in [
+            ("open", 0o644, true),
+            ("executable", 0o700, true),
+            ("private", 0o600, false),
+            ("read-only", 0o400, false),
+        ] {
+            std::fs::write(d.join(name), "secret").unwrap();
+            chmod(&d.join(name), mode);
+            assert_eq!(
+                wider_mode(&d.join(name), Kind::File),
+                wider.then_some(mode),
+                "{name}"
+            );
+        }
+        narrow_mode(&d.join("open"), Kind::File).unwrap();
+        assert_eq!(mode(&d.join("open")), 0o600);
+        assert_eq!(wider_mode(&d.join("missing"), Kind::File), None);
+
+        // A link where a file goes is not the file: neither reported nor followed.
+        let elsewhere = tempfile::tempdir().unwrap();
+        let victim = elsewhere.path().join("victim");
+        std::fs::write(&victim, "not yours").unwrap();
+        chmod(&victim, 0o644);
+        std::os::unix::fs::symlink(&victim, d.join("link")).unwrap();
+        assert_eq!(wider_mode(&d.join("link"), Kind::File), None);
+        assert!(narrow_mode(&d.join("link"), Kind::File).is_err());
+        assert_eq!(mode(&victim), 0o644);
+        // Nor a directory where a file goes.
+        std::fs::create_dir(d.join("sub")).unwrap();
+        chmod(&d.join("sub"), 0o755);
+        assert_eq!(wider_mode(&d.join("sub"), Kind::File), None);
+        assert!(narrow_mode(&d.join("sub"), Kind::File).is_err());
+        assert_eq!(mode(&d.join("sub")), 0o755);
+
+        // The configured directory may be a link its owner made: it is followed.
+        assert_eq!(wider_mode(&d.join("sub"), Kind::Directory), Some(0o755));
+        std::os::unix::fs::symlink(d.join("sub"), d.join("sub-link")).unwrap();
+        narrow_mode(&d.join("sub-link"), Kind::Directory).unwrap();
+        assert_eq!(mode(&d.join("sub")), 0o700);
+        assert_eq!(wider_mode(&d.join("sub"), Kind::Directory), None);
+        assert!(narrow_mode(&d.join("private"), Kind::Directory).is_err());
     }
 
     #[test]

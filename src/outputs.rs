@@ -55,6 +55,13 @@ pub enum OutputsError {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot make {} private (mode {:04o}): {source}", path.display(), mode)]
+    Narrow {
+        path: PathBuf,
+        mode: u32,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// The file format. Kept separate so the secret's value is serialized only here.

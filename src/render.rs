@@ -215,10 +215,9 @@ pub fn write_all(files: &[RenderedFile]) -> Result<Vec<PathBuf>, RenderError> {
     Ok(files.iter().map(|f| f.path.clone()).collect())
 }
 
-/// Removes rendered files (after destroy: the secret in them is dead).
-pub fn remove_all(desired: &Desired) -> Vec<PathBuf> {
-    let mut removed = Vec::new();
-    let mut candidates: Vec<PathBuf> = desired
+/// The files the config's templates render to (whether or not they exist yet).
+pub fn output_paths(desired: &Desired) -> Vec<PathBuf> {
+    desired
         .outputs
         .templates
         .iter()
@@ -231,7 +230,13 @@ pub fn remove_all(desired: &Desired) -> Vec<PathBuf> {
                 .and_then(|n| n.to_str())
                 .map(|n| desired.outputs.directory.join(n.trim_end_matches(".hbs"))),
         })
-        .collect();
+        .collect()
+}
+
+/// Removes rendered files (after destroy: the secret in them is dead).
+pub fn remove_all(desired: &Desired) -> Vec<PathBuf> {
+    let mut removed = Vec::new();
+    let mut candidates = output_paths(desired);
     candidates.push(Outputs::path_in(&desired.outputs.directory));
     for path in candidates {
         if std::fs::remove_file(&path).is_ok() {

@@ -161,3 +161,91 @@ async fn outputs_are_private_under_any_umask() {
         }
     }
 }
+
+/// Files and a directory made wider by hand (or by an older version under a loose umask) are
+/// narrowed by the next apply, even one that changes nothing in the tenant; plan warns first.
+#[tokio::test(flavor = "multi_thread")]
+async fn existing_outputs_wider_than_private_are_narrowed_by_a_no_change_apply() {
+    use std::os::unix::fs::PermissionsExt;
+    let running = common::sim::start(SimOptions::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "tenant.toml",
+        &config(&running, "mail-wide", None),
+    );
+    let run = |args: &[&str]| {
+        let output = running
+            .cli_with_umask(dir.path(), "000")
+            .args(args)
+            .args(["-f", "tenant.toml"])
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let (code, _, stderr) = run(&["apply", "--auto-approve"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let outputs = dir.path().join("entra-mail-out/mail-wide");
+    let json = outputs.join("outputs.json");
+    let sheet = outputs.join("pandora-itsm.md");
+    let before = std::fs::read(&json).unwrap();
+    let chmod = |path: &Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap()
+    };
+    chmod(&outputs, 0o755);
+    chmod(&json, 0o644);
+    chmod(&sheet, 0o640);
+
+    // As the config names them: relative to its directory.
+    let warnings = [
+        "warning: the outputs directory entra-mail-out/mail-wide has mode 0755, wider than 0700",
+        "warning: the outputs file entra-mail-out/mail-wide/outputs.json has mode 0644, wider than 0600",
+        "warning: the outputs file entra-mail-out/mail-wide/pandora-itsm.md has mode 0640, wider than 0600",
+    ];
+    let (code, stdout, stderr) = run(&["plan"]);
+    assert_eq!(code, Some(0), "nothing changes in the tenant: {stderr}");
+    for warning in &warnings {
+        assert!(stdout.contains(warning), "{warning:?} in {stdout}");
+    }
+    let (code, stdout, stderr) = run(&["plan", "--output", "json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let plan: Value = serde_json::from_str(&stdout).unwrap();
+    let listed: Vec<String> = plan["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| format!("warning: {}", w.as_str().unwrap()))
+        .collect();
+    for warning in &warnings {
+        assert!(
+            listed.iter().any(|l| l.starts_with(warning)),
+            "{warning:?} in {listed:?}"
+        );
+    }
+    assert_eq!(plan["changes_pending"], false);
+
+    let writes = running.sim.counters().writes;
+    let (code, stdout, stderr) = run(&["apply", "--auto-approve"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(running.sim.counters().writes, writes, "no tenant write");
+    for said in [
+        "Narrowed entra-mail-out/mail-wide from mode 0755 to 0700",
+        "Narrowed entra-mail-out/mail-wide/outputs.json from mode 0644 to 0600",
+        "Narrowed entra-mail-out/mail-wide/pandora-itsm.md from mode 0640 to 0600",
+    ] {
+        assert!(stdout.contains(said), "{said:?} in {stdout}");
+    }
+    assert_eq!(mode(&outputs), 0o700);
+    assert_eq!(mode(&json), 0o600);
+    assert_eq!(mode(&sheet), 0o600);
+    assert_eq!(mode(&outputs.join("pandora-itsm.json")), 0o600);
+    assert_eq!(std::fs::read(&json).unwrap(), before, "the secret is kept");
+
+    let (code, stdout, stderr) = run(&["plan"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!stdout.contains("wider than"), "{stdout}");
+}

@@ -42,7 +42,21 @@ async fn a_cold_apply_builds_exactly_the_seed_app() {
         ]
     );
 
+    // The sign-in paths the config leaves closed are set explicitly on create.
+    match &plan.changes[0].operation {
+        entra_mail::plan::Operation::UpsertApplication { body, .. } => {
+            assert_eq!(body["spa"], json!({"redirectUris": []}));
+            assert_eq!(body["publicClient"], json!({"redirectUris": []}));
+            assert_eq!(
+                body["web"]["implicitGrantSettings"],
+                json!({"enableIdTokenIssuance": false, "enableAccessTokenIssuance": false})
+            );
+            assert_eq!(body["isFallbackPublicClient"], false);
+        }
+        other => panic!("{other:?}"),
+    }
     let app = h.app();
+    assert_eq!(app["isFallbackPublicClient"], false, "set, not left null");
     assert_eq!(app["displayName"], "Pandora ITSM mail");
     assert_eq!(app["signInAudience"], "AzureADMyOrg");
     assert_eq!(app["web"]["redirectUris"], json!(["https://itsm.contoso.com/pandoraitsm/index.php?sec=godmode&sec2=godmode/setup/setup_mail"]));
@@ -77,6 +91,7 @@ async fn a_cold_apply_builds_exactly_the_seed_app() {
     assert_eq!(scope["isEnabled"], true);
 
     assert_eq!(h.our_service_principals().len(), 1);
+    assert_eq!(h.our_service_principals()[0]["accountEnabled"], true);
     let grants = h.our_grants();
     assert_eq!(grants.len(), 1);
     assert_eq!(grants[0]["consentType"], "AllPrincipals");

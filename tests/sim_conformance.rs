@@ -631,6 +631,111 @@ async fn patch_required_resource_access_replaces_the_collection() {
     );
 }
 
+/// The sign-in platforms besides `web`, the implicit grant and public-client flows: stored
+/// with a new app's defaults, returned on GET, list and `$select`, and set by PATCH. `web` is a
+/// complex type: a PATCH replaces the sub-properties it gives and keeps the others.
+#[tokio::test]
+async fn sign_in_platforms_and_the_implicit_grant_are_stored_read_and_patched() {
+    let (_running, client) = start().await;
+    let app = create_app(&client, "platforms").await;
+    let id = s(&app, "/id").to_string();
+    assert_eq!(app["spa"], json!({"redirectUris": []}));
+    assert_eq!(app["publicClient"], json!({"redirectUris": []}));
+    assert_eq!(
+        app["web"]["implicitGrantSettings"],
+        json!({"enableAccessTokenIssuance": false, "enableIdTokenIssuance": false})
+    );
+    assert_eq!(app["isFallbackPublicClient"], Value::Null, "not set");
+
+    let path = format!("applications/{id}");
+    for patch in [
+        json!({"web": {"redirectUris": ["https://app.contoso.com/cb"]}}),
+        json!({"web": {"implicitGrantSettings": {"enableIdTokenIssuance": true}}}),
+        json!({"spa": {"redirectUris": ["https://spa.contoso.com"]}}),
+        json!({"publicClient": {"redirectUris": ["http://localhost"]}}),
+        json!({"isFallbackPublicClient": true}),
+    ] {
+        assert_eq!(ok(&client, Request::patch(&path, patch)).await.status, 204);
+    }
+    let read = get_app(&client, &id).await;
+    assert_eq!(
+        read["web"]["redirectUris"],
+        json!(["https://app.contoso.com/cb"]),
+        "kept by the implicit grant's PATCH"
+    );
+    assert_eq!(
+        read["web"]["implicitGrantSettings"],
+        json!({"enableAccessTokenIssuance": false, "enableIdTokenIssuance": true})
+    );
+    assert_eq!(
+        read["spa"]["redirectUris"],
+        json!(["https://spa.contoso.com"])
+    );
+    assert_eq!(
+        read["publicClient"]["redirectUris"],
+        json!(["http://localhost"])
+    );
+    assert_eq!(read["isFallbackPublicClient"], json!(true));
+
+    let select = "spa,publicClient,web,isFallbackPublicClient";
+    let selected = body(&ok(&client, Request::get(&path).query("$select", select)).await);
+    let listed = list(
+        &client,
+        Request::get("applications")
+            .query("$filter", format!("id eq '{id}'"))
+            .query("$select", select),
+    )
+    .await;
+    for answer in [&selected, &listed[0]] {
+        for property in ["spa", "publicClient", "web", "isFallbackPublicClient"] {
+            assert_eq!(answer[property], read[property], "{property}");
+        }
+        assert!(
+            answer.get("displayName").is_none(),
+            "only what was selected"
+        );
+    }
+
+    let e = fail(
+        &client,
+        Request::patch(&path, json!({"spa": {"redirectUris": "not a list"}})),
+    )
+    .await;
+    assert_eq!(e.status, 400);
+}
+
+/// A service principal's `accountEnabled` is read by GET, list and `$select`, and set by PATCH.
+#[tokio::test]
+async fn service_principal_account_enabled_is_patched_and_read() {
+    let (_running, client) = start().await;
+    let app = create_app(&client, "disabled-sp").await;
+    let sp = create_sp(&client, s(&app, "/appId")).await;
+    assert_eq!(sp["accountEnabled"], json!(true));
+    let path = format!("servicePrincipals/{}", s(&sp, "/id"));
+    let response = ok(
+        &client,
+        Request::patch(&path, json!({"accountEnabled": false})),
+    )
+    .await;
+    assert_eq!(response.status, 204);
+    let read = body(
+        &ok(
+            &client,
+            Request::get(&path).query("$select", "accountEnabled"),
+        )
+        .await,
+    );
+    assert_eq!(read["accountEnabled"], json!(false));
+    let listed = list(
+        &client,
+        Request::get("servicePrincipals")
+            .query("$filter", format!("id eq '{}'", s(&sp, "/id")))
+            .query("$select", "id,accountEnabled"),
+    )
+    .await;
+    assert_eq!(listed[0]["accountEnabled"], json!(false));
+}
+
 #[tokio::test]
 async fn required_resource_access_limits_are_enforced() {
     let (_running, client) = start().await;

@@ -140,9 +140,17 @@ async fn apply_many(
                 if text {
                     print!("{}", report::text(&prepared.plan, report::Style::detect()));
                 }
-                let outcome = super::plan::outcome_of(config.clone(), &prepared.plan);
+                let mut outcome = super::plan::outcome_of(config.clone(), &prepared.plan);
                 if prepared.plan.has_changes() {
                     ready.push((outcomes.len(), prepared));
+                } else if let Err(error) = narrow_outputs(&prepared.desired, |line| {
+                    if text {
+                        print!("{line}");
+                    }
+                }) {
+                    // Nothing else happens for this tenant: it asks no question either.
+                    outcome.result = "failed";
+                    outcome.error = Some(super::one_line(&error));
                 }
                 outcomes.push(outcome);
             }
@@ -201,6 +209,35 @@ async fn apply_many(
     })
 }
 
+/// Makes the outputs directory and files private where they are not (the plan warned), on
+/// every apply: a run that changes nothing rewrites no file. Says so through `say`; the
+/// narrowed paths as JSON.
+fn narrow_outputs(
+    desired: &crate::config::Desired,
+    say: impl Fn(&str),
+) -> anyhow::Result<serde_json::Value> {
+    let narrowed = crate::resources::outputs_files::narrow_modes(desired)?;
+    for loose in &narrowed {
+        say(&format!("{}\n", capitalised(&loose.narrowed())));
+    }
+    Ok(serde_json::json!(narrowed
+        .iter()
+        .map(|l| serde_json::json!({
+            "path": l.path,
+            "from": format!("{:04o}", l.mode),
+            "to": format!("{:04o}", l.private_mode()),
+        }))
+        .collect::<Vec<_>>()))
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
 /// Runs a prepared plan; the report.
 async fn execute(
     prepared: Prepared,
@@ -214,6 +251,7 @@ async fn execute(
         live,
         plan,
     } = prepared;
+    narrow_outputs(&desired, |line| progress.note(line.trim_end()))?;
     let ctx = ApplyContext::new(
         &client,
         &desired,
@@ -245,6 +283,7 @@ async fn apply_one(
     report_line(to_stderr, &report::text(&plan, style));
     let mut summary = summary_json(&plan);
     if !plan.has_changes() {
+        summary["narrowed"] = narrow_outputs(&desired, |line| report_line(to_stderr, line))?;
         let (requests, writes) = client.request_counts();
         report_line(
             to_stderr,
@@ -260,6 +299,7 @@ async fn apply_one(
     if !confirm("\nApply these changes?", args.auto_approve)? {
         bail!("apply cancelled; nothing was changed");
     }
+    summary["narrowed"] = narrow_outputs(&desired, |line| report_line(to_stderr, line))?;
     let progress = Progress::new(global.quiet);
     let ctx = ApplyContext::new(
         &client,

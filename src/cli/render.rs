@@ -30,6 +30,10 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
                 desired.tenant_id
             );
         }
+        // outputs.json holds the secret too, and render does not rewrite it.
+        for loose in crate::resources::outputs_files::narrow_modes(&desired)? {
+            println!("{}", loose.narrowed());
+        }
         let files = crate::render::render_all(&desired, &outputs)?;
         for path in crate::render::write_all(&files)? {
             println!("rendered {}", path.display());

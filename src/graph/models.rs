@@ -32,6 +32,14 @@ pub struct Application {
     pub sign_in_audience: Option<String>,
     pub identifier_uris: Option<Vec<String>>,
     pub web: Option<WebApplication>,
+    /// Single-page-app sign-in: redirect URIs that get tokens by the code flow with PKCE and
+    /// no secret.
+    pub spa: Option<RedirectUris>,
+    /// Desktop and mobile sign-in: redirect URIs of a client that holds no secret.
+    pub public_client: Option<RedirectUris>,
+    /// Lets the app take public-client flows (device code, ROPC) without a secret; Graph
+    /// answers `null` for "not set", which means `false`.
+    pub is_fallback_public_client: Option<bool>,
     pub api: Option<ApiApplication>,
     pub app_roles: Option<Vec<AppRole>>,
     pub required_resource_access: Option<Vec<RequiredResourceAccess>>,
@@ -50,6 +58,24 @@ pub struct WebApplication {
     pub redirect_uris: Option<Vec<String>>,
     pub home_page_url: Option<String>,
     pub logout_url: Option<String>,
+    pub implicit_grant_settings: Option<ImplicitGrantSettings>,
+}
+
+/// `web.implicitGrantSettings`: tokens handed out in the redirect's fragment.
+#[skip_serializing_none]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImplicitGrantSettings {
+    pub enable_id_token_issuance: Option<bool>,
+    pub enable_access_token_issuance: Option<bool>,
+}
+
+/// `spa` and `publicClient`: complex types that hold only redirect URIs.
+#[skip_serializing_none]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RedirectUris {
+    pub redirect_uris: Option<Vec<String>>,
 }
 
 #[skip_serializing_none]

@@ -343,6 +343,11 @@ pub fn build_with(
         changes.push(change);
     }
     warnings.extend(redirect_uri_warning(desired));
+    warnings.extend(
+        resources::outputs_files::loose_modes(desired)
+            .iter()
+            .map(resources::outputs_files::LooseMode::warning),
+    );
     Ok(Plan {
         tenant_id: desired.tenant_id,
         source: desired.source.clone(),

@@ -1,5 +1,7 @@
 //! The app registration: display name, audience, redirect URIs, requested permissions, the
-//! exposed API. Found by `uniqueName`; created or corrected with one upsert.
+//! exposed API, and the sign-in paths the config leaves closed (SPA and public-client redirect
+//! URIs, the implicit grant, public-client flows). Found by `uniqueName`; created or corrected
+//! with one upsert.
 
 use std::collections::BTreeMap;
 
@@ -9,7 +11,7 @@ use uuid::Uuid;
 use super::permissions::Resolved;
 use crate::apply::{ApplyContext, ApplyError};
 use crate::config::{Desired, DesiredScope, WhoCanConsent};
-use crate::graph::models::Application;
+use crate::graph::models::{Application, RedirectUris};
 use crate::graph::{odata, Request};
 use crate::live::LiveState;
 use crate::plan::{Action, AttributeChange, Operation, ResourceChange};
@@ -296,6 +298,7 @@ fn view(
     view.insert("display_name".into(), json!(wanted.display_name));
     view.insert("sign_in_audience".into(), json!(wanted.sign_in_audience));
     view.insert("redirect_uris".into(), sorted(&wanted.redirect_uris));
+    reach_view(&mut view, &Reach::WANTED);
     view.insert(
         "required_resource_access".into(),
         access_lines(&wanted.required_resource_access, names),
@@ -331,6 +334,7 @@ fn current_state(
         .and_then(|w| w.redirect_uris.clone())
         .unwrap_or_default();
     view.insert("redirect_uris".into(), sorted(&redirect_uris));
+    reach_view(&mut view, &Reach::of(app));
     let access: Vec<Value> = app
         .required_resource_access
         .iter()
@@ -367,6 +371,72 @@ fn current_state(
     view
 }
 
+/// What decides who can get a token for the app besides its web redirect URIs: other
+/// platforms' redirect URIs, the implicit grant, and public-client flows. The config has only
+/// web redirect URIs, so all of these are managed as off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Reach {
+    spa_redirect_uris: Vec<String>,
+    public_client_redirect_uris: Vec<String>,
+    implicit_id_tokens: bool,
+    implicit_access_tokens: bool,
+    fallback_public_client: bool,
+}
+
+impl Reach {
+    const WANTED: Reach = Reach {
+        spa_redirect_uris: Vec::new(),
+        public_client_redirect_uris: Vec::new(),
+        implicit_id_tokens: false,
+        implicit_access_tokens: false,
+        fallback_public_client: false,
+    };
+
+    /// The live app's; Graph's `null` (not set) is read as off, which is what it means.
+    fn of(app: &Application) -> Reach {
+        let uris = |platform: Option<&RedirectUris>| {
+            platform
+                .and_then(|p| p.redirect_uris.clone())
+                .unwrap_or_default()
+        };
+        let implicit = app
+            .web
+            .as_ref()
+            .and_then(|w| w.implicit_grant_settings.as_ref());
+        Reach {
+            spa_redirect_uris: uris(app.spa.as_ref()),
+            public_client_redirect_uris: uris(app.public_client.as_ref()),
+            implicit_id_tokens: implicit
+                .and_then(|i| i.enable_id_token_issuance)
+                .unwrap_or(false),
+            implicit_access_tokens: implicit
+                .and_then(|i| i.enable_access_token_issuance)
+                .unwrap_or(false),
+            fallback_public_client: app.is_fallback_public_client.unwrap_or(false),
+        }
+    }
+}
+
+fn reach_view(view: &mut Map<String, Value>, reach: &Reach) {
+    view.insert("spa_redirect_uris".into(), sorted(&reach.spa_redirect_uris));
+    view.insert(
+        "public_client_redirect_uris".into(),
+        sorted(&reach.public_client_redirect_uris),
+    );
+    view.insert(
+        "implicit_grant_id_tokens".into(),
+        json!(reach.implicit_id_tokens),
+    );
+    view.insert(
+        "implicit_grant_access_tokens".into(),
+        json!(reach.implicit_access_tokens),
+    );
+    view.insert(
+        "is_fallback_public_client".into(),
+        json!(reach.fallback_public_client),
+    );
+}
+
 /// Properties of `web` and `api` we do not manage, kept in the PATCH so it replaces nothing
 /// of theirs.
 fn extras_of(live: &Value) -> BTreeMap<&'static str, Value> {
@@ -396,10 +466,40 @@ fn body(
     if wants("sign_in_audience") {
         body.insert("signInAudience".into(), json!(wanted.sign_in_audience));
     }
-    if wants("redirect_uris") {
+    let implicit_changed =
+        wants("implicit_grant_id_tokens") || wants("implicit_grant_access_tokens");
+    if wants("redirect_uris") || implicit_changed {
         let mut web = extras.get("web").cloned().unwrap_or_else(|| json!({}));
-        web["redirectUris"] = json!(wanted.redirect_uris);
+        if wants("redirect_uris") {
+            web["redirectUris"] = json!(wanted.redirect_uris);
+        }
+        if implicit_changed {
+            let wanted = &Reach::WANTED;
+            web["implicitGrantSettings"] = json!({
+                "enableIdTokenIssuance": wanted.implicit_id_tokens,
+                "enableAccessTokenIssuance": wanted.implicit_access_tokens,
+            });
+        }
         body.insert("web".into(), web);
+    }
+    // `spa` and `publicClient` hold nothing but their redirect URIs: sent whole.
+    if wants("spa_redirect_uris") {
+        body.insert(
+            "spa".into(),
+            json!({"redirectUris": Reach::WANTED.spa_redirect_uris}),
+        );
+    }
+    if wants("public_client_redirect_uris") {
+        body.insert(
+            "publicClient".into(),
+            json!({"redirectUris": Reach::WANTED.public_client_redirect_uris}),
+        );
+    }
+    if wants("is_fallback_public_client") {
+        body.insert(
+            "isFallbackPublicClient".into(),
+            json!(Reach::WANTED.fallback_public_client),
+        );
     }
     if wants("required_resource_access") {
         body.insert(

@@ -1,11 +1,14 @@
 //! The local outputs: `outputs.json` and the rendered templates. Not a tenant object, but
 //! part of the plan, so a deleted or stale config sheet shows as a change.
 
+use std::path::PathBuf;
+
 use serde_json::{json, Value};
 
 use crate::config::Desired;
+use crate::fsutil::{self, Kind};
 use crate::live::LiveState;
-use crate::outputs::Outputs;
+use crate::outputs::{Outputs, OutputsError};
 use crate::plan::{Action, Operation, PlanError, ResourceChange};
 
 pub const KIND: &str = "outputs";
@@ -95,4 +98,88 @@ pub fn plan(
             .collect(),
         operation: Operation::WriteOutputs,
     }))
+}
+
+/// An outputs file or directory whose mode lets others in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LooseMode {
+    pub path: PathBuf,
+    pub kind: Kind,
+    /// Its permission bits as found.
+    pub mode: u32,
+}
+
+impl LooseMode {
+    pub fn private_mode(&self) -> u32 {
+        self.kind.private_mode()
+    }
+
+    /// The plan's warning.
+    pub fn warning(&self) -> String {
+        let what = match self.kind {
+            Kind::Directory => "the outputs directory",
+            Kind::File => "the outputs file",
+        };
+        format!(
+            "{what} {} has mode {:04o}, wider than {:04o} (it holds or may hold the client secret); apply narrows it",
+            self.path.display(),
+            self.mode,
+            self.private_mode()
+        )
+    }
+
+    /// What apply did.
+    pub fn narrowed(&self) -> String {
+        format!(
+            "narrowed {} from mode {:04o} to {:04o}",
+            self.path.display(),
+            self.mode,
+            self.private_mode()
+        )
+    }
+}
+
+/// The outputs directory, then every file entra-mail writes in it (outputs.json and the
+/// rendered files, which may hold the secret).
+fn private_paths(desired: &Desired) -> Vec<(PathBuf, Kind)> {
+    let directory = &desired.outputs.directory;
+    std::iter::once((directory.clone(), Kind::Directory))
+        .chain(std::iter::once((Outputs::path_in(directory), Kind::File)))
+        .chain(
+            crate::render::output_paths(desired)
+                .into_iter()
+                .map(|path| (path, Kind::File)),
+        )
+        .collect()
+}
+
+/// The outputs directory and files that exist with a mode wider than private: written 0700
+/// and 0600 by entra-mail, they may have been made or changed by hand, or by an older version
+/// under a loose umask. A rewrite would fix a file, but a run that changes nothing rewrites
+/// nothing.
+pub fn loose_modes(desired: &Desired) -> Vec<LooseMode> {
+    private_paths(desired)
+        .into_iter()
+        .filter_map(|(path, kind)| {
+            fsutil::wider_mode(&path, kind).map(|mode| LooseMode { path, kind, mode })
+        })
+        .collect()
+}
+
+/// Narrows what [`loose_modes`] finds: the directory first, so nobody else can swap a file in
+/// it meanwhile, then each file, found again after that. What it narrowed, in that order.
+pub fn narrow_modes(desired: &Desired) -> Result<Vec<LooseMode>, OutputsError> {
+    let mut narrowed = Vec::new();
+    for (path, kind) in private_paths(desired) {
+        let Some(mode) = fsutil::wider_mode(&path, kind) else {
+            continue;
+        };
+        fsutil::narrow_mode(&path, kind).map_err(|source| OutputsError::Narrow {
+            path: path.clone(),
+            mode,
+            source,
+        })?;
+        narrowed.push(LooseMode { path, kind, mode });
+    }
+    Ok(narrowed)
 }

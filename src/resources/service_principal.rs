@@ -1,4 +1,5 @@
-//! The app's service principal (its enterprise application), upserted by `appId`.
+//! The app's service principal (its enterprise application), upserted by `appId`: its tags,
+//! and enabled, so that users can sign in to the app.
 
 use serde_json::{json, Value};
 
@@ -13,6 +14,9 @@ pub const KIND: &str = "service_principal";
 
 /// Lists the app under Enterprise applications, as the portal's registrations do.
 const TAG: &str = "WindowsAzureActiveDirectoryIntegratedApp";
+
+/// A disabled service principal signs nobody in to the app: the mail integration stops.
+const ACCOUNT_ENABLED: bool = true;
 
 /// The key that finds our service principal without knowing its app's appId, so a fresh
 /// runner reads it in the same wave as the app.
@@ -50,25 +54,45 @@ pub fn plan(desired: &Desired, live: &LiveState) -> Vec<ResourceChange> {
         None => (
             Action::Create,
             Value::Null,
-            vec![AttributeChange {
-                name: "app_id".into(),
-                before: Value::Null,
-                after: json!(app_id),
-            }],
+            vec![
+                AttributeChange {
+                    name: "app_id".into(),
+                    before: Value::Null,
+                    after: json!(app_id),
+                },
+                AttributeChange {
+                    name: "account_enabled".into(),
+                    before: Value::Null,
+                    after: json!(ACCOUNT_ENABLED),
+                },
+            ],
         ),
         Some(sp) => {
             let current = sp.tags.clone().unwrap_or_default();
-            if current == tags {
+            // Graph documents a null accountEnabled as enabled.
+            let enabled = sp.account_enabled.unwrap_or(true);
+            let mut attributes = Vec::new();
+            if current != tags {
+                attributes.push(AttributeChange {
+                    name: "tags".into(),
+                    before: json!(current),
+                    after: json!(tags),
+                });
+            }
+            if enabled != ACCOUNT_ENABLED {
+                attributes.push(AttributeChange {
+                    name: "account_enabled".into(),
+                    before: json!(enabled),
+                    after: json!(ACCOUNT_ENABLED),
+                });
+            }
+            if attributes.is_empty() {
                 return Vec::new();
             }
             (
                 Action::Update,
-                json!({"app_id": app_id, "tags": current}),
-                vec![AttributeChange {
-                    name: "tags".into(),
-                    before: json!(current),
-                    after: json!(tags),
-                }],
+                json!({"app_id": app_id, "account_enabled": enabled, "tags": current}),
+                attributes,
             )
         }
     };
@@ -78,7 +102,7 @@ pub fn plan(desired: &Desired, live: &LiveState) -> Vec<ResourceChange> {
         action,
         before,
         attributes,
-        after: json!({"app_id": app_id, "tags": tags}),
+        after: json!({"app_id": app_id, "account_enabled": ACCOUNT_ENABLED, "tags": tags}),
         reason: None,
         depends_on: vec![super::application::address(desired)],
         operation: Operation::UpsertServicePrincipal { tags },
@@ -93,8 +117,11 @@ pub async fn upsert(ctx: &ApplyContext<'_>, tags: &[String]) -> Result<(), Apply
         .app_id
         .ok_or(ApplyError::Missing("the application's appId"))?;
     let path = odata::by_key("servicePrincipals", "appId", &app_id);
-    let request =
-        Request::patch(&path, json!({ "tags": tags })).header("Prefer", "create-if-missing");
+    let request = Request::patch(
+        &path,
+        json!({ "tags": tags, "accountEnabled": ACCOUNT_ENABLED }),
+    )
+    .header("Prefer", "create-if-missing");
     let response = ctx
         .retry_while_replicating(
             "the new application",
