@@ -60,6 +60,8 @@ pub struct LiveConditionalAccess {
     pub role_names: BTreeMap<String, String>,
     /// Who in the tenant has no multi-factor method registered.
     pub mfa: MfaRegistration,
+    /// Whether the tenant holds a licence that carries Conditional Access.
+    pub licence: Licence,
     pub security_defaults: bool,
     /// Who runs this (from the token's claims).
     pub caller: Caller,
@@ -128,6 +130,21 @@ pub enum MfaRegistration {
     /// The enabled users with no multi-factor method registered: lowercase id -> UPN.
     Unregistered(BTreeMap<String, String>),
     /// The report could not be read, and why (what to grant).
+    Unreadable(String),
+}
+
+/// What `GET /subscribedSkus` told us of the Entra ID P1 (or P2) licence Conditional Access
+/// needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Licence {
+    /// Not read (no policy).
+    #[default]
+    NotRead,
+    /// An active SKU carries an Entra ID P1 or P2 plan: the SKU's part number (`SPB`, ...).
+    Present(String),
+    /// No active SKU carries one.
+    Missing,
+    /// The SKUs could not be read, and why (what to grant).
     Unreadable(String),
 }
 
@@ -573,7 +590,18 @@ async fn read_conditional_access(
         join_all(policy.emergency_access_users.iter().map(|upn| async move {
             (upn.to_ascii_lowercase(), memberships_of(client, upn).await)
         }));
-    let (policies, groups, literal_groups, users, memberships, role_names, mfa, defaults, claims) = tokio::join!(
+    let (
+        policies,
+        groups,
+        literal_groups,
+        users,
+        memberships,
+        role_names,
+        mfa,
+        licence,
+        defaults,
+        claims,
+    ) = tokio::join!(
         client.list::<ConditionalAccessPolicy>(policies_request),
         groups,
         literal_groups,
@@ -581,6 +609,7 @@ async fn read_conditional_access(
         memberships,
         role_names(client),
         mfa_registration(client),
+        read_licence(client),
         client.get::<IdentitySecurityDefaultsEnforcementPolicy>(
             "policies/identitySecurityDefaultsEnforcementPolicy"
         ),
@@ -611,6 +640,7 @@ async fn read_conditional_access(
         emergency_memberships: memberships.into_iter().collect(),
         role_names,
         mfa,
+        licence,
         security_defaults: defaults?.is_enabled.unwrap_or(false),
         caller: Caller {
             object_id: text("oid"),
@@ -787,5 +817,104 @@ async fn mfa_registration(client: &GraphClient) -> MfaRegistration {
         )),
         // Optional: a failure to read the report is said, not fatal.
         Err(e) => MfaRegistration::Unreadable(format!("the report could not be read ({e})")),
+    }
+}
+
+/// A `subscribedSku`, as much of it as the licence check reads.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SubscribedSku {
+    sku_part_number: Option<String>,
+    capability_status: Option<String>,
+    #[serde(default)]
+    service_plans: Vec<ServicePlanInfo>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ServicePlanInfo {
+    service_plan_id: Option<String>,
+    provisioning_status: Option<String>,
+}
+
+/// Whether the tenant holds an Entra ID P1 or P2 plan, read from its subscriptions.
+pub async fn read_licence(client: &GraphClient) -> Licence {
+    let request = Request::get("subscribedSkus")
+        .query("$select", "skuPartNumber,capabilityStatus,servicePlans");
+    match client.list::<SubscribedSku>(request).await {
+        Ok(skus) => licence_in(skus),
+        Err(e) if e.status() == Some(403) => Licence::Unreadable(format!(
+            "reading it needs {} (or Organization.Read.All, or Directory.Read.All)",
+            crate::preflight::LICENCE_PERMISSION
+        )),
+        // Not fatal: apply then writes the policy first, so a refusal comes before the rest.
+        Err(e) => Licence::Unreadable(format!("the subscriptions could not be read ({e})")),
+    }
+}
+
+/// A plan counts when it is provisioned (`Success`) in a SKU that is not suspended, deleted
+/// or locked out (`Enabled`, or `Warning` in the grace period after it lapses).
+fn licence_in(skus: Vec<SubscribedSku>) -> Licence {
+    let carries_conditional_access = |plan: &ServicePlanInfo| {
+        plan.provisioning_status.as_deref() == Some("Success")
+            && plan.service_plan_id.as_deref().is_some_and(|id| {
+                crate::well_known::CONDITIONAL_ACCESS_PLANS
+                    .iter()
+                    .any(|(_, known)| known.eq_ignore_ascii_case(id))
+            })
+    };
+    skus.into_iter()
+        .find(|sku| {
+            matches!(
+                sku.capability_status.as_deref(),
+                Some("Enabled" | "Warning")
+            ) && sku.service_plans.iter().any(carries_conditional_access)
+        })
+        .map_or(Licence::Missing, |sku| {
+            Licence::Present(sku.sku_part_number.unwrap_or_default())
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn licence_of(skus: serde_json::Value) -> Licence {
+        licence_in(serde_json::from_value(skus).unwrap())
+    }
+
+    fn sku(part: &str, status: &str, plan: &str, provisioning: &str) -> serde_json::Value {
+        json!({"skuPartNumber": part, "capabilityStatus": status,
+            "servicePlans": [{"servicePlanId": plan, "provisioningStatus": provisioning}]})
+    }
+
+    const P1: &str = "41781fb2-bc02-4b7c-bd55-b576c07bb09d";
+    const P2: &str = "EEC0EB4F-6444-4F95-ABA0-50C24D67F998";
+    const EXCHANGE: &str = "9aaf7827-d63c-4b61-89c3-182f06f82e5c";
+
+    #[test]
+    fn an_active_p1_or_p2_plan_is_the_licence() {
+        let skus = json!([
+            sku("O365_BUSINESS_PREMIUM", "Enabled", EXCHANGE, "Success"),
+            sku("SPB", "Enabled", P1, "Success")
+        ]);
+        assert_eq!(licence_of(skus), Licence::Present("SPB".into()));
+        let p2 = json!([sku("SPE_E5", "Warning", P2, "Success")]);
+        assert_eq!(licence_of(p2), Licence::Present("SPE_E5".into()));
+    }
+
+    #[test]
+    fn a_lapsed_sku_or_an_unprovisioned_plan_is_no_licence() {
+        for skus in [
+            json!([]),
+            json!([sku("SPB", "Suspended", P1, "Success")]),
+            json!([sku("AAD_PREMIUM", "LockedOut", P1, "Success")]),
+            json!([sku("SPB", "Enabled", P1, "Disabled")]),
+            json!([sku("SPB", "Enabled", P1, "PendingActivation")]),
+            json!([sku("O365_BUSINESS_PREMIUM", "Enabled", EXCHANGE, "Success")]),
+        ] {
+            assert_eq!(licence_of(skus.clone()), Licence::Missing, "{skus}");
+        }
     }
 }

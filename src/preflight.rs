@@ -28,6 +28,10 @@ const CONDITIONAL_ACCESS_ROLES: &[(&str, &str)] = &[
 /// plan says it could not check.
 pub const MFA_REPORT_PERMISSION: &str = "AuditLog.Read.All";
 
+/// What reading the tenant's licences (`GET /subscribedSkus`) needs, least privileged. Not
+/// required: without it, plan warns and apply writes the policy before the rest.
+pub const LICENCE_PERMISSION: &str = "LicenseAssignment.Read.All";
+
 /// One thing the run will do, and the permission sets that allow it (first = least privileged).
 #[derive(Debug, Clone, Serialize)]
 pub struct Need {
@@ -160,6 +164,14 @@ pub fn needs(desired: &Desired) -> Vec<Need> {
                 &[&["User.Read.All"], &["Directory.Read.All"]],
             ));
         }
+        needs.push(optional(
+            "check the tenant's Entra ID P1 licence before anything is written",
+            &[
+                &[LICENCE_PERMISSION],
+                &["Organization.Read.All"],
+                &["Directory.Read.All"],
+            ],
+        ));
         needs.push(optional(
             "list pilot members with no multi-factor method registered",
             &[&[MFA_REPORT_PERMISSION]],

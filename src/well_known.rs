@@ -87,6 +87,21 @@ pub const GRAPH_ROLES: &[(&str, &str)] = &[
     ("Mail.ReadWrite", "e2a3a72e-5f79-4c64-b1b1-878b674786c9"),
     ("Mail.Send", "b633e1c5-b582-4048-a93e-9f11b44c7e96"),
     ("User.Read.All", "df021288-bdef-4463-88db-98f22de89214"),
+    // What may read `GET /subscribedSkus` (subscribedsku-list.md), least privileged first;
+    // ids as Graph publishes them (Microsoft's permissions reference), not in
+    // well_known_ids.json.
+    (
+        "LicenseAssignment.Read.All",
+        "e2f98668-2877-4f38-a2f4-8202e0717aa1",
+    ),
+    (
+        "Organization.Read.All",
+        "498476ce-e0fe-48b0-b801-37ba7e2685c6",
+    ),
+    (
+        "Organization.ReadWrite.All",
+        "292d869f-3427-49a8-9dab-8c70152b74e9",
+    ),
 ];
 
 /// (value, GUID, consent type) of Microsoft Graph delegated permissions.
@@ -214,6 +229,28 @@ pub fn documented_permission_id(
         roles.iter().find(|(v, _)| *v == value).map(|(_, id)| *id)
     }
 }
+
+/// Service plans that carry Conditional Access, as `(servicePlanName, servicePlanId)`:
+/// Microsoft Entra ID P1 and P2. They come inside many SKUs (Entra ID P1 itself, Microsoft 365
+/// Business Premium, E3, E5, ...), so the licence is found by plan, not by SKU.
+/// Source: Microsoft's "Product names and service plan identifiers for licensing"
+/// (learn.microsoft.com, Entra ID > users > licensing-service-plan-reference).
+pub const CONDITIONAL_ACCESS_PLANS: &[(&str, &str)] = &[
+    ("AAD_PREMIUM", "41781fb2-bc02-4b7c-bd55-b576c07bb09d"),
+    ("AAD_PREMIUM_P2", "eec0eb4f-6444-4f95-aba0-50c24d67f998"),
+];
+
+/// SKUs the simulated tenant subscribes to, as `(skuPartNumber, skuId)` (same source).
+pub const SKU_BUSINESS_PREMIUM: (&str, &str) = ("SPB", "cbdc14ab-d96c-4c30-b9f4-6ada7cdc1d46");
+pub const SKU_BUSINESS_STANDARD: (&str, &str) = (
+    "O365_BUSINESS_PREMIUM",
+    "f245ecc8-75af-4f8e-b61f-27d8114de5f3",
+);
+/// Exchange Online (Plan 1), a plan both of those SKUs carry (same source).
+pub const PLAN_EXCHANGE_ONLINE_1: (&str, &str) = (
+    "EXCHANGE_S_STANDARD",
+    "9aaf7827-d63c-4b61-89c3-182f06f82e5c",
+);
 
 /// Built-in directory roles by display name and role template id (the ids Conditional
 /// Access's `includeRoles` holds), for naming roles when the token may not read the tenant's

@@ -312,10 +312,81 @@ async fn security_defaults_are_a_clear_error() {
     assert_eq!(h.writes(), 0);
 }
 
-#[tokio::test]
-async fn a_tenant_without_p1_gets_an_error_naming_the_licence() {
-    let h = Harness::start(&config(POLICY), Faults::default()).await;
-    h.running.sim.with_tenant(TENANT, |t| t.p1_licence = false);
+/// A tenant without Entra ID P1 whose admin app may (`readable`) or may not read its
+/// subscriptions.
+async fn without_p1(readable: bool) -> Harness {
+    let spec = if readable {
+        common::provision::tenant_with_swapped_roles(&[])
+    } else {
+        common::provision::tenant_with_swapped_roles(&[("LicenseAssignment.Read.All", "")])
+    };
+    let spec = entra_mail::sim::TenantSpec {
+        p1_licence: false,
+        ..spec
+    };
+    Harness::start_with(&config(POLICY), Faults::default(), spec).await
+}
+
+/// Every write the simulator logged (refused ones too), as `METHOD path`, with its body.
+fn write_requests(h: &Harness) -> Vec<(String, Option<Value>)> {
+    h.running
+        .sim
+        .request_log()
+        .into_iter()
+        .filter(|e| {
+            !e.path.contains("oauth2/v2.0/")
+                && matches!(e.method.as_str(), "POST" | "PATCH" | "PUT" | "DELETE")
+        })
+        .map(|e| (format!("{} {}", e.method, e.path), e.body))
+        .collect()
+}
+
+// Multi-threaded: the simulator serves the CLI while the test waits for it.
+#[tokio::test(flavor = "multi_thread")]
+async fn without_p1_plan_names_the_licence_and_apply_writes_nothing() {
+    let h = without_p1(true).await;
+    let plan = h.run_cli(h.dir.path(), &["plan"]);
+    assert_eq!(plan.code, 1, "{}", plan.text());
+    assert!(
+        plan.stderr.contains(&format!("tenant {TENANT} has no Microsoft Entra ID P1 licence, which Conditional Access needs, so nothing was written: buy Microsoft Entra ID P1")),
+        "{}",
+        plan.text()
+    );
+    assert!(
+        plan.stderr.contains("or remove [conditional_access] from"),
+        "{}",
+        plan.stderr
+    );
+
+    let apply = h.run_cli(h.dir.path(), &["apply", "--auto-approve"]);
+    assert_eq!(apply.code, 1, "{}", apply.text());
+    assert!(apply
+        .stderr
+        .contains("has no Microsoft Entra ID P1 licence"));
+    assert_eq!(apply.writes, 0);
+    assert_eq!(write_requests(&h), Vec::new(), "not even a refused write");
+    assert!(policies(&h).is_empty());
+}
+
+// Multi-threaded: the simulator serves the CLI while the test waits for it.
+#[tokio::test(flavor = "multi_thread")]
+async fn without_p1_and_unable_to_read_it_the_policy_is_written_right_after_the_app() {
+    let h = without_p1(false).await;
+    let plan = h.try_plan_with(&now()).await.unwrap();
+    let warning = plan
+        .warnings
+        .iter()
+        .find(|w| w.contains("could not check the tenant's Microsoft Entra ID P1 licence"))
+        .unwrap_or_else(|| panic!("a licence warning: {:?}", plan.warnings));
+    assert!(warning.contains("LicenseAssignment.Read.All"), "{warning}");
+    let cli_plan = h.run_cli(h.dir.path(), &["plan"]);
+    assert_eq!(cli_plan.code, 2, "{}", cli_plan.text());
+    assert!(
+        cli_plan.text().contains("could not check the tenant's Microsoft Entra ID P1 licence: reading it needs LicenseAssignment.Read.All"),
+        "{}",
+        cli_plan.text()
+    );
+
     let error = h.try_apply_with(&now()).await.unwrap_err();
     assert!(
         error.starts_with(
@@ -323,7 +394,103 @@ async fn a_tenant_without_p1_gets_an_error_naming_the_licence() {
         ),
         "{error}"
     );
+    // The policy POST is refused before anything but the app (which records the policy as
+    // ours) is written: no identifier URI, service principal, secret or consent.
+    let writes = write_requests(&h);
+    let post = writes
+        .iter()
+        .position(|(w, _)| w == "POST identity/conditionalAccess/policies")
+        .unwrap_or_else(|| panic!("a policy POST: {writes:?}"));
+    for (write, body) in &writes[..post] {
+        assert!(write.starts_with("PATCH applications"), "{writes:?}");
+        let body = body.clone().unwrap_or_default();
+        assert!(body.get("identifierUris").is_none(), "{write}: {body}");
+    }
+    assert_eq!(
+        post,
+        writes.len() - 1,
+        "nothing after the refusal: {writes:?}"
+    );
+    assert!(h.our_service_principals().is_empty());
+    assert!(h.our_secrets().is_empty());
+    assert_eq!(h.app()["identifierUris"], json!([]));
     assert!(policies(&h).is_empty());
+}
+
+#[tokio::test]
+async fn with_p1_the_licence_is_read_and_the_order_is_unchanged() {
+    let h = Harness::start(&config(POLICY), Faults::default()).await;
+    let live = h.live().await;
+    assert_eq!(
+        live.conditional_access
+            .as_ref()
+            .map(|ca| ca.licence.clone()),
+        Some(entra_mail::live::Licence::Present("SPB".into()))
+    );
+    let plan = h.try_plan_with(&now()).await.unwrap();
+    assert!(
+        !plan.warnings.iter().any(|w| w.contains("licence")),
+        "{:?}",
+        plan.warnings
+    );
+    let policy = "conditional_access_policy.mfa-pilot";
+    for change in &plan.changes {
+        assert!(
+            !change.depends_on.iter().any(|d| d == policy),
+            "{} waits for the policy only when the licence is unknown",
+            change.address
+        );
+    }
+    h.try_apply_with(&now()).await.unwrap();
+    assert_eq!(policies(&h).len(), 1);
+    assert_eq!(h.our_service_principals().len(), 1);
+}
+
+// Multi-threaded: the simulator serves the CLI while the test waits for it.
+#[tokio::test(flavor = "multi_thread")]
+async fn doctor_says_whether_the_licence_is_present_missing_or_unreadable() {
+    let h = Harness::start(&config(POLICY), Faults::default()).await;
+    let run = h.run_cli(h.dir.path(), &["doctor"]);
+    assert_eq!(run.code, 0, "{}", run.text());
+    assert!(
+        run.stdout.contains("Entra ID P1 licence: present (SPB)"),
+        "{}",
+        run.stdout
+    );
+
+    let h = without_p1(true).await;
+    let run = h.run_cli(h.dir.path(), &["doctor"]);
+    assert_eq!(run.code, 1, "{}", run.text());
+    assert!(
+        run.stdout.contains("Entra ID P1 licence: missing"),
+        "{}",
+        run.stdout
+    );
+    assert!(run
+        .stdout
+        .contains("Conditional Access needs Microsoft Entra ID P1: buy it"));
+    assert!(run
+        .stdout
+        .contains("apply would stop before its first write"));
+    let json = h.run_cli(h.dir.path(), &["doctor", "--output", "json"]);
+    let report: Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(report["licence"], json!({"status": "missing"}));
+    assert_eq!(report["entra_id_p1"], json!(false));
+
+    let h = without_p1(false).await;
+    let run = h.run_cli(h.dir.path(), &["doctor"]);
+    assert!(
+        run.stdout.contains(
+            "Entra ID P1 licence: unreadable (reading it needs LicenseAssignment.Read.All"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("skipped  check the tenant's Entra ID P1 licence before anything is written (optional): grant the Microsoft Graph application permission LicenseAssignment.Read.All"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[tokio::test]

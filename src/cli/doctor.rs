@@ -12,7 +12,8 @@ use super::plan::{load_configs, sim_for};
 use super::session::{self, TenantArgs};
 use super::{GlobalArgs, OutputFormat};
 use crate::graph::models::IdentitySecurityDefaultsEnforcementPolicy;
-use crate::graph::{GraphClient, Request};
+use crate::graph::GraphClient;
+use crate::live::{self, Licence};
 use crate::preflight;
 
 pub async fn run(global: &GlobalArgs, args: &TenantArgs) -> anyhow::Result<ExitCode> {
@@ -31,10 +32,10 @@ pub async fn run(global: &GlobalArgs, args: &TenantArgs) -> anyhow::Result<ExitC
             .await
             .with_context(|| format!("cannot sign in to tenant {}", desired.tenant_id))?;
         let report = preflight::report(desired, &claims)?;
-        let security_defaults = security_defaults(&client).await;
-        let licence = licence(&client).await;
+        let (security_defaults, licence) =
+            tokio::join!(security_defaults(&client), live::read_licence(&client));
         let policy_blocked = desired.conditional_access.is_some()
-            && (security_defaults == Some(true) || licence == Some(false));
+            && (security_defaults == Some(true) || licence == Licence::Missing);
         let secret = delivered::check(desired, &reach, &client, args.budget(), global.quiet).await;
         healthy &= report.missing().is_empty() && !policy_blocked && !secret.failed();
         match global.output {
@@ -42,11 +43,23 @@ pub async fn run(global: &GlobalArgs, args: &TenantArgs) -> anyhow::Result<ExitC
                 "config": desired.source,
                 "report": report,
                 "security_defaults": security_defaults,
-                "entra_id_p1": licence,
+                "entra_id_p1": match &licence {
+                    Licence::Present(_) => Some(true),
+                    Licence::Missing => Some(false),
+                    Licence::NotRead | Licence::Unreadable(_) => None,
+                },
+                "licence": licence_json(&licence),
                 "apply_would_succeed": report.missing().is_empty() && !policy_blocked,
                 "delivered_secret": secret,
             })),
-            OutputFormat::Text => print_text(desired, &report, security_defaults, licence, &secret),
+            OutputFormat::Text => {
+                let checks = TenantChecks {
+                    security_defaults,
+                    licence: &licence,
+                    policy_blocked,
+                };
+                print_text(desired, &report, &checks, &secret)
+            }
         }
     }
     if global.output == OutputFormat::Json {
@@ -64,13 +77,21 @@ pub async fn run(global: &GlobalArgs, args: &TenantArgs) -> anyhow::Result<ExitC
     })
 }
 
+/// What doctor learned of the tenant itself.
+struct TenantChecks<'a> {
+    security_defaults: Option<bool>,
+    licence: &'a Licence,
+    /// The config has a policy the tenant cannot hold (no licence, or security defaults on).
+    policy_blocked: bool,
+}
+
 fn print_text(
     desired: &crate::config::Desired,
     report: &preflight::Report,
-    security_defaults: Option<bool>,
-    licence: Option<bool>,
+    checks: &TenantChecks<'_>,
     secret: &delivered::DeliveredSecret,
 ) {
+    let (security_defaults, licence) = (checks.security_defaults, checks.licence);
     println!("{}: tenant {}", desired.source.display(), report.tenant_id);
     println!(
         "  signed in as {} {} (client {})",
@@ -108,24 +129,20 @@ fn print_text(
         "  security defaults on: {}",
         yes_no(security_defaults, "reading them needs Policy.Read.All")
     );
-    println!(
-        "  Entra ID P1 licence: {}",
-        yes_no(
-            licence,
-            "reading it needs Organization.Read.All or Directory.Read.All"
-        )
-    );
+    println!("  Entra ID P1 licence: {}", licence_text(licence));
     if desired.conditional_access.is_some() {
         if security_defaults == Some(true) {
             println!("  Conditional Access cannot be used while security defaults are on: turn them off (Entra admin center: Identity > Overview > Properties > Manage security defaults)");
         }
-        if licence == Some(false) {
-            println!("  Conditional Access needs Microsoft Entra ID P1 (or Microsoft 365 Business Premium)");
+        if *licence == Licence::Missing {
+            println!("  Conditional Access needs Microsoft Entra ID P1: buy it (or P2, or Microsoft 365 Business Premium, which includes it), or remove [conditional_access] from the config");
         }
     }
     println!("  delivered secret: {}", secret.text());
     let missing = report.missing().len();
-    if missing == 0 {
+    if missing == 0 && checks.policy_blocked {
+        println!("  apply would stop before its first write: the tenant cannot hold the Conditional Access policy");
+    } else if missing == 0 {
         println!("  apply can proceed");
     } else {
         println!(
@@ -145,19 +162,21 @@ async fn security_defaults(client: &GraphClient) -> Option<bool> {
         .and_then(|p| p.is_enabled)
 }
 
-/// Whether the tenant has Entra ID P1 (`AADPremiumService` enabled), when we may read it.
-async fn licence(client: &GraphClient) -> Option<bool> {
-    let organizations: Vec<Value> = client
-        .list(Request::get("organization").query("$select", "id,assignedPlans"))
-        .await
-        .ok()?;
-    let plans = organizations
-        .first()?
-        .get("assignedPlans")?
-        .as_array()?
-        .clone();
-    Some(plans.iter().any(|p| {
-        p.get("service").and_then(Value::as_str) == Some("AADPremiumService")
-            && p.get("capabilityStatus").and_then(Value::as_str) == Some("Enabled")
-    }))
+fn licence_text(licence: &Licence) -> String {
+    match licence {
+        Licence::Present(sku) if sku.is_empty() => "present".to_string(),
+        Licence::Present(sku) => format!("present ({sku})"),
+        Licence::Missing => "missing".to_string(),
+        Licence::Unreadable(why) => format!("unreadable ({why})"),
+        Licence::NotRead => "not read".to_string(),
+    }
+}
+
+fn licence_json(licence: &Licence) -> Value {
+    match licence {
+        Licence::Present(sku) => json!({"status": "present", "sku": sku}),
+        Licence::Missing => json!({"status": "missing"}),
+        Licence::Unreadable(why) => json!({"status": "unreadable", "detail": why}),
+        Licence::NotRead => json!({"status": "not_read"}),
+    }
 }

@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::config::Desired;
-use crate::live::LiveState;
+use crate::live::{Licence, LiveState};
 use crate::outputs::Outputs;
 use crate::ownership::Entry;
 use crate::resources::{self, permissions::Resolved};
@@ -226,6 +226,8 @@ pub enum PlanError {
     Render(String),
     #[error("security defaults are on in tenant {tenant}, and Conditional Access policies cannot be used while they are; turn them off (Entra admin center: Identity > Overview > Properties > Manage security defaults > Disabled), then run again. Nothing was written")]
     SecurityDefaultsOn { tenant: String },
+    #[error("tenant {tenant} has no Microsoft Entra ID P1 licence, which Conditional Access needs, so nothing was written: buy Microsoft Entra ID P1 (or P2, or Microsoft 365 Business Premium, which includes it), or remove [conditional_access] from {config}")]
+    NoLicence { tenant: String, config: String },
     #[error("group `{name}` named by Conditional Access policy `{policy}` does not exist in the tenant; nothing was written (a policy is never sent with a name left out)")]
     GroupNotFound { name: String, policy: String },
     #[error("{} groups are named `{name}` ({}); name a group that is unique", ids.len(), ids.join(", "))]
@@ -306,6 +308,14 @@ pub fn build_with(
             });
         }
     }
+    // Licence first: without it no policy can be written, so nothing else is worth writing.
+    let licence = licence_of(desired, live);
+    if licence == Some(&Licence::Missing) {
+        return Err(PlanError::NoLicence {
+            tenant: desired.tenant_id.to_string(),
+            config: desired.source.display().to_string(),
+        });
+    }
     check_app_ownership(desired, live, options)?;
     let resolved = resources::permissions::resolve(desired, live)?;
     let mut warnings = resolved.warnings.clone();
@@ -335,6 +345,16 @@ pub fn build_with(
             change.depends_on.push(app_address.clone());
         }
     }
+    if let Some(Licence::Unreadable(why)) = licence {
+        let consequence = if policy_first(&mut changes, &policy_changes, &app_address) {
+            "; apply writes the Conditional Access policy right after the app, so a missing licence stops it before anything else is written"
+        } else {
+            ""
+        };
+        warnings.push(format!(
+            "could not check the tenant's Microsoft Entra ID P1 licence: {why}{consequence}"
+        ));
+    }
     changes.extend(policy_changes);
     warnings.extend(policy_warnings);
     if let Some(change) =
@@ -356,6 +376,37 @@ pub fn build_with(
         warnings,
         reach,
     })
+}
+
+/// The licence read for the config's policy (`None` without `[conditional_access]`).
+fn licence_of<'a>(desired: &Desired, live: &'a LiveState) -> Option<&'a Licence> {
+    desired.conditional_access.as_ref()?;
+    live.conditional_access.as_ref().map(|ca| &ca.licence)
+}
+
+/// Makes every tenant write but the app's wait for the policy's write: when the licence could
+/// not be read, Graph's refusal of the policy is how we learn it is missing, and it must come
+/// before the service principal, secrets, identifier URI and consent exist. The app goes
+/// first because the policy is recorded on it. False when the plan writes no policy.
+fn policy_first(
+    changes: &mut [ResourceChange],
+    policy_changes: &[ResourceChange],
+    app: &str,
+) -> bool {
+    let Some(policy) = policy_changes
+        .iter()
+        .find(|c| c.action != Action::Delete)
+        .map(|c| c.address.clone())
+    else {
+        return false;
+    };
+    for change in changes
+        .iter_mut()
+        .filter(|c| c.address != app && c.operation.writes_tenant())
+    {
+        change.depends_on.push(policy.clone());
+    }
+    true
 }
 
 /// An app named like ours without our `uniqueName` is someone else's until `--adopt`.

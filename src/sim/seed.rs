@@ -19,6 +19,7 @@ pub const DEFAULT_ADMIN_ROLES: &[&str] = &[
     "User.Read.All",
     "AuditLog.Read.All",
     "RoleManagement.Read.Directory",
+    "LicenseAssignment.Read.All",
 ];
 
 /// The federated credential seeded on the admin app (a GitHub Actions workflow).

@@ -1,7 +1,7 @@
 //! Users, groups, the organization, and the security defaults policy.
 
 use axum::http::Method;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use super::{error, list_view, membership, need, not_found, Ctx, Key, Res, Segment};
 
@@ -151,6 +151,20 @@ pub fn route(
             }));
             ctx.collection("organization", vec![org], &["id"])
         }
+        ("subscribedSkus", "GET", None) => {
+            ctx.require(need::LICENCE_READ)?;
+            // Graph supports only `$select` here; any `$filter` is refused as unsupported.
+            ctx.collection("subscribedSkus", subscribed_skus(ctx), &[])
+        }
+        ("subscribedSkus", "GET", Some(key)) => {
+            ctx.require(need::LICENCE_READ)?;
+            let id = key.describe().to_string();
+            let sku = subscribed_skus(ctx)
+                .into_iter()
+                .find(|s| s.get("id").and_then(Value::as_str) == Some(id.as_str()))
+                .ok_or_else(|| not_found(&id))?;
+            Ok(ctx.entity(200, "subscribedSkus", &sku))
+        }
         ("policies/identitySecurityDefaultsEnforcementPolicy", "GET", None) => {
             ctx.require(need::POLICY_READ)?;
             let data = crate::sim::seed::object(json!({
@@ -177,4 +191,45 @@ pub fn route(
             "The HTTP method is not allowed on this resource.",
         )),
     }
+}
+
+/// The tenant's one subscription: Microsoft 365 Business Premium (which carries Entra ID P1)
+/// in a P1 tenant, Business Standard (which does not) in one without.
+fn subscribed_skus(ctx: &Ctx<'_>) -> Vec<Map<String, Value>> {
+    use crate::well_known::{
+        CONDITIONAL_ACCESS_PLANS, PLAN_EXCHANGE_ONLINE_1, SKU_BUSINESS_PREMIUM,
+        SKU_BUSINESS_STANDARD,
+    };
+    let tenant = &ctx.tenant;
+    let (sku, plans) = if tenant.p1_licence {
+        (
+            SKU_BUSINESS_PREMIUM,
+            vec![CONDITIONAL_ACCESS_PLANS[0], PLAN_EXCHANGE_ONLINE_1],
+        )
+    } else {
+        (SKU_BUSINESS_STANDARD, vec![PLAN_EXCHANGE_ONLINE_1])
+    };
+    let (part_number, sku_id) = sku;
+    let namespace = uuid::Uuid::parse_str(&tenant.id).unwrap_or(uuid::Uuid::NAMESPACE_OID);
+    let subscription = uuid::Uuid::new_v5(&namespace, sku_id.as_bytes()).to_string();
+    let service_plans: Vec<Value> = plans
+        .iter()
+        .map(|(name, id)| {
+            json!({"servicePlanId": id, "servicePlanName": name, "provisioningStatus": "Success", "appliesTo": "User"})
+        })
+        .collect();
+    vec![crate::sim::seed::object(json!({
+        "accountName": tenant.display_name,
+        "accountId": tenant.id,
+        "appliesTo": "User",
+        "capabilityStatus": "Enabled",
+        "consumedUnits": tenant.users.len(),
+        // Graph's id is `{tenantId}_{skuId}` (subscribedsku-list.md).
+        "id": format!("{}_{sku_id}", tenant.id),
+        "prepaidUnits": {"enabled": 25, "lockedOut": 0, "suspended": 0, "warning": 0},
+        "servicePlans": service_plans,
+        "skuId": sku_id,
+        "skuPartNumber": part_number,
+        "subscriptionIds": [subscription],
+    }))]
 }

@@ -728,6 +728,7 @@ pub fn dispatch(
         "groups"
         | "users"
         | "organization"
+        | "subscribedSkus"
         | "policies/identitySecurityDefaultsEnforcementPolicy" => {
             directory::route(&mut ctx, &set, call.method, key, &rest, call.body)
         }
@@ -1113,6 +1114,14 @@ pub mod need {
     ];
     /// The authentication methods registration report (no higher permission exists).
     pub const REGISTRATION_REPORT_READ: &[&[&str]] = &[&["AuditLog.Read.All"]];
+    /// The tenant's subscriptions (subscribedsku-list: LicenseAssignment.Read.All least).
+    pub const LICENCE_READ: &[&[&str]] = &[
+        &["LicenseAssignment.Read.All"],
+        &["Organization.Read.All"],
+        &["Organization.ReadWrite.All"],
+        &["Directory.Read.All"],
+        &["Directory.ReadWrite.All"],
+    ];
     pub const ORGANIZATION_READ: &[&[&str]] = &[
         &["Organization.Read.All"],
         &["Directory.Read.All"],
