@@ -81,14 +81,39 @@ pub struct ApplyContext<'a> {
     recording: bool,
 }
 
-/// The record entries one run wrote, each in its latest direction.
+/// The record entries one run wrote, each in its latest direction, and the entries it has
+/// seen in the tenant.
 #[derive(Debug, Clone, Default)]
 struct OwnEntries {
     added: Vec<Entry>,
     removed: Vec<Entry>,
+    /// Policy and delivered-secret entries read from the tenant at any point in this run.
+    /// Written back with every write (unless this run removed them): under lag another
+    /// run's write may have been based on a copy without them. Both kinds are safe to keep
+    /// too long (an entry for a policy or secret that is gone costs nothing); intents are
+    /// not, so they are never carried over.
+    seen: Vec<Entry>,
 }
 
 impl OwnEntries {
+    fn saw(&mut self, record: &Record) {
+        let entries = record
+            .policies
+            .iter()
+            .map(|id| Entry::Policy(id.clone()))
+            .chain(
+                record
+                    .delivered_secrets
+                    .iter()
+                    .map(|key| Entry::DeliveredSecret(*key)),
+            );
+        for entry in entries {
+            if !self.seen.contains(&entry) {
+                self.seen.push(entry);
+            }
+        }
+    }
+
     fn note(&mut self, add: &[Entry], remove: &[Entry]) {
         for entry in add {
             self.removed.retain(|e| e != entry);
@@ -146,7 +171,11 @@ impl<'a> ApplyContext<'a> {
             on_new_secret,
             replication_waits: Mutex::new(0),
             record_writes: tokio::sync::Mutex::new(()),
-            own_entries: Mutex::new(OwnEntries::default()),
+            own_entries: Mutex::new({
+                let mut own = OwnEntries::default();
+                own.saw(&live.record);
+                own
+            }),
             recording: true,
         }
     }
@@ -417,20 +446,21 @@ impl<'a> ApplyContext<'a> {
 
     /// Like [`ApplyContext::poll_until_replicated`], but gives up after `limit` (or the
     /// budget, whichever comes first) with `None`: for something that may never appear.
-    pub async fn poll_for<T, F, Fut>(
+    pub async fn poll_for<T, E, F, Fut>(
         &self,
         what: &str,
         limit: Duration,
         mut check: F,
     ) -> Result<Option<T>, ApplyError>
     where
+        E: Into<ApplyError>,
         F: FnMut() -> Fut,
-        Fut: Future<Output = Result<Option<T>, GraphError>>,
+        Fut: Future<Output = Result<Option<T>, E>>,
     {
         let started = Instant::now();
         let mut wait = Duration::from_millis(250);
         loop {
-            if let Some(seen) = check().await? {
+            if let Some(seen) = check().await.map_err(Into::into)? {
                 return Ok(Some(seen));
             }
             let left_in_budget = self.budget.saturating_sub(self.started.elapsed());

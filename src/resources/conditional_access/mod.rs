@@ -442,7 +442,7 @@ async fn find_after_lost_answer(
             || async {
                 let pending = pending_name(name, &ctx.desired.app.unique_name);
                 let listed = list_named(ctx, &[name, &pending]).await?;
-                Ok(listed
+                Ok::<_, crate::graph::GraphError>(listed
                     .into_iter()
                     .filter(|p| p.created_date_time.is_some_and(|c| c >= since))
                     .min_by_key(|p| (p.created_date_time, p.id.clone())))
@@ -517,12 +517,23 @@ async fn settle(
         .display_name
         .as_deref()
         .is_some_and(|n| n.eq_ignore_ascii_case(pending));
-    let record = ctx.tenant_record().await?;
+    // The other run's record entry may still be replicating: look again for a while.
     let provable = still_pending
-        || record.owns_policy(&kept)
-        || earliest
-            .created_date_time
-            .is_some_and(|c| record.intended(c));
+        || ctx
+            .poll_for(
+                "the ownership record of the earlier policy",
+                crate::ownership::INTENT_SETTLE,
+                || async {
+                    let record = ctx.tenant_record().await?;
+                    Ok::<_, ApplyError>((record.owns_policy(&kept)
+                        || earliest
+                            .created_date_time
+                            .is_some_and(|c| record.intended(c)))
+                    .then_some(()))
+                },
+            )
+            .await?
+            .is_some();
     if !provable {
         return Err(ApplyError::ConditionalAccess(format!(
             "another policy named {name} ({kept}) was made while this run made its own, and the ownership record does not show it as entra-mail's; this run removed its own copy ({our_id}) and left that one alone. Run again once replication has settled: a copy made by another run of ours is then recognised, anything else is reported"
