@@ -29,12 +29,8 @@ impl Default for TransportOptions {
 
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
-    #[error("cannot read CA certificate file {}: {source}", path.display())]
-    ReadCaCert {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    ReadCaCert(#[from] crate::fsutil::ReadError),
     #[error("{} holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)", path.display())]
     NoCertificate { path: PathBuf },
     #[error("{} is not a valid PEM certificate bundle: {reason}", path.display())]
@@ -72,16 +68,13 @@ pub fn build_client(options: &TransportOptions) -> Result<reqwest::Client, Trans
 }
 
 fn read_pem_bundle(path: &Path) -> Result<Vec<reqwest::Certificate>, TransportError> {
-    let pem = std::fs::read(path).map_err(|source| TransportError::ReadCaCert {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+    let pem = crate::fsutil::read_bounded(path, "CA certificate file", crate::fsutil::INPUT_LIMIT)?;
+    if !pem.contains("-----BEGIN CERTIFICATE-----") {
         return Err(TransportError::NoCertificate {
             path: path.to_path_buf(),
         });
     }
-    reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| TransportError::BadCaCert {
+    reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| TransportError::BadCaCert {
         path: path.to_path_buf(),
         reason: e.to_string(),
     })

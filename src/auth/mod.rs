@@ -5,6 +5,7 @@
 pub mod certificate;
 pub mod device_code;
 pub mod github;
+pub mod token_file;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -331,17 +332,16 @@ pub fn choose_with(
             )
             .map_err(|e| setup("the certificate credential", e))?
         }
-        AuthMethod::WorkloadIdentity => azure_identity::WorkloadIdentityCredential::new(Some(
-            azure_identity::WorkloadIdentityCredentialOptions {
-                credential_options: azure_identity::ClientAssertionCredentialOptions {
-                    client_options: options,
-                },
-                client_id: Some(required("AZURE_CLIENT_ID")?),
-                tenant_id: Some(tenant.clone()),
-                token_file_path: Some(required("AZURE_FEDERATED_TOKEN_FILE")?.into()),
-                ..Default::default()
-            },
-        ))
+        // azure_identity's WorkloadIdentityCredential is this with an unbounded file read.
+        AuthMethod::WorkloadIdentity => azure_identity::ClientAssertionCredential::new(
+            tenant.clone(),
+            required("AZURE_CLIENT_ID")?,
+            token_file::FederatedTokenFile::new(required("AZURE_FEDERATED_TOKEN_FILE")?.into())
+                .map_err(|e| setup("the workload identity credential", e))?,
+            Some(azure_identity::ClientAssertionCredentialOptions {
+                client_options: options,
+            }),
+        )
         .map_err(|e| setup("the workload identity credential", e))?,
         AuthMethod::GithubOidc => azure_identity::ClientAssertionCredential::new(
             tenant.clone(),
