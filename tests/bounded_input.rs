@@ -1,6 +1,6 @@
 //! Bounded input, through the built CLI against a simulated tenant: files that are not
-//! files, or too big, are refused at once; a pipe works; a manifest or directory that yields
-//! no config is an error, for every command.
+//! files, or too big, are refused at once; a pipe works; an unanswered request ends with
+//! `--timeout`; a manifest or directory that yields no config is an error, for every command.
 
 mod common;
 
@@ -124,6 +124,57 @@ async fn a_config_from_a_pipe_is_planned() {
     assert_eq!(run.code, Some(2), "changes pending: {}", run.stderr);
     assert!(run.stdout.contains("pandora-itsm-mail"), "{}", run.stdout);
     writer.join().unwrap().unwrap();
+}
+
+/// A Graph endpoint that takes every request and never answers.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unanswered_graph_request_ends_with_the_time_budget() {
+    let running = sim(Faults {
+        route_latency: vec![(String::new(), Duration::from_secs(3600))],
+        ..Faults::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("t.toml"), CONFIG).unwrap();
+    let run = run(
+        &running,
+        dir.path(),
+        &["plan", "-f", "t.toml", "--timeout", "5"],
+    );
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(run.took < Duration::from_secs(10), "took {:?}", run.took);
+    assert!(
+        run.stderr.contains("GET ") && run.stderr.contains(": timed out: no answer within"),
+        "names the request and says it timed out: {}",
+        run.stderr
+    );
+}
+
+/// A token endpoint that never answers: azure_identity would try three times, each as long
+/// as the HTTP client allows.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unanswered_sign_in_ends_with_the_time_budget() {
+    let running = sim(Faults {
+        latency: Duration::from_secs(3600),
+        ..Faults::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("t.toml"), CONFIG).unwrap();
+    let run = run(
+        &running,
+        dir.path(),
+        &["plan", "-f", "t.toml", "--timeout", "5"],
+    );
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(run.took < Duration::from_secs(10), "took {:?}", run.took);
+    assert!(
+        run.stderr.contains(&format!(
+            "/{TENANT}/oauth2/v2.0/token timed out: no answer within"
+        )),
+        "names the request and says it timed out: {}",
+        run.stderr
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
