@@ -1,10 +1,12 @@
-//! Files that may hold a secret: written whole or not at all, readable by the owner only,
-//! and never through a link or into a file someone else planted.
+//! Files we read and write. Every file a user names is read through [`read_bounded`], so a
+//! device, a directory or a huge file is refused at once instead of read forever. Files that
+//! may hold a secret are written whole or not at all, readable by the owner only, and never
+//! through a link or into a file someone else planted.
 
 use std::ffi::OsStr;
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
-use std::path::Path;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
 
 use uuid::Uuid;
 
@@ -47,6 +49,164 @@ const O_NOFOLLOW: i32 = 0x0100;
 )))]
 #[allow(dead_code)]
 const O_NOFOLLOW: i32 = 0;
+
+/// The most a user-named input file (config, manifest, policy, template, certificate, token
+/// file, outputs file) may hold. The largest real one is a few KiB; anything near this is
+/// a mistake, like `-f` naming a log or a disk image.
+pub const INPUT_LIMIT: u64 = 1 << 20;
+
+/// A file [`read_bounded`] refused or could not read. It names what the file is for and
+/// where it was named, so the message stands alone.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", self.describe())]
+pub struct ReadError {
+    /// What the file is for: "config file", "policy file", ...
+    pub what: &'static str,
+    pub path: PathBuf,
+    /// Where it was named, when the path alone does not say: "listed in all.toml".
+    pub origin: Option<String>,
+    pub problem: ReadProblem,
+}
+
+#[derive(Debug)]
+pub enum ReadProblem {
+    Io(io::Error),
+    /// A directory, a device or a socket where a file belongs.
+    NotAFile {
+        kind: &'static str,
+    },
+    /// Over the limit: `size` when known up front (a regular file), `None` for a pipe.
+    TooLarge {
+        size: Option<u64>,
+        limit: u64,
+    },
+    NotUtf8,
+}
+
+impl ReadError {
+    /// Adds where the file was named (printed in parentheses after its path).
+    pub fn origin(mut self, origin: impl Into<String>) -> Self {
+        self.origin = Some(origin.into());
+        self
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        matches!(&self.problem, ReadProblem::Io(e) if e.kind() == io::ErrorKind::NotFound)
+    }
+
+    fn describe(&self) -> String {
+        let named = match &self.origin {
+            Some(origin) => format!("{} {} ({origin})", self.what, self.path.display()),
+            None => format!("{} {}", self.what, self.path.display()),
+        };
+        match &self.problem {
+            ReadProblem::Io(e) => format!("cannot read {named}: {e}"),
+            ReadProblem::NotAFile { kind } => {
+                format!("{named} is not a regular file but {kind}")
+            }
+            ReadProblem::TooLarge {
+                size: Some(size),
+                limit,
+            } => format!("{named} {}", size_against(*size, *limit)),
+            ReadProblem::TooLarge { size: None, limit } => {
+                format!(
+                    "{named} holds more than the limit of {}",
+                    limit_text(*limit)
+                )
+            }
+            ReadProblem::NotUtf8 => format!("{named} is not UTF-8 text"),
+        }
+    }
+}
+
+const MIB: u64 = 1 << 20;
+
+/// "is 2.0 MiB; the limit is 1 MiB", in bytes where MiB would blur the two.
+fn size_against(size: u64, limit: u64) -> String {
+    let mib = |bytes: u64| format!("{:.1}", bytes as f64 / MIB as f64);
+    if size < MIB || mib(size) == mib(limit) {
+        format!("is {size} bytes; the limit is {limit} bytes")
+    } else {
+        format!("is {} MiB; the limit is {}", mib(size), limit_text(limit))
+    }
+}
+
+fn limit_text(limit: u64) -> String {
+    if limit.is_multiple_of(MIB) {
+        format!("{} MiB", limit / MIB)
+    } else {
+        format!("{limit} bytes")
+    }
+}
+
+/// Reads the UTF-8 text of the file a user named, at most `limit` bytes (usually
+/// [`INPUT_LIMIT`]). A regular file is checked before it is opened; a pipe (`-f <(...)`,
+/// a FIFO) is read up to the limit and no further; a directory, a device (`/dev/zero`) or
+/// a socket is refused without being read. The one way user-named files are read.
+pub fn read_bounded(path: &Path, what: &'static str, limit: u64) -> Result<String, ReadError> {
+    let fail = |problem| ReadError {
+        what,
+        path: path.to_path_buf(),
+        origin: None,
+        problem,
+    };
+    // Judged before opening: opening a device may block or have effects (a tape, a tty).
+    let metadata = std::fs::metadata(path).map_err(|e| fail(ReadProblem::Io(e)))?;
+    check_kind(&metadata, limit).map_err(fail)?;
+    // A FIFO's open waits for its writer, as `cat` would.
+    let file = File::open(path).map_err(|e| fail(ReadProblem::Io(e)))?;
+    // Again on what was opened: the path may have been swapped meanwhile.
+    let metadata = file.metadata().map_err(|e| fail(ReadProblem::Io(e)))?;
+    check_kind(&metadata, limit).map_err(fail)?;
+    let mut bytes = Vec::new();
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| fail(ReadProblem::Io(e)))?;
+    if bytes.len() as u64 > limit {
+        return Err(fail(ReadProblem::TooLarge { size: None, limit }));
+    }
+    String::from_utf8(bytes).map_err(|_| fail(ReadProblem::NotUtf8))
+}
+
+fn check_kind(metadata: &std::fs::Metadata, limit: u64) -> Result<(), ReadProblem> {
+    let kind = metadata.file_type();
+    if kind.is_file() {
+        return if metadata.len() > limit {
+            Err(ReadProblem::TooLarge {
+                size: Some(metadata.len()),
+                limit,
+            })
+        } else {
+            Ok(())
+        };
+    }
+    if kind.is_dir() {
+        return Err(ReadProblem::NotAFile {
+            kind: "a directory",
+        });
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return Ok(());
+        }
+        let other = if kind.is_char_device() {
+            "a character device"
+        } else if kind.is_block_device() {
+            "a block device"
+        } else if kind.is_socket() {
+            "a socket"
+        } else {
+            "something else"
+        };
+        Err(ReadProblem::NotAFile { kind: other })
+    }
+    #[cfg(not(unix))]
+    Err(ReadProblem::NotAFile {
+        kind: "something else",
+    })
+}
 
 /// Writes `bytes` to `path` through a new temporary file in the same directory (mode 0600,
 /// an unguessable name), fsync, rename, fsync of the directory: a crash or a full disk leaves
@@ -324,6 +484,127 @@ mod tests {
             .permissions()
             .mode()
             & 0o777
+    }
+
+    fn read(path: &Path) -> Result<String, ReadError> {
+        read_bounded(path, "config file", INPUT_LIMIT)
+    }
+
+    #[test]
+    fn a_small_file_is_read_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.toml");
+        std::fs::write(&path, "tenant_id = 'x'\n").unwrap();
+        assert_eq!(read(&path).unwrap(), "tenant_id = 'x'\n");
+        let exact = dir.path().join("exact.toml");
+        std::fs::write(&exact, "#".repeat(INPUT_LIMIT as usize)).unwrap();
+        assert_eq!(read(&exact).unwrap().len(), INPUT_LIMIT as usize);
+    }
+
+    #[test]
+    fn a_file_over_the_limit_is_refused_by_its_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.toml");
+        std::fs::write(&path, "#".repeat(2 << 20)).unwrap();
+        let error = read(&path).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "config file {} is 2.0 MiB; the limit is 1 MiB",
+                path.display()
+            )
+        );
+        std::fs::write(&path, "#".repeat(INPUT_LIMIT as usize + 1)).unwrap();
+        assert!(read(&path)
+            .unwrap_err()
+            .to_string()
+            .ends_with(" is 1048577 bytes; the limit is 1048576 bytes"));
+    }
+
+    #[test]
+    fn a_directory_is_not_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let error = read(dir.path()).unwrap_err().origin("-f");
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "config file {} (-f) is not a regular file but a directory",
+                dir.path().display()
+            )
+        );
+    }
+
+    #[test]
+    fn a_missing_file_is_an_io_error_that_says_so() {
+        let error = read(Path::new("/nonexistent/t.toml")).unwrap_err();
+        assert!(error.is_not_found());
+        assert!(error
+            .to_string()
+            .starts_with("cannot read config file /nonexistent/t.toml: "));
+    }
+
+    #[test]
+    fn text_that_is_not_utf8_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.toml");
+        std::fs::write(&path, [0xff, 0xfe, b'a']).unwrap();
+        assert!(read(&path)
+            .unwrap_err()
+            .to_string()
+            .ends_with("is not UTF-8 text"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn devices_are_refused_at_once() {
+        let started = std::time::Instant::now();
+        for device in ["/dev/zero", "/dev/urandom", "/dev/null"] {
+            let error = read(Path::new(device)).unwrap_err();
+            assert_eq!(
+                error.to_string(),
+                format!("config file {device} is not a regular file but a character device")
+            );
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_pipe_is_read_up_to_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("t.toml");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let writer = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::write(fifo, "tenant_id = 'x'\n"))
+        };
+        assert_eq!(read(&fifo).unwrap(), "tenant_id = 'x'\n");
+        writer.join().unwrap().unwrap();
+        // An endless writer: stopped at the limit, not read forever.
+        let writer = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || {
+                let mut file = OpenOptions::new().write(true).open(fifo)?;
+                let chunk = vec![b'#'; 64 << 10];
+                loop {
+                    file.write_all(&chunk)?; // ends with EPIPE once the reader is gone
+                }
+            })
+        };
+        let error: ReadError = read(&fifo).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "config file {} holds more than the limit of 1 MiB",
+                fifo.display()
+            )
+        );
+        let stopped: io::Result<()> = writer.join().unwrap();
+        assert!(stopped.is_err());
     }
 
     #[test]

@@ -27,14 +27,20 @@ impl Default for TransportOptions {
     }
 }
 
+impl TransportOptions {
+    /// Timeouts no longer than `budget` (`--timeout`), so no single request, Graph's or the
+    /// token endpoint's, outlasts it.
+    pub fn bounded_by(mut self, budget: Duration) -> Self {
+        self.connect_timeout = self.connect_timeout.min(budget);
+        self.request_timeout = self.request_timeout.min(budget);
+        self
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
-    #[error("cannot read CA certificate file {}: {source}", path.display())]
-    ReadCaCert {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    ReadCaCert(#[from] crate::fsutil::ReadError),
     #[error("{} holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)", path.display())]
     NoCertificate { path: PathBuf },
     #[error("{} is not a valid PEM certificate bundle: {reason}", path.display())]
@@ -72,16 +78,13 @@ pub fn build_client(options: &TransportOptions) -> Result<reqwest::Client, Trans
 }
 
 fn read_pem_bundle(path: &Path) -> Result<Vec<reqwest::Certificate>, TransportError> {
-    let pem = std::fs::read(path).map_err(|source| TransportError::ReadCaCert {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+    let pem = crate::fsutil::read_bounded(path, "CA certificate file", crate::fsutil::INPUT_LIMIT)?;
+    if !pem.contains("-----BEGIN CERTIFICATE-----") {
         return Err(TransportError::NoCertificate {
             path: path.to_path_buf(),
         });
     }
-    reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| TransportError::BadCaCert {
+    reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| TransportError::BadCaCert {
         path: path.to_path_buf(),
         reason: e.to_string(),
     })
@@ -101,6 +104,29 @@ mod tests {
         assert!(err
             .to_string()
             .starts_with("cannot read CA certificate file /nonexistent/ca.pem:"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_device_is_refused_unread() {
+        let options = TransportOptions {
+            ca_certs: vec![PathBuf::from("/dev/zero")],
+            ..TransportOptions::default()
+        };
+        assert_eq!(
+            build_client(&options).unwrap_err().to_string(),
+            "CA certificate file /dev/zero is not a regular file but a character device"
+        );
+    }
+
+    #[test]
+    fn timeouts_fit_in_the_budget() {
+        let short = TransportOptions::default().bounded_by(Duration::from_secs(5));
+        assert_eq!(short.connect_timeout, Duration::from_secs(5));
+        assert_eq!(short.request_timeout, Duration::from_secs(5));
+        let long = TransportOptions::default().bounded_by(Duration::from_secs(300));
+        assert_eq!(long.connect_timeout, Duration::from_secs(10));
+        assert_eq!(long.request_timeout, Duration::from_secs(100));
     }
 
     #[test]

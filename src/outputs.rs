@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::fsutil::{create_private_dir_all, create_private_new, write_private_atomically};
+use crate::fsutil::{
+    create_private_dir_all, create_private_new, write_private_atomically, INPUT_LIMIT,
+};
 use crate::secret::SecretString;
 
 pub const FILE_NAME: &str = "outputs.json";
@@ -35,12 +37,8 @@ pub struct HeldSecret {
 
 #[derive(Debug, thiserror::Error)]
 pub enum OutputsError {
-    #[error("cannot read {}: {source}", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Read(#[from] crate::fsutil::ReadError),
     #[error("{} is not a valid outputs file: {reason}", path.display())]
     Invalid { path: PathBuf, reason: String },
     #[error("the outputs directory {} is not writable ({source}); nothing was sent to the tenant: fix outputs.directory or its permissions", path.display())]
@@ -93,16 +91,15 @@ impl Outputs {
     /// Reads the outputs in `directory`; `None` when there are none yet.
     pub fn read(directory: &Path) -> Result<Option<Outputs>, OutputsError> {
         let path = Self::path_in(directory);
-        let bytes = match std::fs::read(&path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => return Err(OutputsError::Read { path, source }),
+        let text = match crate::fsutil::read_bounded(&path, "outputs file", INPUT_LIMIT) {
+            Ok(text) => text,
+            Err(e) if e.is_not_found() => return Ok(None),
+            Err(e) => return Err(OutputsError::Read(e)),
         };
-        let file: FileFormat =
-            serde_json::from_slice(&bytes).map_err(|e| OutputsError::Invalid {
-                path: path.clone(),
-                reason: e.to_string(),
-            })?;
+        let file: FileFormat = serde_json::from_str(&text).map_err(|e| OutputsError::Invalid {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
         Ok(Some(Outputs {
             tenant_id: file.tenant_id,
             unique_name: file.unique_name,

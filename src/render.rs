@@ -63,6 +63,7 @@ use handlebars::{Context, Handlebars, Helper, HelperResult, Output, RenderContex
 use serde_json::{json, Value};
 
 use crate::config::{Desired, IncomingProtocol, TemplateRef};
+use crate::fsutil::{read_bounded, INPUT_LIMIT};
 use crate::outputs::Outputs;
 
 /// Pandora ITSM's mail setup page under its public URL, where it receives the OAuth answer.
@@ -85,12 +86,8 @@ pub struct RenderedFile {
 pub enum RenderError {
     #[error("template {template}: {message}")]
     Template { template: String, message: String },
-    #[error("cannot read template {}: {source}", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Read(#[from] crate::fsutil::ReadError),
     #[error("cannot write {} (the previous file is left as it was): {source}", path.display())]
     Write {
         path: PathBuf,
@@ -166,10 +163,7 @@ pub fn render_all(desired: &Desired, outputs: &Outputs) -> Result<Vec<RenderedFi
                 )
             }
             TemplateRef::File(path) => {
-                let source = std::fs::read_to_string(path).map_err(|source| RenderError::Read {
-                    path: path.clone(),
-                    source,
-                })?;
+                let source = read_bounded(path, "template", INPUT_LIMIT)?;
                 let file_name = file_output_name(path);
                 (path.display().to_string(), source, file_name)
             }
@@ -191,9 +185,10 @@ pub fn render_all(desired: &Desired, outputs: &Outputs) -> Result<Vec<RenderedFi
 
 /// Whether every file exists with exactly these contents.
 pub fn up_to_date(files: &[RenderedFile]) -> bool {
-    files
-        .iter()
-        .all(|f| std::fs::read_to_string(&f.path).is_ok_and(|current| current == f.contents))
+    files.iter().all(|f| {
+        read_bounded(&f.path, "rendered file", INPUT_LIMIT)
+            .is_ok_and(|current| current == f.contents)
+    })
 }
 
 /// Writes the files atomically, mode 0600 in a 0700 directory (they may hold the secret).

@@ -312,6 +312,39 @@ async fn a_federated_token_file() {
         .is_err());
 }
 
+/// The files sign-in reads are bounded like configs: a device is refused at once, not read
+/// forever (azure_identity's own workload identity credential would read `/dev/zero` on).
+#[cfg(unix)]
+#[tokio::test]
+async fn credential_files_that_are_devices_are_refused_at_once() {
+    let running = sim(Faults::default(), None).await;
+    let started = std::time::Instant::now();
+    for (variable, method, what) in [
+        (
+            "AZURE_FEDERATED_TOKEN_FILE",
+            AuthMethod::WorkloadIdentity,
+            "federated token file",
+        ),
+        (
+            "AZURE_CLIENT_CERTIFICATE_PATH",
+            AuthMethod::Certificate,
+            "certificate file",
+        ),
+    ] {
+        let mut env = admin_env(&running);
+        env.insert(variable, "/dev/zero".into());
+        let error = sign_in(&running, method, &env).await.unwrap_err();
+        assert!(
+            error.contains(&format!(
+                "{what} /dev/zero is not a regular file but a character device"
+            )),
+            "{error}"
+        );
+    }
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(running.sim.request_log().len(), 0);
+}
+
 #[tokio::test]
 async fn github_actions_oidc() {
     let running = sim(Faults::default(), None).await;

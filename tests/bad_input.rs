@@ -27,6 +27,9 @@ const UNLOCATED: &[(&str, &str)] = &[
     ("unknown permission", "judged against the permissions Microsoft Graph publishes in the tenant, at plan time, after the config's positions are gone"),
     ("outputs directory that is a file", "the problem is on disk (a file where the directory should be), not in the config's text"),
     ("missing config file", "there is no file to point into"),
+    ("a device as the config file", "the file is not text at all; there is nothing to point into"),
+    ("a config over the size limit", "refused by its size before it is read"),
+    ("a manifest that lists no config", "valid TOML; what is wrong is that it yields nothing"),
     ("--secret-stdout with --output json", "a command-line conflict; no file is involved"),
     ("a zero time budget", "a command-line value, rejected by the argument parser"),
     ("an unknown sign-in method", "a command-line value, rejected by the argument parser"),
@@ -145,8 +148,45 @@ fn corpus() -> Vec<Case> {
         },
     ));
     cases.push(with(
-        case("missing config file", BASE, &["cannot read missing.toml"]),
+        case(
+            "missing config file",
+            BASE,
+            &["cannot read config file missing.toml (-f)"],
+        ),
         &|c| c.args = vec!["apply".into(), "-f".into(), "missing.toml".into()],
+    ));
+    cases.push(with(
+        case(
+            "a device as the config file",
+            BASE,
+            &["config file /dev/zero (-f) is not a regular file but a character device"],
+        ),
+        &|c| c.args[2] = "/dev/zero".into(),
+    ));
+    cases.push(with(
+        case(
+            "a config over the size limit",
+            BASE,
+            &["config file big.toml (-f) is 2.0 MiB; the limit is 1 MiB"],
+        ),
+        &|c| {
+            c.files.push((
+                "big.toml".into(),
+                format!("{BASE}\n{}", "#".repeat(2 << 20)),
+            ));
+            c.args[2] = "big.toml".into();
+        },
+    ));
+    cases.push(with(
+        case(
+            "a manifest that lists no config",
+            BASE,
+            &["manifest all.toml lists no config (`configs` is empty)"],
+        ),
+        &|c| {
+            c.files.push(("all.toml".into(), "configs = []\n".into()));
+            c.args[2] = "all.toml".into();
+        },
     ));
     cases.push(with(
         case(

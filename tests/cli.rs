@@ -102,7 +102,7 @@ fn an_unreadable_file_is_named() {
         .assert()
         .code(1)
         .stderr(predicate::str::starts_with(
-            "error: cannot read does/not/exist.toml: No such file",
+            "error: cannot read config file does/not/exist.toml (-f): No such file",
         ));
 }
 

@@ -32,8 +32,8 @@ impl std::fmt::Debug for CertificateAssertion {
 
 #[derive(Debug, thiserror::Error)]
 pub enum CertificateError {
-    #[error("cannot read certificate file {}: {reason}", path.display())]
-    Read { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Read(#[from] crate::fsutil::ReadError),
     #[error("{} holds no PEM certificate (-----BEGIN CERTIFICATE-----); a PFX file can be converted with `openssl pkcs12 -in cert.pfx -out cert.pem -nodes`", path.display())]
     NoCertificate { path: PathBuf },
     #[error("{} holds no private key (-----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY-----)", path.display())]
@@ -49,15 +49,14 @@ impl CertificateAssertion {
         client_id: &str,
         token_endpoint: &str,
     ) -> Result<Self, CertificateError> {
-        let pem = std::fs::read(path).map_err(|e| CertificateError::Read {
-            path: path.into(),
-            reason: e.to_string(),
-        })?;
-        let certificate = CertificateDer::pem_slice_iter(&pem)
+        let pem =
+            crate::fsutil::read_bounded(path, "certificate file", crate::fsutil::INPUT_LIMIT)?;
+        let pem = pem.as_bytes();
+        let certificate = CertificateDer::pem_slice_iter(pem)
             .next()
             .and_then(Result::ok)
             .ok_or_else(|| CertificateError::NoCertificate { path: path.into() })?;
-        let key = PrivateKeyDer::from_pem_slice(&pem)
+        let key = PrivateKeyDer::from_pem_slice(pem)
             .map_err(|_| CertificateError::NoKey { path: path.into() })?;
         let key = match &key {
             PrivateKeyDer::Pkcs8(der) => RsaKeyPair::from_pkcs8(der.secret_pkcs8_der()),

@@ -5,6 +5,7 @@
 pub mod certificate;
 pub mod device_code;
 pub mod github;
+pub mod token_file;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -52,6 +53,72 @@ impl TokenCredential for StaticToken {
     ) -> azure_core::Result<AccessToken> {
         self.requests.fetch_add(1, Ordering::SeqCst);
         Ok(AccessToken::new(self.token.clone(), self.expires_on))
+    }
+}
+
+/// A credential whose every token request ends within `limit` (`--timeout`): azure_identity
+/// retries a token endpoint that does not answer, each try as long as the HTTP client
+/// allows, so its own bounds add up to several times the budget.
+pub struct TimeBoxed {
+    inner: Arc<dyn TokenCredential>,
+    limit: std::time::Duration,
+    /// The request, for the error: `POST https://login.../oauth2/v2.0/token`.
+    request: String,
+}
+
+impl TimeBoxed {
+    pub fn new(
+        inner: Arc<dyn TokenCredential>,
+        limit: std::time::Duration,
+        request: impl Into<String>,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            inner,
+            limit,
+            request: request.into(),
+        })
+    }
+
+    /// What a token request of `method` is, for a timeout message.
+    pub fn describe(method: AuthMethod, authority_host: &Url, tenant_id: &str) -> String {
+        match method {
+            AuthMethod::AzureCli => "`az account get-access-token`".into(),
+            AuthMethod::ManagedIdentity => "the managed identity endpoint".into(),
+            _ => format!(
+                "POST {}/{tenant_id}/oauth2/v2.0/token",
+                authority_host.as_str().trim_end_matches('/')
+            ),
+        }
+    }
+}
+
+impl std::fmt::Debug for TimeBoxed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TimeBoxed")
+            .field("limit", &self.limit)
+            .field("request", &self.request)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait::async_trait]
+impl TokenCredential for TimeBoxed {
+    async fn get_token(
+        &self,
+        scopes: &[&str],
+        options: Option<TokenRequestOptions<'_>>,
+    ) -> azure_core::Result<AccessToken> {
+        match tokio::time::timeout(self.limit, self.inner.get_token(scopes, options)).await {
+            Ok(result) => result,
+            Err(_) => Err(azure_core::Error::with_message(
+                azure_core::error::ErrorKind::Credential,
+                format!(
+                    "{} timed out: no answer within {:.1}s (the time budget; raise it with --timeout)",
+                    self.request,
+                    self.limit.as_secs_f64()
+                ),
+            )),
+        }
     }
 }
 
@@ -331,17 +398,16 @@ pub fn choose_with(
             )
             .map_err(|e| setup("the certificate credential", e))?
         }
-        AuthMethod::WorkloadIdentity => azure_identity::WorkloadIdentityCredential::new(Some(
-            azure_identity::WorkloadIdentityCredentialOptions {
-                credential_options: azure_identity::ClientAssertionCredentialOptions {
-                    client_options: options,
-                },
-                client_id: Some(required("AZURE_CLIENT_ID")?),
-                tenant_id: Some(tenant.clone()),
-                token_file_path: Some(required("AZURE_FEDERATED_TOKEN_FILE")?.into()),
-                ..Default::default()
-            },
-        ))
+        // azure_identity's WorkloadIdentityCredential is this with an unbounded file read.
+        AuthMethod::WorkloadIdentity => azure_identity::ClientAssertionCredential::new(
+            tenant.clone(),
+            required("AZURE_CLIENT_ID")?,
+            token_file::FederatedTokenFile::new(required("AZURE_FEDERATED_TOKEN_FILE")?.into())
+                .map_err(|e| setup("the workload identity credential", e))?,
+            Some(azure_identity::ClientAssertionCredentialOptions {
+                client_options: options,
+            }),
+        )
         .map_err(|e| setup("the workload identity credential", e))?,
         AuthMethod::GithubOidc => azure_identity::ClientAssertionCredential::new(
             tenant.clone(),

@@ -25,7 +25,7 @@ pub async fn run(global: &GlobalArgs, args: &TenantArgs) -> anyhow::Result<ExitC
     let mut healthy = true;
     let mut reports = Vec::new();
     for desired in &configs {
-        let reach = session::reach(global, sim.as_ref())?;
+        let reach = session::reach(global, args.budget(), sim.as_ref())?;
         let client = session::connect_via(global, args, desired, sim.as_ref(), &reach)?;
         let claims = client
             .token_claims()

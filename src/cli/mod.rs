@@ -40,7 +40,8 @@ pub struct Cli {
 /// Options every command takes.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Desired-state file (TOML); repeat for several tenants.
+    /// Desired-state file (TOML), a directory of them, or a manifest listing them; repeat
+    /// for several tenants.
     #[arg(short = 'f', long = "config", global = true, value_name = "FILE")]
     pub config: Vec<PathBuf>,
 

@@ -27,20 +27,20 @@ pub fn load_configs(global: &GlobalArgs) -> Result<Vec<Desired>, ExitCode> {
         );
         return Err(ExitCode::FAILURE);
     }
-    let paths = match super::tenants::expand(&global.config) {
-        Ok(paths) => paths,
-        Err(message) => {
-            eprintln!("error: {message}");
+    let found = match super::tenants::expand(&global.config) {
+        Ok(found) => found,
+        Err(error) => {
+            eprintln!("error: {error}");
             return Err(ExitCode::FAILURE);
         }
     };
     let mut configs = Vec::new();
     let mut failed = false;
-    for path in &paths {
-        match config::load(path) {
+    for loaded in found.into_iter().map(validate::load) {
+        match loaded.result {
             Ok(desired) => configs.push(desired),
-            Err(error) => {
-                validate::print_errors(&error);
+            Err(ref error) => {
+                validate::print_errors(error, loaded.source());
                 failed = true;
             }
         }

@@ -26,7 +26,8 @@ pub struct TenantArgs {
     /// ENTRA_MAIL_SIM_DIR (default .entra-mail-sim).
     #[arg(long)]
     pub sim: bool,
-    /// Time budget, in seconds, for waiting out throttling and replication per request.
+    /// Time budget, in seconds, of each request (retries and waits included; an unanswered
+    /// request times out with it) and of waiting out replication.
     #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: u64,
     /// Enable a Conditional Access policy even though it excludes no emergency-access account.
@@ -102,11 +103,13 @@ pub struct Reach {
 }
 
 /// The endpoints and HTTP client of this run: the simulator's with `--sim`, else the cloud's.
-pub fn reach(global: &GlobalArgs, sim: Option<&Sim>) -> anyhow::Result<Reach> {
+/// Its timeouts fit in `budget` (`--timeout`).
+pub fn reach(global: &GlobalArgs, budget: Duration, sim: Option<&Sim>) -> anyhow::Result<Reach> {
     let mut transport = TransportOptions {
         ca_certs: global.ca_cert.iter().cloned().collect(),
         ..TransportOptions::default()
-    };
+    }
+    .bounded_by(budget);
     let endpoints = match sim {
         Some(sim) => {
             transport.ca_pems.push(sim.ca_pem().to_string());
@@ -130,7 +133,13 @@ pub fn connect(
     desired: &Desired,
     sim: Option<&Sim>,
 ) -> anyhow::Result<GraphClient> {
-    connect_via(global, args, desired, sim, &reach(global, sim)?)
+    connect_via(
+        global,
+        args,
+        desired,
+        sim,
+        &reach(global, args.budget(), sim)?,
+    )
 }
 
 /// [`connect`] through an already built [`Reach`] (doctor signs in a second way through it).
@@ -149,7 +158,7 @@ pub fn connect_via(
         (AuthMethod::Auto, Some(configured)) => configured,
         (chosen, _) => chosen,
     };
-    let credential: Arc<dyn TokenCredential> = match (sim, method) {
+    let (credential, method): (Arc<dyn TokenCredential>, AuthMethod) = match (sim, method) {
         (Some(sim), AuthMethod::Auto) => {
             let tenant = sim
                 .tenant_info(&tenant_id)
@@ -158,13 +167,14 @@ pub fn connect_via(
                 "signing in to the simulated tenant as its admin app {}",
                 tenant.admin_client_id
             );
-            auth::client_secret(
+            let credential = auth::client_secret(
                 &tenant_id,
                 &tenant.admin_client_id,
                 &tenant.admin_client_secret,
                 http,
                 &endpoints.authority_host,
-            )?
+            )?;
+            (credential, AuthMethod::ClientSecret)
         }
         (_, method) => {
             let settings = AuthSettings {
@@ -192,8 +202,19 @@ pub fn connect_via(
             if let Some(caveat) = azure_cli_caveat(global, &chosen, endpoints)? {
                 eprintln!("warning: {caveat}");
             }
-            chosen.credential
+            (chosen.credential, chosen.method)
         }
+    };
+    // Device code waits for a person (its own 15 minutes); every other sign-in is a request
+    // that must end within the budget like any other.
+    let credential: Arc<dyn TokenCredential> = if method == AuthMethod::DeviceCode {
+        credential
+    } else {
+        auth::TimeBoxed::new(
+            credential,
+            args.budget(),
+            auth::TimeBoxed::describe(method, &endpoints.authority_host, &tenant_id),
+        )
     };
     let retry = RetryPolicy {
         budget: args.budget(),

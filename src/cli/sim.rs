@@ -103,8 +103,8 @@ impl FaultArgs {
 pub async fn run(global: &GlobalArgs, command: &SimCommand) -> anyhow::Result<ExitCode> {
     let SimCommand::Serve(args) = command;
     let mut tenant_ids = args.tenants.clone();
-    for path in &global.config {
-        let desired = config::load(path)?;
+    for found in super::tenants::expand(&global.config)? {
+        let desired = config::parse(&found.text?, &found.path)?;
         tenant_ids.push(desired.tenant_id.to_string());
     }
     for id in &tenant_ids {

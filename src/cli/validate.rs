@@ -1,37 +1,40 @@
 //! `entra-mail validate`: check config files offline and print the resolved desired state.
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use serde_json::json;
 
+use super::tenants::Found;
 use super::{GlobalArgs, OutputFormat};
-use crate::config::{self, ConfigError, Diagnostic};
+use crate::config::{self, ConfigError, Desired, Diagnostic};
+use crate::fsutil::{read_bounded, INPUT_LIMIT};
 
 pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     if global.config.is_empty() {
         bail!("no config file given; pass one with -f FILE (try examples/pandora-itsm.toml)");
     }
-    let results: Vec<_> = global
-        .config
-        .iter()
-        .map(|path| (path, config::load(path)))
+    // The same discovery as plan and apply: files, directories, manifests.
+    let results: Vec<Loaded> = super::tenants::expand(&global.config)?
+        .into_iter()
+        .map(load)
         .collect();
     let loaded: Vec<_> = results
         .iter()
-        .filter_map(|(_, r)| r.as_ref().ok().cloned())
+        .filter_map(|l| l.result.as_ref().ok().cloned())
         .collect();
     let shared = config::check_distinct_outputs(&loaded)
         .err()
         .unwrap_or_default();
-    let all_valid = results.iter().all(|(_, r)| r.is_ok()) && shared.is_empty();
+    let all_valid = results.iter().all(|l| l.result.is_ok()) && shared.is_empty();
     let mut stdout = std::io::stdout().lock();
     match global.output {
         OutputFormat::Json => {
             let files: Vec<_> = results
                 .iter()
-                .map(|(path, result)| match result {
+                .map(|Loaded { path, result, .. }| match result {
                     Ok(desired) => json!({"path": path, "valid": true, "desired": desired}),
                     Err(error) => {
                         json!({"path": path, "valid": false, "errors": error_list(error)})
@@ -49,8 +52,9 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             writeln!(stdout, "{}", serde_json::to_string_pretty(&report)?)?;
         }
         OutputFormat::Text => {
-            for (path, result) in &results {
-                match result {
+            for loaded in &results {
+                let path = &loaded.path;
+                match &loaded.result {
                     Ok(desired) => {
                         let resolved = toml::to_string_pretty(desired)
                             .context("cannot print the resolved desired state")?;
@@ -60,7 +64,7 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
                             path.display()
                         )?;
                     }
-                    Err(error) => print_errors(error),
+                    Err(error) => print_errors(error, loaded.source()),
                 }
             }
             for error in &shared {
@@ -75,22 +79,53 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn error_list(error: &ConfigError) -> serde_json::Value {
-    match error {
-        ConfigError::Invalid(diagnostics) => json!(diagnostics),
-        ConfigError::Read { .. } => json!([{"message": error.to_string()}]),
+/// A config found by `-f`, loaded.
+pub(super) struct Loaded {
+    pub path: PathBuf,
+    /// Its text, kept for showing the lines its errors point at.
+    pub text: Option<String>,
+    pub result: Result<Desired, ConfigError>,
+}
+
+impl Loaded {
+    pub fn source(&self) -> Option<(&Path, &str)> {
+        self.text.as_deref().map(|text| (self.path.as_path(), text))
     }
 }
 
-pub(super) fn print_errors(error: &ConfigError) {
+pub(super) fn load(found: Found) -> Loaded {
+    let Found { path, text } = found;
+    match text {
+        Ok(text) => Loaded {
+            result: config::parse(&text, &path),
+            path,
+            text: Some(text),
+        },
+        Err(error) => Loaded {
+            path,
+            text: None,
+            result: Err(ConfigError::Read(error)),
+        },
+    }
+}
+
+fn error_list(error: &ConfigError) -> serde_json::Value {
+    match error {
+        ConfigError::Invalid(diagnostics) => json!(diagnostics),
+        ConfigError::Read(_) => json!([{"message": error.to_string()}]),
+    }
+}
+
+/// Prints a config's errors; `source` is the config's own text, already read.
+pub(super) fn print_errors(error: &ConfigError, source: Option<(&Path, &str)>) {
     let mut stderr = std::io::stderr().lock();
     match error {
-        ConfigError::Read { .. } => {
+        ConfigError::Read(_) => {
             let _ = writeln!(stderr, "error: {error}");
         }
         ConfigError::Invalid(diagnostics) => {
             for diagnostic in diagnostics {
-                let _ = writeln!(stderr, "{}", render(diagnostic));
+                let _ = writeln!(stderr, "{}", render(diagnostic, source));
             }
             let count = diagnostics.len();
             let _ = writeln!(
@@ -103,7 +138,7 @@ pub(super) fn print_errors(error: &ConfigError) {
 }
 
 /// A diagnostic the way rustc shows one: message, location, the line and a caret.
-fn render(d: &Diagnostic) -> String {
+fn render(d: &Diagnostic, source: Option<(&Path, &str)>) -> String {
     let Some(at) = d.at else {
         // Not pinned to a place: name the file alone rather than a made-up line.
         let mut out = format!("error: {}\n  --> {}", d.message, d.file.display());
@@ -120,7 +155,7 @@ fn render(d: &Diagnostic) -> String {
         at.line,
         at.column
     );
-    let source_line = std::fs::read_to_string(&d.file).ok().and_then(|text| {
+    let source_line = source_text(&d.file, source).and_then(|text| {
         text.lines()
             .nth(at.line.saturating_sub(1))
             .map(str::to_string)
@@ -143,4 +178,16 @@ fn render(d: &Diagnostic) -> String {
     }
     out.push('\n');
     out
+}
+
+/// The text of a file a diagnostic points into: the config's as already read, else the
+/// file's, read again only when it is a regular file (a pipe gives its text only once).
+fn source_text(file: &Path, source: Option<(&Path, &str)>) -> Option<String> {
+    if let Some((path, text)) = source {
+        if path == file {
+            return Some(text.to_string());
+        }
+    }
+    std::fs::metadata(file).ok().filter(|m| m.is_file())?;
+    read_bounded(file, "file", INPUT_LIMIT).ok()
 }

@@ -37,12 +37,8 @@ impl fmt::Display for Diagnostic {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read {}: {source}", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Read(#[from] crate::fsutil::ReadError),
     #[error("{}", render_all(.0))]
     Invalid(Vec<Diagnostic>),
 }
@@ -52,7 +48,7 @@ impl ConfigError {
     pub fn diagnostics(&self) -> &[Diagnostic] {
         match self {
             ConfigError::Invalid(diagnostics) => diagnostics,
-            ConfigError::Read { .. } => &[],
+            ConfigError::Read(_) => &[],
         }
     }
 }

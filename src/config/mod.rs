@@ -21,12 +21,9 @@ pub use resolve::defaults;
 use location::{LineColumn, SpanIndex};
 use resolve::{Location, Problem};
 
-/// Reads and validates the config at `path`.
+/// Reads (bounded: see [`crate::fsutil::read_bounded`]) and validates the config at `path`.
 pub fn load(path: &Path) -> Result<Desired, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = crate::fsutil::read_bounded(path, "config file", crate::fsutil::INPUT_LIMIT)?;
     parse(&text, path)
 }
 

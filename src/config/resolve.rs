@@ -11,6 +11,7 @@ use super::desired::*;
 use super::location::{KeyPath, LineColumn};
 use super::policy;
 use super::schema::*;
+use crate::fsutil::{read_bounded, INPUT_LIMIT};
 use crate::render;
 use crate::well_known;
 
@@ -513,13 +514,10 @@ fn resolve_policy(
         ),
         Some(file) => {
             let full = base_dir.join(file);
-            match std::fs::read_to_string(&full) {
+            match read_bounded(&full, "policy file", INPUT_LIMIT) {
                 Ok(text) => (PolicySource::File(full), Some(text)),
                 Err(e) => {
-                    problems.at(
-                        path.key("policy"),
-                        format!("cannot read policy file {}: {e}", full.display()),
-                    );
+                    problems.at(path.key("policy"), e.to_string());
                     (PolicySource::File(full), None)
                 }
             }
@@ -744,7 +742,7 @@ fn resolve_outputs(
             resolved.push(TemplateRef::Builtin(name.clone()));
         } else if name.ends_with(".hbs") {
             let file = base_dir.join(name);
-            match std::fs::read_to_string(&file) {
+            match read_bounded(&file, "template", INPUT_LIMIT) {
                 Ok(text) => {
                     if let Err(p) = render::check(&text) {
                         let at = LineColumn {
@@ -754,7 +752,7 @@ fn resolve_outputs(
                         problems.in_file(&file, Some(at), String::new(), p.message);
                     }
                 }
-                Err(e) => problems.at(at, format!("cannot read template {}: {e}", file.display())),
+                Err(e) => problems.at(at, e.to_string()),
             }
             resolved.push(TemplateRef::File(file));
         } else {

@@ -228,6 +228,8 @@ enum SendFailure {
     NotSent(reqwest::Error),
     /// The connection broke after the request may have been sent.
     MaybeSent(reqwest::Error),
+    /// No answer before the deadline (the end of the retry budget).
+    TimedOut,
 }
 
 impl GraphClient {
@@ -377,6 +379,8 @@ impl GraphClient {
         let span = tracing::debug_span!("graph", method = %method, path = %display_path);
         async {
             let started = Instant::now();
+            // However the server behaves, the request ends here.
+            let deadline = started + self.retry.budget;
             let mut attempts = 0u32;
             let mut retries = 0u32;
             let mut token_renewed = false;
@@ -388,7 +392,9 @@ impl GraphClient {
                 } else {
                     None
                 };
-                let outcome = self.attempt(request, &url, &client_request_id).await;
+                let outcome = self
+                    .attempt(request, &url, &client_request_id, deadline)
+                    .await;
                 if let Some(mut last) = slot {
                     *last = Some(Instant::now());
                 }
@@ -434,9 +440,19 @@ impl GraphClient {
                         let wait = header(&raw.headers, RETRY_AFTER.as_str())
                             .and_then(|v| parse_retry_after(&v, SystemTime::now()))
                             .unwrap_or_else(|| self.retry.backoff(retries));
-                        (error.to_string(), wait)
+                        (error.to_string(), wait, false)
                     }
                     Err(SendFailure::Token(e)) => return Err(e),
+                    Err(SendFailure::TimedOut) => {
+                        return Err(GraphError::TimedOut {
+                            method,
+                            path: display_path,
+                            attempts,
+                            waited: started.elapsed(),
+                            budget: self.retry.budget,
+                            maybe_applied: request.method != Method::GET,
+                        })
+                    }
                     Err(SendFailure::NotSent(e)) => return Err(connect_error(&url, &e)),
                     Err(SendFailure::MaybeSent(e)) => {
                         if !request.idempotent {
@@ -447,11 +463,22 @@ impl GraphClient {
                             });
                         }
                         retries += 1;
-                        (error_chain(&e), self.retry.backoff(retries))
+                        (error_chain(&e), self.retry.backoff(retries), e.is_timeout())
                     }
                 };
-                let (last, wait) = failure_text;
+                let (last, wait, timed_out) = failure_text;
                 if started.elapsed() + wait > self.retry.budget {
+                    // The HTTP client's timeout came just before the budget's: say so alike.
+                    if timed_out {
+                        return Err(GraphError::TimedOut {
+                            method,
+                            path: display_path,
+                            attempts,
+                            waited: started.elapsed(),
+                            budget: self.retry.budget,
+                            maybe_applied: request.method != Method::GET,
+                        });
+                    }
                     return Err(GraphError::RetryBudgetExhausted {
                         method,
                         path: display_path,
@@ -481,6 +508,7 @@ impl GraphClient {
         request: &Request,
         url: &Url,
         client_request_id: &str,
+        deadline: Instant,
     ) -> Result<RawResponse, SendFailure> {
         let token = self.bearer().await.map_err(SendFailure::Token)?;
         let authorization = format!("Bearer {token}");
@@ -515,20 +543,27 @@ impl GraphClient {
                 .writes
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
-        let response = builder.send().await.map_err(|e| {
-            if e.is_connect() || e.is_builder() {
-                SendFailure::NotSent(e)
-            } else {
-                SendFailure::MaybeSent(e)
-            }
-        })?;
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let body = response
-            .bytes()
+        let exchange = async {
+            let response = builder.send().await.map_err(|e| {
+                if e.is_connect() || e.is_builder() {
+                    SendFailure::NotSent(e)
+                } else {
+                    SendFailure::MaybeSent(e)
+                }
+            })?;
+            let status = response.status().as_u16();
+            let headers = response.headers().clone();
+            let body = response
+                .bytes()
+                .await
+                .map_err(SendFailure::MaybeSent)?
+                .to_vec();
+            Ok((status, headers, body))
+        };
+        // The HTTP client's own timeout may be longer than what is left of the budget.
+        let (status, headers, body) = tokio::time::timeout_at(deadline.into(), exchange)
             .await
-            .map_err(SendFailure::MaybeSent)?
-            .to_vec();
+            .map_err(|_| SendFailure::TimedOut)??;
         if self.trace_http {
             trace_response(status, &headers, &body);
         }

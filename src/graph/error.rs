@@ -148,6 +148,19 @@ pub enum GraphError {
         last: String,
     },
 
+    /// No answer before the time budget ran out (a server that accepted the request and
+    /// never answered, or answered too slowly).
+    #[error("{method} {path}: timed out: no answer within {:.1}s after {attempts} attempt{} (time budget {:.0}s; raise it with --timeout){}", waited.as_secs_f64(), if *attempts == 1 { "" } else { "s" }, budget.as_secs_f64(), if *maybe_applied { "; it may or may not have taken effect" } else { "" })]
+    TimedOut {
+        method: String,
+        path: String,
+        attempts: u32,
+        waited: Duration,
+        budget: Duration,
+        /// A write that went out and got no answer.
+        maybe_applied: bool,
+    },
+
     #[error("{method} {path}: unexpected response: {message}")]
     Decode {
         method: String,

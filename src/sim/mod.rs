@@ -57,6 +57,8 @@ pub enum SimError {
     },
     #[error("cannot read the simulator state {}: {reason}", path.display())]
     State { path: PathBuf, reason: String },
+    #[error(transparent)]
+    StateFile(#[from] crate::fsutil::ReadError),
 }
 
 /// What a client needs to sign in to a simulated tenant as its admin app.
@@ -375,13 +377,18 @@ fn persist(tenants: &BTreeMap<String, Tenant>, path: &Path) -> std::io::Result<(
     crate::fsutil::write_private_atomically(path, &text)
 }
 
+/// The most a simulator state file may hold.
+const STATE_LIMIT: u64 = 256 << 20;
+
 fn load(path: &Path) -> Result<BTreeMap<String, Tenant>, SimError> {
     let fail = |reason: String| SimError::State {
         path: path.to_path_buf(),
         reason,
     };
-    let text = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
-    let mut value: Value = serde_json::from_slice(&text).map_err(|e| fail(e.to_string()))?;
+    // Our own file, but in a directory the user names: bounded like their files, with room
+    // for thousands of simulated tenants.
+    let text = crate::fsutil::read_bounded(path, "simulator state file", STATE_LIMIT)?;
+    let mut value: Value = serde_json::from_str(&text).map_err(|e| fail(e.to_string()))?;
     let tenants = value
         .get_mut("tenants")
         .map(Value::take)
