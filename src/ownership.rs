@@ -13,6 +13,10 @@
 //!   to the outputs file). A secret with our display name that is not listed is pending: its
 //!   value never reached anyone (a lost answer, or a crash before delivery).
 //!
+//! - `entra-mail:rev:<unix ms>-<nonce>`: which write the tenant shows. Every write replaces
+//!   it, so a run that sees its own rev knows its write has replicated, and one that sees a
+//!   later rev knows another run wrote since (see `ApplyContext::settle_record`).
+//!
 //! Tags that are not ours, and `entra-mail:` entries this version does not know, are kept as
 //! they are: the whole collection is written back on every change.
 
@@ -35,6 +39,7 @@ pub const MARKER: &str = "entra-mail:v1";
 const POLICY: &str = "entra-mail:policy:";
 const SECRET: &str = "entra-mail:secret:";
 const POLICY_INTENT: &str = "entra-mail:policy-intent:";
+const REV: &str = "entra-mail:rev:";
 
 /// The record as read from (and written to) an application's `tags`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -47,6 +52,8 @@ pub struct Record {
     pub delivered_secrets: BTreeSet<Uuid>,
     /// When runs set out to create a policy (unix seconds), not yet resolved to an id.
     pub policy_intents: BTreeSet<i64>,
+    /// The write this copy comes from (`<unix ms>-<nonce>`), when any write set one.
+    pub rev: Option<String>,
     /// Tags that are not ours (or ours from another version), kept in order.
     other_tags: Vec<String>,
 }
@@ -64,6 +71,8 @@ impl Record {
                 record.delivered_secrets.insert(key);
             } else if let Some(at) = tag.strip_prefix(POLICY_INTENT).and_then(|t| t.parse().ok()) {
                 record.policy_intents.insert(at);
+            } else if let Some(rev) = tag.strip_prefix(REV) {
+                record.rev = Some(rev.to_string());
             } else {
                 record.other_tags.push(tag.clone());
             }
@@ -86,7 +95,22 @@ impl Record {
                 .iter()
                 .map(|key| format!("{SECRET}{key}")),
         );
+        tags.extend(self.rev.iter().map(|rev| format!("{REV}{rev}")));
         tags
+    }
+
+    /// The unix milliseconds a rev was written at (0 when unreadable).
+    pub fn rev_millis(rev: &str) -> i128 {
+        rev.split('-')
+            .next()
+            .and_then(|ms| ms.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// A new rev for a write made now.
+    pub fn new_rev() -> String {
+        let millis = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+        format!("{millis}-{:08x}", fastrand::u32(..))
     }
 
     pub fn owns_policy(&self, id: &str) -> bool {
@@ -130,6 +154,15 @@ impl Record {
         }
     }
 
+    /// Whether the record holds `entry`.
+    pub fn has(&self, entry: &Entry) -> bool {
+        match entry {
+            Entry::Policy(id) => self.owns_policy(id),
+            Entry::DeliveredSecret(key) => self.delivered(*key),
+            Entry::PolicyIntent(at) => self.policy_intents.contains(at),
+        }
+    }
+
     /// Removes `entry`; whether the record changed.
     pub fn remove(&mut self, entry: &Entry) -> bool {
         match entry {
@@ -154,9 +187,15 @@ mod tests {
             format!("entra-mail:secret:{key}"),
             "entra-mail:policy-intent:1700000000".to_string(),
             "entra-mail:future:thing".to_string(),
+            "entra-mail:rev:1700000000123-0badf00d".to_string(),
         ];
         let record = Record::from_tags(&tags);
         assert!(record.present);
+        assert_eq!(record.rev.as_deref(), Some("1700000000123-0badf00d"));
+        assert_eq!(
+            Record::rev_millis("1700000000123-0badf00d"),
+            1_700_000_000_123
+        );
         assert!(record.owns_policy("abc"));
         assert!(record.delivered(key));
         assert!(!record.delivered(Uuid::from_u128(8)));

@@ -77,6 +77,8 @@ pub struct ApplyContext<'a> {
     /// replication lag a read may not show this run's own earlier writes yet, and writing
     /// that stale copy back would undo them.
     own_entries: Mutex<OwnEntries>,
+    /// The rev of this run's last record write, and when it was sent.
+    last_record_write: Mutex<Option<(String, Instant)>>,
     /// Off for destroy: the app that holds the record goes too.
     recording: bool,
 }
@@ -176,6 +178,7 @@ impl<'a> ApplyContext<'a> {
                 own.saw(&live.record);
                 own
             }),
+            last_record_write: Mutex::new(None),
             recording: true,
         }
     }
@@ -304,8 +307,11 @@ impl<'a> ApplyContext<'a> {
             .known()
             .app_object_id
             .ok_or(ApplyError::Missing("the application's object id"))?;
+        let rev = Record::new_rev();
+        next.rev = Some(rev.clone());
         let mut body = body.clone();
         body["tags"] = serde_json::json!(next.to_tags());
+        let sent_at = Instant::now();
         let request = crate::graph::Request::patch(format!("applications/{object_id}"), body);
         self.retry_while_replicating(
             "the application",
@@ -316,7 +322,74 @@ impl<'a> ApplyContext<'a> {
         if let Ok(mut kept) = self.own_entries.lock() {
             *kept = own;
         }
+        if let Ok(mut last) = self.last_record_write.lock() {
+            *last = Some((rev, sent_at));
+        }
         Ok(())
+    }
+
+    /// Whether `record` lacks something this run wrote or saw, or holds what it removed.
+    fn lacks_own(&self, record: &Record) -> bool {
+        let Ok(own) = self.own_entries.lock() else {
+            return false;
+        };
+        own.added.iter().any(|e| !record.has(e))
+            || own.removed.iter().any(|e| record.has(e))
+            || own
+                .seen
+                .iter()
+                .filter(|e| !own.removed.contains(e))
+                .any(|e| !record.has(e))
+    }
+
+    /// Under replication lag, another run's record write may be based on a copy older than
+    /// ours and drop what we wrote (a delivered secret would then look undelivered to the
+    /// next run). So a run that met lag watches the record after its last write: until its
+    /// own write shows (which measures the lag), then for as long again, since a write based
+    /// on a copy older than ours lands within that time. Whatever is missing is written back.
+    /// Without lag, or without a record write, this costs nothing.
+    pub async fn settle_record(&self) -> Result<(), ApplyError> {
+        let met_lag = self
+            .replication_waits
+            .lock()
+            .map(|c| *c > 0)
+            .unwrap_or(false);
+        let last = self.last_record_write.lock().ok().and_then(|l| l.clone());
+        let (Some((mut ours, mut sent_at)), true, true) = (last, met_lag, self.recording) else {
+            return Ok(());
+        };
+        self.progress
+            .step("watching the ownership record while Entra replicates it");
+        let mut visible_since: Option<Instant> = None;
+        let mut wait = Duration::from_millis(250);
+        loop {
+            let record = self.read_tenant_record().await?;
+            let shown = record.rev.as_deref().map(Record::rev_millis).unwrap_or(0);
+            let caught_up =
+                record.rev.as_deref() == Some(ours.as_str()) || shown > Record::rev_millis(&ours);
+            if caught_up && self.lacks_own(&record) {
+                let _serialized = self.record_writes.lock().await;
+                self.write_record_over(record, &[], &[], &serde_json::json!({}))
+                    .await?;
+                if let Some((rev, at)) = self.last_record_write.lock().ok().and_then(|l| l.clone())
+                {
+                    (ours, sent_at) = (rev, at);
+                }
+                visible_since = None;
+                continue;
+            }
+            if caught_up {
+                let since = *visible_since.get_or_insert_with(Instant::now);
+                let lag = since.saturating_duration_since(sent_at);
+                if since.elapsed() > lag + Duration::from_secs(1) {
+                    return Ok(());
+                }
+            }
+            self.wait_for_replication("the ownership record", &mut wait, || {
+                "this run's last write is not shown yet".to_string()
+            })
+            .await?;
+        }
     }
 
     /// Gives an app this run has just made (`201`, sent without `tags`) its record. Its tags
@@ -634,6 +707,11 @@ pub async fn run(ctx: &ApplyContext<'_>, plan: &Plan) -> Result<ApplyReport, App
                     source: Box::new(e),
                 });
             }
+        }
+    }
+    if failure.is_none() {
+        if let Err(error) = ctx.settle_record().await {
+            failure = Some(error);
         }
     }
     report.replication_waits = ctx.replication_waits.lock().map(|c| *c).unwrap_or(0);

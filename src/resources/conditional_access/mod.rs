@@ -442,10 +442,12 @@ async fn find_after_lost_answer(
             || async {
                 let pending = pending_name(name, &ctx.desired.app.unique_name);
                 let listed = list_named(ctx, &[name, &pending]).await?;
-                Ok::<_, crate::graph::GraphError>(listed
-                    .into_iter()
-                    .filter(|p| p.created_date_time.is_some_and(|c| c >= since))
-                    .min_by_key(|p| (p.created_date_time, p.id.clone())))
+                Ok::<_, crate::graph::GraphError>(
+                    listed
+                        .into_iter()
+                        .filter(|p| p.created_date_time.is_some_and(|c| c >= since))
+                        .min_by_key(|p| (p.created_date_time, p.id.clone())),
+                )
             },
         )
         .await?;
@@ -525,11 +527,13 @@ async fn settle(
                 crate::ownership::INTENT_SETTLE,
                 || async {
                     let record = ctx.tenant_record().await?;
-                    Ok::<_, ApplyError>((record.owns_policy(&kept)
-                        || earliest
-                            .created_date_time
-                            .is_some_and(|c| record.intended(c)))
-                    .then_some(()))
+                    Ok::<_, ApplyError>(
+                        (record.owns_policy(&kept)
+                            || earliest
+                                .created_date_time
+                                .is_some_and(|c| record.intended(c)))
+                        .then_some(()),
+                    )
                 },
             )
             .await?
