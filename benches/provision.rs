@@ -360,12 +360,14 @@ async fn cli_round_trips(latency: Duration, report: &mut Report) {
     let (fresh_apply, fresh_code) = cli_run(&sim, fresh.path(), ca_file.path(), &apply).await;
     let (same, same_code) = cli_run(&sim, first.path(), ca_file.path(), &apply).await;
 
-    // Conditional Access allows one request a second: token, the policy list, then the POST
-    // no sooner than 1.05 s after the list's answer.
-    let floor = Duration::from_millis(1050) + latency * 3;
+    // Conditional Access allows one request a second, and a new policy takes four of them
+    // in a row: the plan's list, the POST (under its pending name, report-only), the list
+    // that shows no earlier copy, and the PATCH that names and enforces it. Each waits
+    // 1.05 s after the answer before it, and the token comes first.
+    let floor = Duration::from_millis(3 * 1050) + latency * 5;
     report.line(format!(
         "The main job through the CLI (the built binary, Conditional Access included), L = {} ms. \
-         Floor = 1.05 s of Conditional Access pacing + 3 × L = {:.0} ms.\n",
+         Floor = 3 × 1.05 s of Conditional Access pacing + 5 × L = {:.0} ms.\n",
         latency.as_millis(),
         floor.as_secs_f64() * 1000.0
     ));

@@ -33,8 +33,8 @@ pub struct TenantArgs {
     /// Enable a Conditional Access policy even though it excludes no emergency-access account.
     #[arg(long)]
     pub allow_lockout_risk: bool,
-    /// Write the Conditional Access policy report-only first, then switch it to its
-    /// configured state once it reads back.
+    /// Write an existing, not yet enforced Conditional Access policy report-only first, then
+    /// switch it to its configured state once it reads back (new policies always are).
     #[arg(long)]
     pub staged: bool,
     /// Tenants worked on at once (Conditional Access stays paced per tenant).
