@@ -127,13 +127,9 @@ async fn a_config_from_a_pipe_is_planned() {
 }
 
 /// A Graph endpoint that takes every request and never answers.
-#[tokio::test(flavor = "multi_thread")]
-async fn an_unanswered_graph_request_ends_with_the_time_budget() {
-    let running = sim(Faults {
-        route_latency: vec![(String::new(), Duration::from_secs(3600))],
-        ..Faults::default()
-    })
-    .await;
+/// `plan --timeout 5` against a simulator with `faults`: it must fail within the budget.
+async fn plan_within_five_seconds(faults: Faults) -> Run {
+    let running = sim(faults).await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("t.toml"), CONFIG).unwrap();
     let run = run(
@@ -143,6 +139,16 @@ async fn an_unanswered_graph_request_ends_with_the_time_budget() {
     );
     assert_eq!(run.code, Some(1), "{}", run.stderr);
     assert!(run.took < Duration::from_secs(10), "took {:?}", run.took);
+    run
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unanswered_graph_request_ends_with_the_time_budget() {
+    let run = plan_within_five_seconds(Faults {
+        route_latency: vec![(String::new(), Duration::from_secs(3600))],
+        ..Faults::default()
+    })
+    .await;
     assert!(
         run.stderr.contains("GET ") && run.stderr.contains(": timed out: no answer within"),
         "names the request and says it timed out: {}",
@@ -154,20 +160,11 @@ async fn an_unanswered_graph_request_ends_with_the_time_budget() {
 /// as the HTTP client allows.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unanswered_sign_in_ends_with_the_time_budget() {
-    let running = sim(Faults {
+    let run = plan_within_five_seconds(Faults {
         latency: Duration::from_secs(3600),
         ..Faults::default()
     })
     .await;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("t.toml"), CONFIG).unwrap();
-    let run = run(
-        &running,
-        dir.path(),
-        &["plan", "-f", "t.toml", "--timeout", "5"],
-    );
-    assert_eq!(run.code, Some(1), "{}", run.stderr);
-    assert!(run.took < Duration::from_secs(10), "took {:?}", run.took);
     assert!(
         run.stderr.contains(&format!(
             "/{TENANT}/oauth2/v2.0/token timed out: no answer within"

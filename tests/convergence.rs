@@ -337,3 +337,52 @@ async fn a_record_write_from_a_stale_copy_is_repaired_by_the_run_it_dropped() {
         "the delivered secret is on record again: {tags}"
     );
 }
+
+/// A copy a killed run left under its pending name is ours by that name: apply removes it as
+/// a duplicate, and destroy removes it with the rest instead of stopping on it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_copy_left_under_its_pending_name_is_removed_by_apply_and_by_destroy() {
+    let h = Harness::start(&config(), Faults::default()).await;
+    let dir = h.dir.path();
+    assert_eq!(apply(&h, dir).code, 0);
+    let leave_pending_copy = || async {
+        let mut copy = h.snapshot()["conditionalAccessPolicies"][0].clone();
+        for key in ["id", "createdDateTime", "modifiedDateTime", "templateId"] {
+            copy.as_object_mut().unwrap().remove(key);
+        }
+        copy["displayName"] = "MFA Pilot (entra-mail pending: pandora-itsm-mail)".into();
+        copy["state"] = "enabledForReportingButNotEnforced".into();
+        h.client
+            .send(&entra_mail::graph::Request::post(POLICIES, copy))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+    };
+    let named_ours = || {
+        h.snapshot()["conditionalAccessPolicies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| {
+                p["displayName"]
+                    .as_str()
+                    .is_some_and(|n| n.starts_with("MFA Pilot"))
+            })
+            .count()
+    };
+    leave_pending_copy().await;
+    assert_eq!(named_ours(), 2);
+    let again = tokio::task::block_in_place(|| apply(&h, dir));
+    assert_eq!(again.code, 0, "{}", again.text());
+    assert!(again.text().contains("pending"), "{}", again.text());
+    assert_eq!(named_ours(), 1, "the pending copy went");
+
+    leave_pending_copy().await;
+    let destroy = tokio::task::block_in_place(|| h.run_cli(dir, &["destroy", "--auto-approve"]));
+    assert_eq!(destroy.code, 0, "{}", destroy.text());
+    assert_eq!(
+        named_ours(),
+        0,
+        "every policy of ours went, the pending copy too"
+    );
+}

@@ -398,6 +398,14 @@ impl GraphClient {
                 if let Some(mut last) = slot {
                     *last = Some(Instant::now());
                 }
+                let timed_out = |method: String, path: String| GraphError::TimedOut {
+                    method,
+                    path,
+                    attempts,
+                    waited: started.elapsed(),
+                    budget: self.retry.budget,
+                    maybe_applied: request.method != Method::GET,
+                };
                 let failure_text = match outcome {
                     Ok(raw) => {
                         let request_id = header(&raw.headers, "request-id");
@@ -443,16 +451,7 @@ impl GraphClient {
                         (error.to_string(), wait, false)
                     }
                     Err(SendFailure::Token(e)) => return Err(e),
-                    Err(SendFailure::TimedOut) => {
-                        return Err(GraphError::TimedOut {
-                            method,
-                            path: display_path,
-                            attempts,
-                            waited: started.elapsed(),
-                            budget: self.retry.budget,
-                            maybe_applied: request.method != Method::GET,
-                        })
-                    }
+                    Err(SendFailure::TimedOut) => return Err(timed_out(method, display_path)),
                     Err(SendFailure::NotSent(e)) => return Err(connect_error(&url, &e)),
                     Err(SendFailure::MaybeSent(e)) => {
                         if !request.idempotent {
@@ -466,18 +465,11 @@ impl GraphClient {
                         (error_chain(&e), self.retry.backoff(retries), e.is_timeout())
                     }
                 };
-                let (last, wait, timed_out) = failure_text;
+                let (last, wait, was_timeout) = failure_text;
                 if started.elapsed() + wait > self.retry.budget {
                     // The HTTP client's timeout came just before the budget's: say so alike.
-                    if timed_out {
-                        return Err(GraphError::TimedOut {
-                            method,
-                            path: display_path,
-                            attempts,
-                            waited: started.elapsed(),
-                            budget: self.retry.budget,
-                            maybe_applied: request.method != Method::GET,
-                        });
+                    if was_timeout {
+                        return Err(timed_out(method, display_path));
                     }
                     return Err(GraphError::RetryBudgetExhausted {
                         method,

@@ -298,7 +298,7 @@ fn find_ours<'a>(
     let kept = first.0.id.clone().unwrap_or_default();
     let deletes = duplicates
         .iter()
-        .map(|(duplicate, _)| duplicate_delete(policy, duplicate, &kept))
+        .map(|(duplicate, _)| duplicate_delete(policy, duplicate, &kept, &pending))
         .collect();
     Ok((Some(*first), deletes))
 }
@@ -307,11 +307,21 @@ fn duplicate_delete(
     policy: &DesiredPolicy,
     duplicate: &ConditionalAccessPolicy,
     kept: &str,
+    pending: &str,
 ) -> ResourceChange {
+    let left_pending = duplicate
+        .display_name
+        .as_deref()
+        .is_some_and(|n| n.eq_ignore_ascii_case(pending));
+    let why = if left_pending {
+        "a copy of ours an interrupted run left under its pending name"
+    } else {
+        "a second policy of ours (two runs at once)"
+    };
     delete_change(
         format!("{}[{}]", address(policy), short_id(duplicate)),
         duplicate,
-        format!("a second policy of ours (two runs at once); the earliest, {kept}, is kept"),
+        format!("{why}; the earliest, {kept}, is kept"),
     )
 }
 
