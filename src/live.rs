@@ -276,6 +276,7 @@ async fn await_pending_policies(
     live: &mut LiveState,
 ) -> Result<(), GraphError> {
     let settle = crate::ownership::INTENT_SETTLE.as_secs() as i64;
+    let mut announced = false;
     loop {
         let Some(ca) = &live.conditional_access else {
             return Ok(());
@@ -316,9 +317,13 @@ async fn await_pending_policies(
         if !pending && !unclaimed_young {
             return Ok(());
         }
-        tracing::info!(
-            "policy {name}: a recent create of ours may not be replicated yet; reading again"
-        );
+        // Said once at the default level: the plan may wait up to INTENT_SETTLE here.
+        if !announced {
+            tracing::warn!(
+                "policy {name}: a create of ours from the last {settle}s may not be replicated yet; waiting for Entra before planning"
+            );
+            announced = true;
+        }
         tokio::time::sleep(std::time::Duration::from_secs(2)).await;
         let app_path = odata::by_key("applications", "uniqueName", &desired.app.unique_name);
         let (policies, app) = tokio::join!(
