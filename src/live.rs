@@ -256,7 +256,45 @@ pub async fn read(
     if let Some(policy) = &desired.conditional_access {
         await_pending_policies(client, desired, &policy.display_name, &mut live).await?;
     }
+    await_held_secret(client, desired, hint, &mut live).await?;
     Ok(live)
+}
+
+/// A secret this runner holds that the app does not list yet, made within the last
+/// [`crate::ownership::INTENT_SETTLE`], is most likely still replicating (a run killed just
+/// after delivering it, then run again at once). The app is read again until it lists it or
+/// that time has passed, so the plan neither drops the held secret nor makes another.
+async fn await_held_secret(
+    client: &GraphClient,
+    desired: &Desired,
+    hint: Option<&Outputs>,
+    live: &mut LiveState,
+) -> Result<(), GraphError> {
+    let Some(held) = hint
+        .filter(|o| Some(o.client_id.as_str()) == live.app_id())
+        .and_then(|o| o.secret.as_ref())
+    else {
+        return Ok(());
+    };
+    let made = held.expires - time::Duration::days(i64::from(desired.secret.lifetime_days));
+    let settle = time::Duration::try_from(crate::ownership::INTENT_SETTLE).unwrap_or_default();
+    let app_path = odata::by_key("applications", "uniqueName", &desired.app.unique_name);
+    let mut announced = false;
+    while !live.has_secret(held.key_id) && time::OffsetDateTime::now_utc() - made < settle {
+        if !announced {
+            tracing::warn!(
+                "the client secret this runner holds ({}) is not listed yet; waiting for Entra before planning",
+                held.key_id
+            );
+            announced = true;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        if let Some(app) = client.get_optional::<Application>(&app_path).await? {
+            live.record = Record::from_tags(app.tags.as_deref().unwrap_or_default());
+            live.application = Some(app);
+        }
+    }
+    Ok(())
 }
 
 /// Waits, for as long as replication may hide it, before the plan decides about a policy
