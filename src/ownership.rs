@@ -121,12 +121,16 @@ impl Record {
         self.delivered_secrets.contains(&key_id)
     }
 
-    /// Whether a policy made at `created` answers one of our intents (clocks may differ by
-    /// up to a minute).
+    /// Whether a policy made at `created` answers one of our intents: made after it, and
+    /// soon enough that replication alone explains why its run did not record it (clocks may
+    /// differ by up to a minute). A stale intent never claims a policy made much later.
     pub fn intended(&self, created: time::OffsetDateTime) -> bool {
-        self.policy_intents
-            .iter()
-            .any(|at| created.unix_timestamp() >= at - CLOCK_SLACK_SECONDS)
+        let created = created.unix_timestamp();
+        let settle = INTENT_SETTLE.as_secs() as i64;
+        self.policy_intents.iter().any(|at| {
+            created >= at.saturating_sub(CLOCK_SLACK_SECONDS)
+                && created <= at.saturating_add(settle + CLOCK_SLACK_SECONDS)
+        })
     }
 
     /// The record with `present` set: what is written from now on.
@@ -207,6 +211,10 @@ mod tests {
         assert!(
             !record.intended(at(1_700_000_000 - 3600)),
             "made before the intent"
+        );
+        assert!(
+            !record.intended(at(1_700_000_000 + 3600)),
+            "made long after the intent: a stale intent claims nothing"
         );
         let written = record.to_tags();
         assert!(written.contains(&"HideApp".to_string()));

@@ -158,8 +158,20 @@ async fn two_applies_started_apart_under_six_seconds_of_lag_leave_one_policy() {
     }
     settles(&h, h.dir.path(), Duration::from_secs(6));
     converged(&h, &[h.dir.path(), second.path()]).unwrap();
-    // Two copies may have been made; never were two enforced.
+    // Two copies may have been made; never were two enforced: every copy was POSTed
+    // report-only under the pending name, and only the survivor was ever enabled.
     let log = h.running.sim.request_log();
+    for post in log
+        .iter()
+        .filter(|e| e.method == "POST" && e.path == POLICIES)
+    {
+        let body = post.body.as_ref().unwrap();
+        assert_eq!(body["state"], "enabledForReportingButNotEnforced");
+        assert_eq!(
+            body["displayName"],
+            "MFA Pilot (entra-mail pending: pandora-itsm-mail)"
+        );
+    }
     let survivor = h.snapshot()["conditionalAccessPolicies"][0]["id"]
         .as_str()
         .unwrap()

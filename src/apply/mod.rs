@@ -78,7 +78,7 @@ pub struct ApplyContext<'a> {
     /// that stale copy back would undo them.
     own_entries: Mutex<OwnEntries>,
     /// The rev of this run's last record write, and when it was sent.
-    last_record_write: Mutex<Option<(String, Instant)>>,
+    last_record_write: Mutex<Option<RecordWrite>>,
     /// Off for destroy: the app that holds the record goes too.
     recording: bool,
 }
@@ -116,6 +116,23 @@ impl OwnEntries {
         }
     }
 
+    /// `copy` marked, with the entries seen (no change of their own: they only ride along),
+    /// then this run's; whether anything of this run's changed it.
+    fn applied_to(&self, copy: &Record) -> (Record, bool) {
+        let mut changed = !copy.present;
+        let mut next = copy.clone().marked();
+        for entry in self.seen.iter().filter(|e| !self.removed.contains(e)) {
+            next.add(entry);
+        }
+        for entry in &self.added {
+            changed |= next.add(entry);
+        }
+        for entry in &self.removed {
+            changed |= next.remove(entry);
+        }
+        (next, changed)
+    }
+
     fn note(&mut self, add: &[Entry], remove: &[Entry]) {
         for entry in add {
             self.removed.retain(|e| e != entry);
@@ -127,6 +144,34 @@ impl OwnEntries {
             self.added.retain(|e| e != entry);
             if !self.removed.contains(entry) {
                 self.removed.push(entry.clone());
+            }
+        }
+    }
+}
+
+/// This run's last record write.
+#[derive(Debug, Clone)]
+struct RecordWrite {
+    rev: String,
+    /// The rev of the copy it was written over.
+    based_on: Option<String>,
+    sent_at: Instant,
+}
+
+impl RecordWrite {
+    /// Whether `record` shows this write or a later one: its rev is ours, or neither ours
+    /// nor the one we wrote over, and no older than that one.
+    fn shown_in(&self, record: &Record) -> bool {
+        match record.rev.as_deref() {
+            Some(rev) if rev == self.rev => true,
+            shown => {
+                shown != self.based_on.as_deref()
+                    && shown.map(Record::rev_millis).unwrap_or(0)
+                        >= self
+                            .based_on
+                            .as_deref()
+                            .map(Record::rev_millis)
+                            .unwrap_or(0)
             }
         }
     }
@@ -214,7 +259,9 @@ impl<'a> ApplyContext<'a> {
         }
         let _serialized = self.record_writes.lock().await;
         let tenant_copy = self.read_tenant_record().await?;
-        self.write_record_over(tenant_copy, add, remove, body).await
+        self.write_record_over(tenant_copy, add, remove, body)
+            .await
+            .map(|_| ())
     }
 
     /// Runs `create` (a POST whose answer names a new object) and records what it made,
@@ -256,14 +303,16 @@ impl<'a> ApplyContext<'a> {
 
     /// The record as the tenant holds it now. Another run may have written it since we read
     /// it, and `tags` is replaced whole on every write: each write starts from this copy, so
-    /// no entry of theirs is lost.
+    /// no entry of theirs is lost. An app that carries no record yet (made before the record
+    /// existed) may have any secret of ours in use: the copy lists them all as delivered, so
+    /// the first write that marks the app records them too.
     async fn read_tenant_record(&self) -> Result<Record, ApplyError> {
         let object_id = self
             .known()
             .app_object_id
             .ok_or(ApplyError::Missing("the application's object id"))?;
         let read = crate::graph::Request::get(format!("applications/{object_id}"))
-            .query("$select", "id,tags");
+            .query("$select", "id,tags,passwordCredentials");
         let current: crate::graph::models::Application = self
             .retry_while_replicating(
                 "the application",
@@ -271,136 +320,170 @@ impl<'a> ApplyContext<'a> {
                 || async { self.client.send(&read).await?.json() },
             )
             .await?;
-        Ok(Record::from_tags(
-            current.tags.as_deref().unwrap_or_default(),
-        ))
+        let mut record = Record::from_tags(current.tags.as_deref().unwrap_or_default());
+        if !record.present {
+            let ours = &self.desired.secret.display_name;
+            for credential in current.password_credentials.iter().flatten() {
+                if credential.display_name.as_deref() == Some(ours.as_str()) {
+                    if let Some(key) = credential.key_id {
+                        record.add(&Entry::DeliveredSecret(key));
+                    }
+                }
+            }
+        }
+        if let Ok(mut own) = self.own_entries.lock() {
+            own.saw(&record);
+        }
+        Ok(record)
     }
 
-    /// Writes `tenant_copy` with `add` and without `remove` (skipped when that changes
-    /// nothing); the caller holds `record_writes`.
+    /// Writes `tenant_copy` with this run's entries, `add` and not `remove` (skipped when
+    /// that changes nothing; the caller holds `record_writes`). Policy and delivered-secret
+    /// entries this run has seen ride along, so a write from a stale copy by another run is
+    /// undone by ours. When the app is not readable yet (lag), the copy is read again before
+    /// the write is retried: time has passed, and another run may have written. Returns
+    /// whether a write was sent.
     async fn write_record_over(
         &self,
         tenant_copy: Record,
         add: &[Entry],
         remove: &[Entry],
         body: &serde_json::Value,
-    ) -> Result<(), ApplyError> {
-        let mut changed = !tenant_copy.present;
-        let mut next = tenant_copy.marked();
+    ) -> Result<bool, ApplyError> {
+        let object_id = self
+            .known()
+            .app_object_id
+            .ok_or(ApplyError::Missing("the application's object id"))?;
         let mut own = self
             .own_entries
             .lock()
             .map(|o| o.clone())
             .unwrap_or_default();
         own.note(add, remove);
-        for entry in &own.added {
-            changed |= next.add(entry);
-        }
-        for entry in &own.removed {
-            changed |= next.remove(entry);
-        }
         let has_body = body.as_object().is_some_and(|b| !b.is_empty());
-        if !changed && !has_body {
-            return Ok(());
+        let mut copy = tenant_copy;
+        let mut wait = Duration::from_millis(250);
+        loop {
+            let (mut next, changed) = own.applied_to(&copy);
+            if !changed && !has_body {
+                self.keep_own(own);
+                return Ok(false);
+            }
+            let rev = Record::new_rev();
+            next.rev = Some(rev.clone());
+            let mut request_body = body.clone();
+            request_body["tags"] = serde_json::json!(next.to_tags());
+            let request =
+                crate::graph::Request::patch(format!("applications/{object_id}"), request_body);
+            let sent_at = Instant::now();
+            match self.client.send(&request).await {
+                Ok(_) => {
+                    self.keep_own(own);
+                    if let Ok(mut last) = self.last_record_write.lock() {
+                        *last = Some(RecordWrite {
+                            rev,
+                            based_on: copy.rev.clone(),
+                            sent_at,
+                        });
+                    }
+                    return Ok(true);
+                }
+                Err(e) if e.status() == Some(404) => {
+                    self.wait_for_replication("the application", &mut wait, || e.to_string())
+                        .await?;
+                    copy = self.read_tenant_record().await?;
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
-        let object_id = self
-            .known()
-            .app_object_id
-            .ok_or(ApplyError::Missing("the application's object id"))?;
-        let rev = Record::new_rev();
-        next.rev = Some(rev.clone());
-        let mut body = body.clone();
-        body["tags"] = serde_json::json!(next.to_tags());
-        let sent_at = Instant::now();
-        let request = crate::graph::Request::patch(format!("applications/{object_id}"), body);
-        self.retry_while_replicating(
-            "the application",
-            |e| e.status() == Some(404),
-            || self.client.send(&request),
-        )
-        .await?;
+    }
+
+    fn keep_own(&self, own: OwnEntries) {
         if let Ok(mut kept) = self.own_entries.lock() {
             *kept = own;
         }
-        if let Ok(mut last) = self.last_record_write.lock() {
-            *last = Some((rev, sent_at));
-        }
-        Ok(())
     }
 
-    /// Whether `record` lacks something this run wrote or saw, or holds what it removed.
+    /// Whether `record` lacks an entry this run wrote, or holds one it removed.
     fn lacks_own(&self, record: &Record) -> bool {
         let Ok(own) = self.own_entries.lock() else {
             return false;
         };
-        own.added.iter().any(|e| !record.has(e))
-            || own.removed.iter().any(|e| record.has(e))
-            || own
-                .seen
-                .iter()
-                .filter(|e| !own.removed.contains(e))
-                .any(|e| !record.has(e))
+        own.added.iter().any(|e| !record.has(e)) || own.removed.iter().any(|e| record.has(e))
     }
 
-    /// Under replication lag, another run's record write may be based on a copy older than
-    /// ours and drop what we wrote (a delivered secret would then look undelivered to the
-    /// next run). So a run that met lag watches the record after its last write: until its
-    /// own write shows (which measures the lag), then for as long again, since a write based
-    /// on a copy older than ours lands within that time. Whatever is missing is written back.
-    /// Without lag, or without a record write, this costs nothing.
+    /// Another run's record write may be based on a copy read before ours replicated, and
+    /// drop what we wrote (a delivered secret would then look undelivered to the next run).
+    /// So after its last record write a run watches the record: until its own write shows,
+    /// or a later one (a rev that is neither ours nor the one we wrote over, and no older),
+    /// which measures the lag; then for as long again, since a write based on a copy older
+    /// than ours lands within that time. Whatever of ours is missing is written back. Without
+    /// lag this is two reads. It never fails the run: past its bound it warns.
     pub async fn settle_record(&self) -> Result<(), ApplyError> {
-        let met_lag = self
-            .replication_waits
-            .lock()
-            .map(|c| *c > 0)
-            .unwrap_or(false);
         let last = self.last_record_write.lock().ok().and_then(|l| l.clone());
-        let (Some((mut ours, mut sent_at)), true, true) = (last, met_lag, self.recording) else {
+        let Some(mut ours) = last.filter(|_| self.recording) else {
             return Ok(());
         };
-        self.progress
-            .step("watching the ownership record while Entra replicates it");
+        let bound = (2 * crate::ownership::INTENT_SETTLE)
+            .min(self.budget.saturating_sub(self.started.elapsed()));
+        let watching = Instant::now();
         let mut visible_since: Option<Instant> = None;
-        let mut wait = Duration::from_millis(250);
+        let mut wait = Duration::from_millis(100);
         loop {
-            let record = self.read_tenant_record().await?;
-            let shown = record.rev.as_deref().map(Record::rev_millis).unwrap_or(0);
-            let caught_up =
-                record.rev.as_deref() == Some(ours.as_str()) || shown > Record::rev_millis(&ours);
-            if caught_up && self.lacks_own(&record) {
-                let _serialized = self.record_writes.lock().await;
-                self.write_record_over(record, &[], &[], &serde_json::json!({}))
-                    .await?;
-                if let Some((rev, at)) = self.last_record_write.lock().ok().and_then(|l| l.clone())
-                {
-                    (ours, sent_at) = (rev, at);
-                }
-                visible_since = None;
-                continue;
+            if watching.elapsed() >= bound {
+                tracing::warn!(
+                    "the app's ownership record did not settle within {:.0}s; the next run checks it again",
+                    bound.as_secs_f64()
+                );
+                return Ok(());
             }
-            if caught_up {
-                let since = *visible_since.get_or_insert_with(Instant::now);
-                let lag = since.saturating_duration_since(sent_at);
-                if since.elapsed() > lag + Duration::from_secs(1) {
+            let record = match self.read_tenant_record().await {
+                Ok(record) => record,
+                Err(error) => {
+                    tracing::warn!("cannot read the app's ownership record back ({error}); the next run checks it again");
                     return Ok(());
                 }
+            };
+            if ours.shown_in(&record) && self.lacks_own(&record) {
+                let _serialized = self.record_writes.lock().await;
+                let rewrote = self
+                    .write_record_over(record, &[], &[], &serde_json::json!({}))
+                    .await;
+                if rewrote.as_ref().is_ok_and(|sent| *sent) {
+                    if let Some(latest) = self.last_record_write.lock().ok().and_then(|l| l.clone())
+                    {
+                        ours = latest;
+                    }
+                    visible_since = None;
+                    continue;
+                }
+                if let Err(error) = rewrote {
+                    tracing::warn!("cannot put back this run's ownership entries ({error}); the next run checks them again");
+                    return Ok(());
+                }
+            } else if ours.shown_in(&record) {
+                let since = *visible_since.get_or_insert_with(Instant::now);
+                let lag = since.saturating_duration_since(ours.sent_at);
+                if since.elapsed() >= lag {
+                    return Ok(());
+                }
+                wait = wait.min(lag - since.elapsed());
             }
-            self.wait_for_replication("the ownership record", &mut wait, || {
-                "this run's last write is not shown yet".to_string()
-            })
-            .await?;
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(Duration::from_secs(2));
         }
     }
 
     /// Gives an app this run has just made (`201`, sent without `tags`) its record. Its tags
-    /// are known to be empty, so nothing is read first.
+    /// are known to be empty, so nothing is read first (unless the write must be retried).
     pub async fn record_new_app(&self) -> Result<(), ApplyError> {
         if !self.recording {
             return Ok(());
         }
         let _serialized = self.record_writes.lock().await;
         self.write_record_over(Record::default(), &[], &[], &serde_json::json!({}))
-            .await
+            .await?;
+        Ok(())
     }
 
     pub fn known(&self) -> Known {

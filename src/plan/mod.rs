@@ -533,7 +533,7 @@ fn record_sync(
             record
                 .policy_intents
                 .iter()
-                .filter(|at| now.unix_timestamp() - **at > intent_window)
+                .filter(|at| now.unix_timestamp().saturating_sub(**at) > intent_window)
                 .map(|at| Entry::PolicyIntent(*at)),
         );
     }

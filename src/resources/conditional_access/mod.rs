@@ -269,11 +269,14 @@ fn find_ours<'a>(
     let pending = pending_name(&policy.display_name, &desired.app.unique_name);
     intended.extend(ca.named_not_ours(&pending, record));
     intended.sort_by_key(|p| (p.created_date_time, p.id.clone()));
-    let ours: Vec<(&ConditionalAccessPolicy, Claim)> = recorded
+    // The earliest copy of ours stays, whatever its claim: the rule a run's settle step
+    // follows too, so two runs never pick different survivors.
+    let mut ours: Vec<(&ConditionalAccessPolicy, Claim)> = recorded
         .into_iter()
         .map(|p| (p, Claim::Recorded))
         .chain(intended.into_iter().map(|p| (p, Claim::Intended)))
         .collect();
+    ours.sort_by_key(|(p, _)| (p.created_date_time, p.id.clone()));
     let Some((first, duplicates)) = ours.split_first() else {
         return match strangers.as_slice() {
             [] => Ok((None, Vec::new())),
@@ -318,11 +321,14 @@ fn duplicate_delete(
     } else {
         "a second policy of ours (two runs at once)"
     };
-    delete_change(
+    let mut change = delete_change(
         format!("{}[{}]", address(policy), short_id(duplicate)),
         duplicate,
         format!("{why}; the earliest, {kept}, is kept"),
-    )
+    );
+    // After the kept copy is named and enforced, so the policy is never off meanwhile.
+    change.depends_on = vec![address(policy)];
+    change
 }
 
 /// `[…]` of an address that tells one policy of ours from another: its id's first 8 characters.
@@ -450,8 +456,10 @@ async fn find_after_lost_answer(
             "the policy whose answer was lost",
             crate::ownership::INTENT_SETTLE,
             || async {
+                // Only the pending name: every copy of ours is POSTed under it, and a policy
+                // with the real name made in these seconds may be an admin's.
                 let pending = pending_name(name, &ctx.desired.app.unique_name);
-                let listed = list_named(ctx, &[name, &pending]).await?;
+                let listed = list_named(ctx, &[&pending]).await?;
                 Ok::<_, crate::graph::GraphError>(
                     listed
                         .into_iter()
