@@ -433,8 +433,8 @@ async fn core_round_trips(latency: Duration, report: &mut Report) {
         (
             "cold apply",
             &cold,
-            "≤ 6 waves, ≤ 20 requests",
-            cold.waves <= 6 && cold.requests <= 20,
+            "≤ 7 waves, ≤ 20 requests",
+            cold.waves <= 7 && cold.requests <= 20,
         ),
         (
             "no-op apply",

@@ -417,8 +417,9 @@ impl<'a> ApplyContext<'a> {
     /// So after its last record write a run watches the record: until its own write shows,
     /// or a later one (a rev that is neither ours nor the one we wrote over, and no older),
     /// which measures the lag; then for as long again, since a write based on a copy older
-    /// than ours lands within that time. Whatever of ours is missing is written back. Without
-    /// lag this is two reads. It never fails the run: past its bound it warns.
+    /// than ours lands within that time. Whatever of ours is missing is written back. When
+    /// the first look shows our write and the run met no lag on anything it made, that one
+    /// read is all. It never fails the run: past its bound it warns.
     pub async fn settle_record(&self) -> Result<(), ApplyError> {
         let last = self.last_record_write.lock().ok().and_then(|l| l.clone());
         let Some(mut ours) = last.filter(|_| self.recording) else {
@@ -428,6 +429,8 @@ impl<'a> ApplyContext<'a> {
             .min(self.budget.saturating_sub(self.started.elapsed()));
         let watching = Instant::now();
         let mut visible_since: Option<Instant> = None;
+        // Whether a look has shown the record without our write yet: lag, measured.
+        let mut seen_pending = false;
         let mut wait = Duration::from_millis(100);
         loop {
             if watching.elapsed() >= bound {
@@ -462,12 +465,25 @@ impl<'a> ApplyContext<'a> {
                     return Ok(());
                 }
             } else if ours.shown_in(&record) {
+                // Shown at the very first look, by a run that met no lag on anything it made:
+                // the tenant replicates at once, and one look is all it takes.
+                let first_look = visible_since.is_none() && !seen_pending;
+                let met_lag = self
+                    .replication_waits
+                    .lock()
+                    .map(|c| *c > 0)
+                    .unwrap_or(true);
+                if first_look && !met_lag {
+                    return Ok(());
+                }
                 let since = *visible_since.get_or_insert_with(Instant::now);
                 let lag = since.saturating_duration_since(ours.sent_at);
                 if since.elapsed() >= lag {
                     return Ok(());
                 }
                 wait = wait.min(lag - since.elapsed());
+            } else {
+                seen_pending = true;
             }
             tokio::time::sleep(wait).await;
             wait = (wait * 2).min(Duration::from_secs(2));
