@@ -77,7 +77,11 @@ fn ours<'a>(desired: &'a Desired, live: &'a LiveState, held: Option<&HeldSecret>
             })
         })
         .collect();
-    ours.sort_by_key(|s| (s.started(), s.key_id));
+    // Oldest first. Graph gives start times to the second, so two secrets made in one second
+    // are told apart by expiry, then by which one this runner holds: never by keyId alone,
+    // which would let a renewal remove the secret it just delivered.
+    let is_held = |key: Uuid| held.is_some_and(|h| h.key_id == key);
+    ours.sort_by_key(|s| (s.started(), s.expires(), is_held(s.key_id), s.key_id));
     ours
 }
 
@@ -102,10 +106,8 @@ pub fn plan(
     let ours = ours(desired, live, held);
     let renew_before = time::Duration::days(i64::from(desired.secret.renew_before_days));
     let grace = time::Duration::days(i64::from(desired.secret.grace_period_days));
-    let current = ours
-        .iter()
-        .filter(|s| s.delivered && s.expires() > now)
-        .max_by_key(|s| (s.started(), s.key_id));
+    // The newest delivered secret still valid (`ours` is oldest first).
+    let current = ours.iter().rev().find(|s| s.delivered && s.expires() > now);
 
     let create_reason = if live.application.is_none() {
         None
