@@ -123,8 +123,11 @@ fn impatient_client(running: &Running) -> GraphClient {
     .unwrap();
     GraphClient::builder(&endpoints, credential)
         .http_client(http)
+        // Time for one exchange with the local simulator, never for the shortest retry wait
+        // (half of the 1 s base delay): the budget now also bounds each request, so a 1 ms
+        // budget would end the first exchange before its answer.
         .retry(RetryPolicy {
-            budget: Duration::from_millis(1),
+            budget: Duration::from_millis(450),
             ..RetryPolicy::default()
         })
         .build()
