@@ -237,15 +237,7 @@ async fn killed_at(nth: u64) -> Result<(), String> {
     }
     child.kill().unwrap();
     let _ = child.wait();
-    let (method, path) = h
-        .running
-        .sim
-        .request_log()
-        .iter()
-        .filter(|e| e.wrote)
-        .nth(nth as usize - 1)
-        .map(|e| (e.method.clone(), e.path.clone()))
-        .unwrap_or_default();
+    let (method, path) = h.nth_write(nth).unwrap_or_default();
     let again = tokio::task::block_in_place(|| apply(&h, &dir));
     if again.code != 0 {
         return Err(format!(

@@ -77,15 +77,7 @@ async fn apply_until_done(h: &Harness, tries: usize) -> usize {
 
 /// The method and path of the `nth` write (1-based) the simulator has seen.
 fn nth_write(h: &Harness, nth: u64) -> (String, String) {
-    let entry = h
-        .running
-        .sim
-        .request_log()
-        .into_iter()
-        .filter(|e| e.wrote)
-        .nth(nth as usize - 1)
-        .expect("that write was logged");
-    (entry.method, entry.path)
+    h.nth_write(nth).expect("that write was logged")
 }
 
 #[tokio::test]

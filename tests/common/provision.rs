@@ -262,6 +262,17 @@ impl Harness {
             .collect()
     }
 
+    /// The method and path of the `nth` write (1-based) the simulator has seen.
+    pub fn nth_write(&self, nth: u64) -> Option<(String, String)> {
+        self.running
+            .sim
+            .request_log()
+            .into_iter()
+            .filter(|e| e.wrote)
+            .nth(nth.checked_sub(1)? as usize)
+            .map(|e| (e.method, e.path))
+    }
+
     pub fn writes(&self) -> u64 {
         self.running.sim.counters().writes
     }
