@@ -13,15 +13,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use entra_mail::apply::{self, ApplyContext};
 use entra_mail::cloud::{Cloud, Endpoints};
 use entra_mail::config;
 use entra_mail::graph::GraphClient;
 use entra_mail::http::{build_client, TransportOptions};
-use entra_mail::live;
-use entra_mail::outputs::Outputs;
-use entra_mail::plan;
+use entra_mail::kind::{ApplySettings, PlanOptions};
 use entra_mail::progress::Progress;
+use entra_mail::session::Session;
 use entra_mail::sim::{Faults, LogEntry, Sim, SimOptions, TenantSpec};
 
 const TENANT: &str = "b3c1e0a2-7d4f-4c8e-9f1a-2d6b5e8c4a10";
@@ -100,28 +98,16 @@ async fn apply_once(sim: &Sim, config_path: &std::path::Path) -> Measured {
     let started = Instant::now();
     let client = client(sim).await;
     let desired = config::load(config_path).expect("config");
-    let outputs = Outputs::read(&desired.outputs.directory).expect("outputs");
-    let live = live::read(&client, &desired, outputs.as_ref())
+    let prepared = Session::new(&client, desired)
+        .expect("outputs")
+        .plan(&PlanOptions::at(time::OffsetDateTime::now_utc()))
         .await
-        .expect("live");
-    let plan = plan::build(
-        &desired,
-        &live,
-        outputs.as_ref(),
-        time::OffsetDateTime::now_utc(),
-    )
-    .expect("plan");
+        .expect("plan");
     let progress = Progress::silent();
-    let ctx = ApplyContext::new(
-        &client,
-        &desired,
-        &live,
-        outputs,
-        Duration::from_secs(120),
-        &progress,
-        None,
-    );
-    apply::run(&ctx, &plan).await.expect("apply");
+    prepared
+        .apply(ApplySettings::new(Duration::from_secs(120), &progress))
+        .await
+        .expect("apply");
     let wall = started.elapsed();
     let log = sim.request_log();
     Measured {

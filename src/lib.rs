@@ -1,8 +1,10 @@
 //! entra-mail: provision a Microsoft Entra tenant for Pandora ITSM's Microsoft 365 mail
 //! integration from one declarative file.
 //!
-//! Data flows one way: [`config`] (desired state) and [`graph`] (live state) feed the plan,
-//! the plan feeds apply, apply feeds the outputs. See README.md, "Architecture".
+//! Data flows one way: [`config`] (desired state) and the kinds' reads ([`live`]) feed the
+//! [`plan`], the plan feeds [`apply`], apply feeds the outputs. Every managed kind implements
+//! the contract in [`kind`] and is listed once in [`resources::KINDS`]; [`session`] runs the
+//! pipeline for one tenant, and the CLI only parses and renders. See README.md, "Architecture".
 
 pub mod apply;
 pub mod auth;
@@ -12,6 +14,7 @@ pub mod config;
 pub mod fsutil;
 pub mod graph;
 pub mod http;
+pub mod kind;
 pub mod live;
 pub mod outputs;
 pub mod ownership;
@@ -21,6 +24,7 @@ pub mod progress;
 pub mod render;
 pub mod resources;
 pub mod secret;
+pub mod session;
 pub mod sim;
 pub mod well_known;
 

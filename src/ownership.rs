@@ -177,6 +177,12 @@ impl Record {
     }
 }
 
+/// The tag that finds our service principal without knowing its app's appId, so a fresh
+/// runner reads it in the same wave as the app.
+pub fn service_principal_key(unique_name: &str) -> String {
+    format!("{PREFIX}app:{unique_name}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -56,8 +56,8 @@ fn optional(operation: &'static str, any_of: &[&[&'static str]]) -> Need {
     }
 }
 
-/// What `desired` needs of Microsoft Graph.
-pub fn needs(desired: &Desired) -> Vec<Need> {
+/// What the app registration, its secrets and its consent need of Microsoft Graph.
+pub fn app_needs(desired: &Desired) -> Vec<Need> {
     let mut needs = vec![
         need(
             "create and update the app registration and its secrets",
@@ -102,7 +102,16 @@ pub fn needs(desired: &Desired) -> Vec<Need> {
             ],
         ));
     }
-    if let Some(policy) = &desired.conditional_access {
+    needs
+}
+
+/// What the Conditional Access policy needs of Microsoft Graph.
+pub fn conditional_access_needs(desired: &Desired) -> Vec<Need> {
+    let Some(policy) = &desired.conditional_access else {
+        return Vec::new();
+    };
+    let mut needs = Vec::new();
+    {
         needs.push(need(
             "read Conditional Access policies and security defaults",
             &[&["Policy.Read.All"]],
@@ -185,17 +194,17 @@ pub fn needs(desired: &Desired) -> Vec<Need> {
 }
 
 /// The delegated scopes device code sign-in asks for: the least-privileged set of each need.
-pub fn delegated_scopes(desired: &Desired) -> Vec<String> {
-    let mut scopes: Vec<String> = needs(desired)
-        .into_iter()
+pub fn delegated_scopes(needs: &[Need]) -> Vec<String> {
+    let mut scopes: Vec<String> = needs
+        .iter()
         // Application.ReadWrite.OwnedBy exists only as an application permission.
         .filter_map(|n| {
             n.any_of
-                .into_iter()
+                .iter()
                 .find(|set| !set.contains(&"Application.ReadWrite.OwnedBy"))
         })
         .flatten()
-        .map(String::from)
+        .map(|scope| scope.to_string())
         .collect();
     scopes.sort();
     scopes.dedup();
@@ -274,7 +283,7 @@ pub enum PreflightError {
 }
 
 /// Compares the token's claims with what `desired` needs.
-pub fn report(desired: &Desired, claims: &Value) -> Result<Report, PreflightError> {
+pub fn report(desired: &Desired, needs: &[Need], claims: &Value) -> Result<Report, PreflightError> {
     let text = |key: &str| {
         claims
             .get(key)
@@ -326,7 +335,7 @@ pub fn report(desired: &Desired, claims: &Value) -> Result<Report, PreflightErro
         .map(str::to_ascii_lowercase)
         .collect();
     let mut checks = Vec::new();
-    for need in needs(desired) {
+    for need in needs {
         let usable: Vec<&Vec<&str>> = need
             .any_of
             .iter()
@@ -394,8 +403,8 @@ pub fn report(desired: &Desired, claims: &Value) -> Result<Report, PreflightErro
 }
 
 /// The preflight of `plan` and `apply`: an error before anything is read or written.
-pub fn check(desired: &Desired, claims: &Value) -> Result<Report, PreflightError> {
-    let report = report(desired, claims)?;
+pub fn check(desired: &Desired, needs: &[Need], claims: &Value) -> Result<Report, PreflightError> {
+    let report = report(desired, needs, claims)?;
     match report.missing_message() {
         Some(message) => Err(PreflightError::Missing(message)),
         None => Ok(report),

@@ -3,10 +3,9 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::provision::{Harness, CONFIG, TENANT};
-use entra_mail::plan::{report, Action, PlanOptions};
+use entra_mail::kind::{Action, PlanOptions};
+use entra_mail::plan::report;
 use entra_mail::sim::Faults;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
@@ -553,25 +552,11 @@ async fn pacing_keeps_conditional_access_under_one_request_per_second() {
 async fn destroy_removes_the_policy() {
     let h = Harness::start(&config(POLICY), Faults::default()).await;
     h.try_apply_with(&now()).await.unwrap();
-    let desired = h.desired();
-    let live = h.live().await;
-    let plan = entra_mail::plan::build_destroy(&desired, &live);
+    let plan = h.destroy().await;
     assert!(plan
         .changes
         .iter()
         .any(|c| c.address == "conditional_access_policy.mfa-pilot" && c.action == Action::Delete));
-    let progress = entra_mail::progress::Progress::silent();
-    let ctx = entra_mail::apply::ApplyContext::new(
-        &h.client,
-        &desired,
-        &live,
-        None,
-        Duration::from_secs(30),
-        &progress,
-        None,
-    )
-    .without_recording();
-    entra_mail::apply::run(&ctx, &plan).await.unwrap();
     assert!(policies(&h).is_empty());
 }
 

@@ -327,7 +327,7 @@ async fn a_record_write_from_a_stale_copy_is_repaired_by_the_run_it_dropped() {
             }
         }
     };
-    let options = entra_mail::plan::PlanOptions::at(time::OffsetDateTime::now_utc());
+    let options = entra_mail::kind::PlanOptions::at(time::OffsetDateTime::now_utc());
     let (applied, ()) = tokio::join!(h.try_apply_with(&options), stale_writer);
     applied.unwrap();
     tokio::time::sleep(Duration::from_millis(3500)).await;

@@ -5,7 +5,7 @@
 mod common;
 
 use common::provision::{Harness, CONFIG};
-use entra_mail::plan::PlanOptions;
+use entra_mail::kind::PlanOptions;
 use entra_mail::sim::Faults;
 use serde_json::Value;
 use time::OffsetDateTime;

@@ -6,7 +6,8 @@ mod common;
 use std::time::Duration;
 
 use common::provision::{Harness, CONFIG, TENANT};
-use entra_mail::plan::Action;
+use entra_mail::kind::{Action, PlanOptions};
+use entra_mail::resources::application;
 use entra_mail::sim::Faults;
 use serde_json::json;
 use time::OffsetDateTime;
@@ -43,8 +44,8 @@ async fn a_cold_apply_builds_exactly_the_seed_app() {
     );
 
     // The sign-in paths the config leaves closed are set explicitly on create.
-    match &plan.changes[0].operation {
-        entra_mail::plan::Operation::UpsertApplication { body, .. } => {
+    match plan.changes[0].operation_as::<application::Op>() {
+        Some(application::Op::UpsertApplication { body, .. }) => {
             assert_eq!(body["spa"], json!({"redirectUris": []}));
             assert_eq!(body["publicClient"], json!({"redirectUris": []}));
             assert_eq!(
@@ -353,11 +354,11 @@ async fn an_enabled_scope_is_disabled_before_it_changes() {
     ));
     let plan = h.plan().await;
     assert_eq!(actions(&plan), ["~ application.pandora-itsm-mail"]);
-    match &plan.changes[0].operation {
-        entra_mail::plan::Operation::UpsertApplication {
+    match plan.changes[0].operation_as::<application::Op>() {
+        Some(application::Op::UpsertApplication {
             disable_scopes_first,
             ..
-        } => {
+        }) => {
             let first = disable_scopes_first
                 .as_ref()
                 .expect("the scope is disabled first");
@@ -384,12 +385,10 @@ async fn an_unknown_permission_names_the_closest_ones() {
         Faults::default(),
     )
     .await;
-    let desired = h.desired();
-    let live = entra_mail::live::read(&h.client, &desired, None)
+    let error = h
+        .try_plan_with(&PlanOptions::at(OffsetDateTime::now_utc()))
         .await
-        .unwrap();
-    let error =
-        entra_mail::plan::build(&desired, &live, None, OffsetDateTime::now_utc()).unwrap_err();
+        .unwrap_err();
     assert_eq!(
         error.to_string(),
         "Microsoft Graph publishes no delegated permission `SMTP.Sendd`; did you mean `SMTP.Send`?"
@@ -448,20 +447,7 @@ async fn destroy_removes_only_our_objects_and_can_run_twice() {
     let count = |v: &serde_json::Value, key: &str| v[key].as_array().unwrap().len();
 
     for _ in 0..2 {
-        let desired = h.desired();
-        let live = h.live().await;
-        let plan = entra_mail::plan::build_destroy(&desired, &live);
-        let progress = entra_mail::progress::Progress::silent();
-        let ctx = entra_mail::apply::ApplyContext::new(
-            &h.client,
-            &desired,
-            &live,
-            None,
-            Duration::from_secs(30),
-            &progress,
-            None,
-        );
-        entra_mail::apply::run(&ctx, &plan).await.unwrap();
+        h.destroy().await;
     }
 
     let after = h.snapshot();

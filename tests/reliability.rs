@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use common::provision::{outputs_of, try_apply, Harness, CONFIG};
-use entra_mail::plan::PlanOptions;
+use entra_mail::kind::PlanOptions;
 use entra_mail::sim::Faults;
 use serde_json::Value;
 use time::OffsetDateTime;

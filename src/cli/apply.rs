@@ -6,15 +6,15 @@ use std::process::ExitCode;
 use anyhow::bail;
 use clap::Args;
 
-use super::plan::{
-    connect_and_read, load_configs, prepare, sim_for, Connected, PlanArgs, Prepared,
-};
+use super::plan::{connect, load_configs, prepare, sim_for, PlanArgs};
 use super::session::TenantArgs;
 use super::{GlobalArgs, OutputFormat};
-use crate::apply::{self, ApplyContext, SecretHook};
-use crate::live::{find_held_secret, HeldSecretInTenant};
-use crate::plan::{report, Action, Plan};
+use crate::apply::ApplyReport;
+use crate::kind::{Action, ApplySettings, SecretHook};
+use crate::plan::{report, Plan};
 use crate::progress::Progress;
+use crate::resources::client_secret::{find_held_secret, HeldSecretInTenant};
+use crate::session::Prepared;
 
 #[derive(Debug, Args, Clone)]
 pub struct ApplyArgs {
@@ -143,7 +143,7 @@ async fn apply_many(
                 let mut outcome = super::plan::outcome_of(config.clone(), &prepared.plan);
                 if prepared.plan.has_changes() {
                     ready.push((outcomes.len(), prepared));
-                } else if let Err(error) = narrow_outputs(&prepared.desired, |line| {
+                } else if let Err(error) = narrow_outputs(&prepared.session.desired, |line| {
                     if text {
                         print!("{line}");
                     }
@@ -179,7 +179,7 @@ async fn apply_many(
             |(index, prepared)| {
                 let progress = Progress::for_tenant(
                     &multi,
-                    &prepared.desired.source.display().to_string(),
+                    &prepared.session.desired.source.display().to_string(),
                     global.quiet,
                 );
                 async move {
@@ -243,25 +243,13 @@ async fn execute(
     prepared: Prepared,
     budget: std::time::Duration,
     progress: &Progress,
-) -> anyhow::Result<apply::ApplyReport> {
-    let Prepared {
-        desired,
-        client,
-        outputs,
-        live,
-        plan,
-    } = prepared;
-    narrow_outputs(&desired, |line| progress.note(line.trim_end()))?;
-    let ctx = ApplyContext::new(
-        &client,
-        &desired,
-        &live,
-        outputs,
-        budget,
-        progress,
-        secret_hook(),
-    );
-    let report = apply::run(&ctx, &plan).await;
+) -> anyhow::Result<ApplyReport> {
+    narrow_outputs(&prepared.session.desired, |line| {
+        progress.note(line.trim_end())
+    })?;
+    let mut settings = ApplySettings::new(budget, progress);
+    settings.on_new_secret = secret_hook();
+    let report = prepared.apply(settings).await;
     progress.finish();
     Ok(report?)
 }
@@ -272,25 +260,23 @@ async fn apply_one(
     prepared: Prepared,
     to_stderr: bool,
 ) -> anyhow::Result<serde_json::Value> {
-    let Prepared {
-        desired,
-        client,
-        outputs,
-        live,
-        plan,
-    } = prepared;
+    let (desired, client, plan) = (
+        &prepared.session.desired,
+        prepared.session.client(),
+        &prepared.plan,
+    );
     let style = report::Style::detect();
-    report_line(to_stderr, &report::text(&plan, style));
-    let mut summary = summary_json(&plan);
+    report_line(to_stderr, &report::text(plan, style));
+    let mut summary = summary_json(plan);
     if !plan.has_changes() {
-        summary["narrowed"] = narrow_outputs(&desired, |line| report_line(to_stderr, line))?;
+        summary["narrowed"] = narrow_outputs(desired, |line| report_line(to_stderr, line))?;
         let (requests, writes) = client.request_counts();
         report_line(
             to_stderr,
             &format!("Nothing to apply: {writes} writes ({requests} Graph requests, all reads).\n"),
         );
         if args.secret_stdout {
-            print_held_secret(outputs.as_ref())?;
+            print_held_secret(prepared.session.outputs.as_ref())?;
         }
         summary["graph_requests"] = requests.into();
         summary["graph_writes"] = writes.into();
@@ -299,18 +285,11 @@ async fn apply_one(
     if !confirm("\nApply these changes?", args.auto_approve)? {
         bail!("apply cancelled; nothing was changed");
     }
-    summary["narrowed"] = narrow_outputs(&desired, |line| report_line(to_stderr, line))?;
+    summary["narrowed"] = narrow_outputs(desired, |line| report_line(to_stderr, line))?;
     let progress = Progress::new(global.quiet);
-    let ctx = ApplyContext::new(
-        &client,
-        &desired,
-        &live,
-        outputs,
-        args.plan.tenant.budget(),
-        &progress,
-        secret_hook(),
-    );
-    let result = apply::run(&ctx, &plan).await;
+    let mut settings = ApplySettings::new(args.plan.tenant.budget(), &progress);
+    settings.on_new_secret = secret_hook();
+    let result = prepared.apply(settings).await;
     progress.finish();
     let report = result?;
     let (requests, writes) = client.request_counts();
@@ -392,57 +371,118 @@ pub async fn destroy(global: &GlobalArgs, args: &DestroyArgs) -> anyhow::Result<
         Err(code) => return Ok(code),
     };
     let sim = sim_for(&args.tenant, &configs).await?;
+    let json = global.output == OutputFormat::Json;
+    let mut summaries = Vec::new();
     for desired in configs {
         // No apply plan here: a missing group, an unknown permission or the lockout guard
         // must not stop a destroy.
-        let Connected {
-            desired,
-            client,
-            mut live,
-            outputs,
-        } = connect_and_read(global, &args.tenant, desired, sim.as_ref()).await?;
-        crate::live::read_recorded_policies(&client, &mut live).await?;
-        let plan = crate::plan::build_destroy(&desired, &live);
-        let style = report::Style::detect();
+        let session = connect(global, &args.tenant, desired, sim.as_ref()).await?;
+        let prepared = session.plan_destroy().await?;
+        let (desired, client, plan) = (
+            &prepared.session.desired,
+            prepared.session.client(),
+            &prepared.plan,
+        );
+        let outputs = prepared.session.outputs.as_ref();
+        let mut summary = summary_json(plan);
+        if !json && plan.has_changes() {
+            print!("{}", report::text(plan, report::Style::detect()));
+        }
         if !plan.has_changes() {
-            for warning in &plan.warnings {
-                println!("warning: {warning}");
+            if !json {
+                for warning in &plan.warnings {
+                    println!("warning: {warning}");
+                }
             }
-            println!(
-                "Nothing to destroy in tenant {}: no object carries our keys or is recorded as ours.{}",
-                desired.tenant_id,
-                remove_dead_outputs(&client, &desired, outputs.as_ref()).await
-            );
+            let note = remove_dead_outputs(client, desired, outputs).await;
+            if !json {
+                println!(
+                    "Nothing to destroy in tenant {}: no object carries our keys or is recorded as ours.{}",
+                    desired.tenant_id, note.sentence()
+                );
+            }
+            summary["outputs"] = note.json();
+            summaries.push(summary);
             continue;
         }
-        print!(
-            "{}",
-            report::text(&plan, style).replace("will change", "will destroy in")
-        );
         if !confirm("\nDestroy these objects?", args.auto_approve)? {
             bail!("destroy cancelled; nothing was changed");
         }
         let progress = Progress::new(global.quiet);
-        let ctx = ApplyContext::new(
-            &client,
-            &desired,
-            &live,
-            None,
-            args.tenant.budget(),
-            &progress,
-            None,
-        )
-        .without_recording();
-        let result = apply::run(&ctx, &plan).await;
+        let result = prepared
+            .apply(ApplySettings::new(args.tenant.budget(), &progress))
+            .await;
         progress.finish();
-        result?;
-        println!(
-            "\nDestroy complete: {} removed.{}",
-            plan.count(Action::Delete),
-            remove_dead_outputs(&client, &desired, outputs.as_ref()).await
-        );
+        let report = result?;
+        let note = remove_dead_outputs(client, desired, outputs).await;
+        if !json {
+            println!(
+                "\nDestroy complete: {} removed.{}",
+                plan.count(Action::Delete),
+                note.sentence()
+            );
+        }
+        summary["destroyed"] = serde_json::json!(report.applied);
+        summary["graph_requests"] = client.request_counts().0.into();
+        summary["graph_writes"] = client.request_counts().1.into();
+        summary["outputs"] = note.json();
+        summaries.push(summary);
+    }
+    if json {
+        let value = match summaries.len() {
+            1 => summaries.remove(0),
+            _ => serde_json::Value::Array(summaries),
+        };
+        println!("{}", serde_json::to_string_pretty(&value)?);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What destroy did with this machine's outputs.
+enum OutputsNote {
+    /// Kept: the secret they hold still exists in the tenant, on app `client_id`.
+    Kept {
+        path: std::path::PathBuf,
+        key_id: uuid::Uuid,
+        client_id: String,
+    },
+    Removed(Vec<std::path::PathBuf>),
+}
+
+impl OutputsNote {
+    fn sentence(&self) -> String {
+        match self {
+            OutputsNote::Kept {
+                path,
+                key_id,
+                client_id,
+            } => format!(
+                " Kept {}: its client secret (keyId {key_id}) still exists in the tenant on app {client_id}.",
+                path.display()
+            ),
+            OutputsNote::Removed(removed) if removed.is_empty() => String::new(),
+            OutputsNote::Removed(removed) => {
+                let names: Vec<String> = removed.iter().map(|p| p.display().to_string()).collect();
+                format!(
+                    " Removed the outputs that held its secret: {}.",
+                    names.join(", ")
+                )
+            }
+        }
+    }
+
+    fn json(&self) -> serde_json::Value {
+        match self {
+            OutputsNote::Kept {
+                path,
+                key_id,
+                client_id,
+            } => {
+                serde_json::json!({"kept": path, "reason": format!("its client secret (keyId {key_id}) still exists in the tenant on app {client_id}")})
+            }
+            OutputsNote::Removed(removed) => serde_json::json!({"removed": removed}),
+        }
+    }
 }
 
 /// Removes the outputs (they hold a secret) unless their secret still exists in the tenant,
@@ -451,9 +491,8 @@ async fn remove_dead_outputs(
     client: &crate::graph::GraphClient,
     desired: &crate::config::Desired,
     outputs: Option<&crate::outputs::Outputs>,
-) -> String {
-    if let Some(secret) = outputs.and_then(|o| o.secret.as_ref().map(|s| (o, s))) {
-        let (held, secret) = secret;
+) -> OutputsNote {
+    if let Some((held, secret)) = outputs.and_then(|o| o.secret.as_ref().map(|s| (o, s))) {
         let alive = match find_held_secret(client, &held.client_id, secret.key_id).await {
             Ok(HeldSecretInTenant::Listed(_)) => true,
             Ok(HeldSecretInTenant::AppGone | HeldSecretInTenant::SecretGone) => false,
@@ -461,25 +500,12 @@ async fn remove_dead_outputs(
             Err(_) => true,
         };
         if alive {
-            return format!(
-                " Kept {}: its client secret (keyId {}) still exists in the tenant on app {}.",
-                crate::outputs::Outputs::path_in(&desired.outputs.directory).display(),
-                secret.key_id,
-                held.client_id
-            );
+            return OutputsNote::Kept {
+                path: crate::outputs::Outputs::path_in(&desired.outputs.directory),
+                key_id: secret.key_id,
+                client_id: held.client_id.clone(),
+            };
         }
     }
-    removed_note(&crate::render::remove_all(desired))
-}
-
-fn removed_note(removed: &[std::path::PathBuf]) -> String {
-    if removed.is_empty() {
-        String::new()
-    } else {
-        let names: Vec<String> = removed.iter().map(|p| p.display().to_string()).collect();
-        format!(
-            " Removed the outputs that held its secret: {}.",
-            names.join(", ")
-        )
-    }
+    OutputsNote::Removed(crate::render::remove_all(desired))
 }

@@ -13,7 +13,7 @@ use super::session::{self, TenantArgs};
 use super::{GlobalArgs, OutputFormat};
 use crate::graph::models::IdentitySecurityDefaultsEnforcementPolicy;
 use crate::graph::GraphClient;
-use crate::live::{self, Licence};
+use crate::live::Licence;
 use crate::preflight;
 
 pub async fn run(global: &GlobalArgs, args: &TenantArgs) -> anyhow::Result<ExitCode> {
@@ -31,9 +31,11 @@ pub async fn run(global: &GlobalArgs, args: &TenantArgs) -> anyhow::Result<ExitC
             .token_claims()
             .await
             .with_context(|| format!("cannot sign in to tenant {}", desired.tenant_id))?;
-        let report = preflight::report(desired, &claims)?;
-        let (security_defaults, licence) =
-            tokio::join!(security_defaults(&client), live::read_licence(&client));
+        let report = preflight::report(desired, &crate::resources::needs(desired), &claims)?;
+        let (security_defaults, licence) = tokio::join!(
+            security_defaults(&client),
+            crate::resources::conditional_access::read::read_licence(&client)
+        );
         let policy_blocked = desired.conditional_access.is_some()
             && (security_defaults == Some(true) || licence == Licence::Missing);
         let secret = delivered::check(desired, &reach, &client, args.budget(), global.quiet).await;

@@ -3,7 +3,6 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::Args;
 use time::OffsetDateTime;
 
@@ -11,9 +10,9 @@ use super::session::{self, TenantArgs};
 use super::{validate, GlobalArgs, OutputFormat};
 use crate::config::{self, Desired};
 use crate::graph::GraphClient;
-use crate::live::{self, LiveState};
-use crate::outputs::Outputs;
-use crate::plan::{self, report, Plan};
+use crate::kind::PlanOptions;
+use crate::plan::{report, Plan};
+use crate::session::{Prepared, Session};
 use crate::sim::Sim;
 
 /// Exit code of `plan` when changes are pending (Terraform's `-detailed-exitcode`).
@@ -73,84 +72,41 @@ pub struct PlanArgs {
     pub rotate_secret: bool,
 }
 
-/// A config with its client and what the tenant holds.
-pub struct Connected {
-    pub desired: Desired,
-    pub client: GraphClient,
-    pub outputs: Option<Outputs>,
-    pub live: LiveState,
-}
-
-/// A config with its client, what the tenant holds, and the plan.
-pub struct Prepared {
-    pub desired: Desired,
-    pub client: GraphClient,
-    pub outputs: Option<Outputs>,
-    pub live: LiveState,
-    pub plan: Plan,
-}
-
-/// Signs in, checks the token, and reads the tenant: everything before a plan. `destroy`
-/// stops here, so nothing an apply would refuse can block it.
-pub async fn connect_and_read(
+/// Signs in and checks the token (the right tenant, every permission the config's kinds
+/// need): everything before the tenant is read.
+pub async fn connect(
     global: &GlobalArgs,
     args: &TenantArgs,
     desired: Desired,
     sim: Option<&Sim>,
-) -> anyhow::Result<Connected> {
+) -> anyhow::Result<Session> {
     let client = session::connect(global, args, &desired, sim)?;
-    // Before the first read: the right tenant, and every permission this config needs.
-    let claims = client
-        .token_claims()
-        .await
-        .with_context(|| format!("cannot sign in to tenant {}", desired.tenant_id))?;
-    let report = crate::preflight::check(&desired, &claims)?;
+    let report = Session::<GraphClient>::check_sign_in(&client, &desired).await?;
     tracing::info!(
         "signed in as {} {} with {}",
         report.kind,
         report.identity,
         report.permissions.join(", ")
     );
-    let outputs = Outputs::read(&desired.outputs.directory)?;
-    let live = live::read(&client, &desired, outputs.as_ref())
-        .await
-        .with_context(|| format!("cannot read tenant {}", desired.tenant_id))?;
-    Ok(Connected {
-        desired,
-        client,
-        outputs,
-        live,
-    })
+    Ok(Session::new(client, desired)?)
 }
 
+/// Signs in, reads the tenant and plans with the command line's options.
 pub async fn prepare(
     global: &GlobalArgs,
     args: &PlanArgs,
     desired: Desired,
     sim: Option<&Sim>,
 ) -> anyhow::Result<Prepared> {
-    let Connected {
-        desired,
-        client,
-        outputs,
-        live,
-    } = connect_and_read(global, &args.tenant, desired, sim).await?;
-    let options = plan::PlanOptions {
+    let options = PlanOptions {
         now: OffsetDateTime::now_utc(),
         allow_lockout_risk: args.tenant.allow_lockout_risk,
         staged: args.tenant.staged,
         adopt: args.adopt,
         rotate_secret: args.rotate_secret,
     };
-    let plan = plan::build_with(&desired, &live, outputs.as_ref(), &options)
-        .with_context(|| format!("cannot plan {}", desired.source.display()))?;
-    Ok(Prepared {
-        desired,
-        client,
-        outputs,
-        live,
-        plan,
-    })
+    let session = connect(global, &args.tenant, desired, sim).await?;
+    Ok(session.plan(&options).await?)
 }
 
 /// Starts the simulator when `--sim` asks for it.
@@ -236,7 +192,7 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<ExitCod
 
 /// A tenant's plan as a summary line.
 pub fn outcome_of(config: std::path::PathBuf, plan: &Plan) -> super::tenants::TenantOutcome {
-    use crate::plan::Action;
+    use crate::kind::Action;
     super::tenants::TenantOutcome {
         config,
         tenant_id: Some(plan.tenant_id.to_string()),

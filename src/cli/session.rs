@@ -182,7 +182,9 @@ pub fn connect_via(
                 tenant_id: &tenant_id,
                 authority_host: &endpoints.authority_host,
                 graph_url: &endpoints.graph_url,
-                delegated_scopes: crate::preflight::delegated_scopes(desired),
+                delegated_scopes: crate::preflight::delegated_scopes(&crate::resources::needs(
+                    desired,
+                )),
                 device_code_client_id: args.device_code_client_id.clone(),
                 http,
                 prompt: Arc::new(|message: &str| eprintln!("{message}")),

@@ -3,7 +3,8 @@
 
 use serde_json::{json, Value};
 
-use super::{Action, AttributeChange, Plan, ResourceChange};
+use super::{Plan, Purpose};
+use crate::kind::{Action, AttributeChange, ResourceChange};
 
 pub fn symbol(action: Action) -> &'static str {
     match action {
@@ -69,8 +70,12 @@ pub fn text(plan: &Plan, style: Style) -> String {
         ));
         return out;
     }
+    let verb = match plan.purpose {
+        Purpose::Apply => "will change",
+        Purpose::Destroy => "will destroy in",
+    };
     out.push_str(&format!(
-        "{} will change tenant {}:\n\n",
+        "{} {verb} tenant {}:\n\n",
         plan.source.display(),
         plan.tenant_id
     ));
@@ -95,7 +100,7 @@ fn change_text(change: &ResourceChange, style: Style) -> String {
     let mut out = format!(
         "  {} {}",
         style.paint(change.action, symbol(change.action)),
-        style.bold(&change.address)
+        style.bold(&change.address.to_string())
     );
     if let Some(reason) = &change.reason {
         out.push_str(&format!("  ({reason})"));
@@ -186,7 +191,7 @@ pub fn json(plan: &Plan) -> Value {
         .map(|c| {
             json!({
                 "address": c.address,
-                "type": c.kind,
+                "type": c.kind(),
                 "change": {
                     "actions": [match c.action { Action::Create => "create", Action::Update => "update", Action::Delete => "delete", Action::Adopt => "adopt" }],
                     "before": c.before,
@@ -200,6 +205,7 @@ pub fn json(plan: &Plan) -> Value {
         .collect();
     json!({
         "format_version": "1.0",
+        "purpose": plan.purpose,
         "tool": crate::USER_AGENT,
         "config": plan.source,
         "tenant_id": plan.tenant_id,

@@ -13,13 +13,16 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::apply::{ApplyContext, ApplyError};
 use crate::config::Desired;
-use crate::graph::models::PasswordCredential;
+use crate::graph::models::{Application, PasswordCredential};
+use crate::graph::{odata, GraphClient, GraphError, Request};
+use crate::kind::{
+    Action, Address, ApplyContext, ApplyError, AttributeChange, ManagedKind, Operation, PlanDraft,
+    PlanError, PlanOptions, Reader, ResourceChange,
+};
 use crate::live::LiveState;
 use crate::outputs::{HeldSecret, Outputs};
-use crate::ownership::Entry;
-use crate::plan::{Action, AttributeChange, Operation, PlanOptions, ResourceChange};
+use crate::ownership::{Entry, Record};
 
 pub const KIND: &str = "client_secret";
 
@@ -28,8 +31,69 @@ pub const KIND: &str = "client_secret";
 /// it provably an orphan.
 pub const PENDING_WINDOW: time::Duration = time::Duration::minutes(10);
 
-pub fn address(desired: &Desired) -> String {
-    format!("{KIND}.{}", desired.secret.display_name)
+pub fn address(desired: &Desired) -> Address {
+    Address::new(KIND, desired.secret.display_name.clone())
+}
+
+/// The client secret kind. Secrets are part of the app object, read in its wave.
+pub struct ClientSecretKind;
+
+#[async_trait::async_trait]
+impl ManagedKind for ClientSecretKind {
+    fn name(&self) -> &'static str {
+        KIND
+    }
+
+    async fn settle(&self, reader: &Reader<'_>, live: &mut LiveState) -> Result<(), GraphError> {
+        await_held_secret(reader.client, reader.desired, reader.hint, live).await
+    }
+
+    fn plan(&self, draft: &mut PlanDraft<'_>) -> Result<(), PlanError> {
+        let secrets = plan(draft.desired, draft.live, draft.outputs, draft.options);
+        draft.warnings.extend(secrets.warnings);
+        draft.changes.extend(secrets.changes);
+        Ok(())
+    }
+}
+
+/// What apply does to the app's secrets.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    AddSecret {
+        display_name: String,
+        lifetime_days: u32,
+    },
+    RemoveSecret {
+        key_id: Uuid,
+    },
+}
+
+#[async_trait::async_trait]
+impl Operation for Op {
+    async fn run(&self, ctx: &ApplyContext<'_>) -> Result<(), ApplyError> {
+        match self {
+            Op::AddSecret {
+                display_name,
+                lifetime_days,
+            } => add(ctx, display_name, *lifetime_days).await,
+            Op::RemoveSecret { key_id } => remove(ctx, *key_id).await,
+        }
+    }
+
+    fn makes_secret(&self) -> bool {
+        matches!(self, Op::AddSecret { .. })
+    }
+}
+
+/// The secrets the ownership record must list as delivered (held, or trusted but not yet
+/// listed): the application kind writes them with the record.
+pub fn to_record(
+    desired: &Desired,
+    live: &LiveState,
+    outputs: Option<&Outputs>,
+    options: &PlanOptions,
+) -> Vec<Entry> {
+    plan(desired, live, outputs, options).to_record
 }
 
 fn date(t: OffsetDateTime) -> String {
@@ -87,13 +151,13 @@ fn ours<'a>(desired: &'a Desired, live: &'a LiveState, held: Option<&HeldSecret>
 
 /// The secret changes, the secrets that must be recorded as delivered (held or trusted but not
 /// yet listed), and warnings.
-pub struct SecretPlan {
+struct SecretPlan {
     pub changes: Vec<ResourceChange>,
     pub to_record: Vec<Entry>,
     pub warnings: Vec<String>,
 }
 
-pub fn plan(
+fn plan(
     desired: &Desired,
     live: &LiveState,
     outputs: Option<&Outputs>,
@@ -190,7 +254,6 @@ fn create_change(desired: &Desired, now: OffsetDateTime, reason: Option<String>)
     let after = json!({"display_name": desired.secret.display_name, "expires": date(expires), "value": "(sensitive)"});
     ResourceChange {
         address: address(desired),
-        kind: KIND,
         action: Action::Create,
         before: Value::Null,
         attributes: vec![
@@ -207,11 +270,12 @@ fn create_change(desired: &Desired, now: OffsetDateTime, reason: Option<String>)
         ],
         after,
         reason,
-        depends_on: vec![super::application::address(desired)],
-        operation: Operation::AddSecret {
+        depends_on: vec![Address::application(desired)],
+        operation: Op::AddSecret {
             display_name: desired.secret.display_name.clone(),
             lifetime_days: desired.secret.lifetime_days,
-        },
+        }
+        .into(),
     }
 }
 
@@ -222,8 +286,7 @@ fn remove_change(
     creating: bool,
 ) -> ResourceChange {
     ResourceChange {
-        address: format!("{}[{}]", address(desired), short(secret.key_id)),
-        kind: KIND,
+        address: address(desired).indexed(&short(secret.key_id)),
         action: Action::Delete,
         before: json!({
             "key_id": secret.key_id,
@@ -238,15 +301,16 @@ fn remove_change(
         } else {
             Vec::new()
         },
-        operation: Operation::RemoveSecret {
+        operation: Op::RemoveSecret {
             key_id: secret.key_id,
-        },
+        }
+        .into(),
     }
 }
 
-/// Applies [`Operation::AddSecret`] and saves the value at once: the tenant will never show it
+/// Applies [`Op::AddSecret`] and saves the value at once: the tenant will never show it
 /// again.
-pub async fn add(
+async fn add(
     ctx: &ApplyContext<'_>,
     display_name: &str,
     lifetime_days: u32,
@@ -294,8 +358,8 @@ pub async fn add(
     Ok(())
 }
 
-/// Applies [`Operation::RemoveSecret`]; a secret already gone is fine.
-pub async fn remove(ctx: &ApplyContext<'_>, key_id: Uuid) -> Result<(), ApplyError> {
+/// Applies [`Op::RemoveSecret`]; a secret already gone is fine.
+async fn remove(ctx: &ApplyContext<'_>, key_id: Uuid) -> Result<(), ApplyError> {
     let object_id = ctx
         .known()
         .app_object_id
@@ -319,4 +383,67 @@ pub async fn remove(ctx: &ApplyContext<'_>, key_id: Uuid) -> Result<(), ApplyErr
         }
     }
     ctx.unrecord(Entry::DeliveredSecret(key_id)).await
+}
+
+/// A secret this runner holds that the app does not list yet, made within the last
+/// [`crate::ownership::INTENT_SETTLE`], is most likely still replicating (a run killed just
+/// after delivering it, then run again at once). The app is read again until it lists it or
+/// that time has passed, so the plan neither drops the held secret nor makes another.
+async fn await_held_secret(
+    client: &GraphClient,
+    desired: &Desired,
+    hint: Option<&Outputs>,
+    live: &mut LiveState,
+) -> Result<(), GraphError> {
+    let Some(held) = hint
+        .filter(|o| Some(o.client_id.as_str()) == live.app_id())
+        .and_then(|o| o.secret.as_ref())
+    else {
+        return Ok(());
+    };
+    let made = held.expires - time::Duration::days(i64::from(desired.secret.lifetime_days));
+    let settle = time::Duration::try_from(crate::ownership::INTENT_SETTLE).unwrap_or_default();
+    let app_path = odata::by_key("applications", "uniqueName", &desired.app.unique_name);
+    let mut announced = false;
+    while !live.has_secret(held.key_id) && time::OffsetDateTime::now_utc() - made < settle {
+        if !announced {
+            tracing::warn!(
+                "the client secret this runner holds ({}) is not listed yet; waiting for Entra before planning",
+                held.key_id
+            );
+            announced = true;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        if let Some(app) = client.get_optional::<Application>(&app_path).await? {
+            live.record = Record::from_tags(app.tags.as_deref().unwrap_or_default());
+            live.application = Some(app);
+        }
+    }
+    Ok(())
+}
+
+/// Where a held secret stands in the tenant, found by its app's `appId` (any app: the outputs
+/// may name one the config no longer does).
+pub enum HeldSecretInTenant {
+    AppGone,
+    SecretGone,
+    Listed(crate::graph::models::PasswordCredential),
+}
+
+pub async fn find_held_secret(
+    client: &GraphClient,
+    client_id: &str,
+    key_id: uuid::Uuid,
+) -> Result<HeldSecretInTenant, GraphError> {
+    let request = Request::get(odata::by_key("applications", "appId", client_id))
+        .query("$select", "id,passwordCredentials");
+    let Some(app) = client.send_optional::<Application>(&request).await? else {
+        return Ok(HeldSecretInTenant::AppGone);
+    };
+    Ok(app
+        .password_credentials
+        .into_iter()
+        .flatten()
+        .find(|c| c.key_id == Some(key_id))
+        .map_or(HeldSecretInTenant::SecretGone, HeldSecretInTenant::Listed))
 }

@@ -4,20 +4,131 @@
 use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
+use uuid::Uuid;
 
-use super::permissions::Resolved;
-use crate::apply::{ApplyContext, ApplyError};
 use crate::config::Desired;
 use crate::graph::models::AppRoleAssignment;
 use crate::graph::{GraphError, Request};
+use crate::kind::permissions::{self, Resolved};
+use crate::kind::{
+    Action, Address, ApplyContext, ApplyError, AttributeChange, DestroyDraft, ManagedKind,
+    Operation, PlanDraft, PlanError, ResourceChange,
+};
 use crate::live::LiveState;
-use crate::plan::{Action, AttributeChange, Operation, ResourceChange};
+use crate::resources::application::read as app_read;
 
 pub const ASSIGNMENT_KIND: &str = "app_role_assignment";
 pub const GRANT_KIND: &str = "oauth2_permission_grant";
 
-pub fn plan(desired: &Desired, live: &LiveState, resolved: &Resolved) -> Vec<ResourceChange> {
-    let depends_on = vec![super::service_principal::address(desired)];
+/// The consent kind: app role assignments and delegated grants of our service principal. It
+/// is read in the application kind's wave, since the service principal's id is its key.
+pub struct ConsentKind;
+
+#[async_trait::async_trait]
+impl ManagedKind for ConsentKind {
+    fn name(&self) -> &'static str {
+        GRANT_KIND
+    }
+
+    fn plan(&self, draft: &mut PlanDraft<'_>) -> Result<(), PlanError> {
+        draft
+            .changes
+            .extend(plan(draft.desired, draft.live, draft.resolved));
+        Ok(())
+    }
+
+    /// Every grant and assignment our service principal holds, at the addresses plan gives
+    /// them (by resource name where the config still names the resource, else by id).
+    fn destroy(&self, draft: &mut DestroyDraft<'_>) {
+        let live = draft.live;
+        if live.application.is_none() || live.adopting_app() {
+            return;
+        }
+        let resolved = permissions::resolve(draft.desired, live).unwrap_or_default();
+        for grant in &live.grants {
+            let resource_id = grant.resource_id.clone().unwrap_or_default();
+            let slug = resolved
+                .by_service_principal(&resource_id)
+                .map_or(resource_id, |r| r.slug.clone());
+            let mut change = ResourceChange::new(
+                Address::new(GRANT_KIND, slug),
+                Action::Delete,
+                Op::DeleteGrant {
+                    grant_id: grant.id.clone().unwrap_or_default(),
+                },
+            );
+            change.before = json!({"scope": grant.scope, "resource_id": grant.resource_id});
+            draft.changes.push(change);
+        }
+        for assignment in &live.app_role_assignments {
+            let resource_sp_id = assignment.resource_id.clone().unwrap_or_default();
+            let role_id = assignment
+                .app_role_id
+                .map(|r| r.to_string())
+                .unwrap_or_default();
+            let (_, slug, value) = describe_role(live, &resolved, &resource_sp_id, &role_id);
+            let mut change = ResourceChange::new(
+                Address::new(ASSIGNMENT_KIND, format!("{slug}.{value}")),
+                Action::Delete,
+                Op::RevokeAppRole {
+                    resource_sp_id,
+                    assignment_id: assignment.id.clone().unwrap_or_default(),
+                },
+            );
+            change.before = json!({"resource": assignment.resource_display_name, "app_role_id": assignment.app_role_id});
+            draft.changes.push(change);
+        }
+    }
+}
+
+/// What apply does to consent.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    GrantAppRole {
+        resource_sp_id: String,
+        app_role_id: Uuid,
+    },
+    RevokeAppRole {
+        resource_sp_id: String,
+        assignment_id: String,
+    },
+    CreateGrant {
+        resource_sp_id: String,
+        scope: String,
+    },
+    UpdateGrant {
+        grant_id: String,
+        scope: String,
+    },
+    DeleteGrant {
+        grant_id: String,
+    },
+}
+
+#[async_trait::async_trait]
+impl Operation for Op {
+    async fn run(&self, ctx: &ApplyContext<'_>) -> Result<(), ApplyError> {
+        match self {
+            Op::GrantAppRole {
+                resource_sp_id,
+                app_role_id,
+            } => grant_app_role(ctx, resource_sp_id, *app_role_id).await,
+            Op::RevokeAppRole {
+                resource_sp_id,
+                assignment_id,
+            } => revoke_app_role(ctx, resource_sp_id, assignment_id).await,
+            Op::CreateGrant {
+                resource_sp_id,
+                scope,
+            } => create_grant(ctx, resource_sp_id, scope).await,
+            Op::UpdateGrant { grant_id, scope } => update_grant(ctx, grant_id, scope).await,
+            Op::DeleteGrant { grant_id } => delete_grant(ctx, grant_id).await,
+        }
+    }
+}
+
+fn plan(desired: &Desired, live: &LiveState, resolved: &Resolved) -> Vec<ResourceChange> {
+    let depends_on = vec![Address::service_principal(desired)];
     let mut changes = Vec::new();
 
     // Application permissions.
@@ -31,15 +142,14 @@ pub fn plan(desired: &Desired, live: &LiveState, resolved: &Resolved) -> Vec<Res
             });
             if !exists {
                 changes.push(ResourceChange {
-                    address: format!("{ASSIGNMENT_KIND}.{}.{value}", resource.slug),
-                    kind: ASSIGNMENT_KIND,
+                    address: Address::new(ASSIGNMENT_KIND, format!("{}.{value}", resource.slug)),
                     action: Action::Create,
                     before: Value::Null,
                     after: json!({"resource": resource.name, "permission": value, "app_role_id": role_id}),
                     attributes: vec![AttributeChange { name: "permission".into(), before: Value::Null, after: json!(format!("{}: {value}", resource.name)) }],
                     reason: None,
                     depends_on: depends_on.clone(),
-                    operation: Operation::GrantAppRole { resource_sp_id: resource.service_principal_id.clone(), app_role_id: *role_id },
+                    operation: Op::GrantAppRole { resource_sp_id: resource.service_principal_id.clone(), app_role_id: *role_id }.into(),
                 });
             }
         }
@@ -57,18 +167,18 @@ pub fn plan(desired: &Desired, live: &LiveState, resolved: &Resolved) -> Vec<Res
         }
         let (resource_name, slug, value) = describe_role(live, resolved, &key.0, &key.1);
         changes.push(ResourceChange {
-            address: format!("{ASSIGNMENT_KIND}.{slug}.{value}"),
-            kind: ASSIGNMENT_KIND,
+            address: Address::new(ASSIGNMENT_KIND, format!("{slug}.{value}")),
             action: Action::Delete,
             before: json!({"resource": resource_name, "permission": value, "app_role_id": key.1}),
             after: Value::Null,
             attributes: Vec::new(),
             reason: Some("no longer requested with admin consent".into()),
             depends_on: Vec::new(),
-            operation: Operation::RevokeAppRole {
+            operation: Op::RevokeAppRole {
                 resource_sp_id: key.0.clone(),
                 assignment_id: assignment.id.clone().unwrap_or_default(),
-            },
+            }
+            .into(),
         });
     }
 
@@ -86,7 +196,7 @@ pub fn plan(desired: &Desired, live: &LiveState, resolved: &Resolved) -> Vec<Res
             .map(|(v, _)| v.as_str())
             .collect::<Vec<_>>()
             .join(" ");
-        let address = format!("{GRANT_KIND}.{}", resource.slug);
+        let address = Address::new(GRANT_KIND, resource.slug.clone());
         let live_grant = live
             .grants
             .iter()
@@ -94,27 +204,25 @@ pub fn plan(desired: &Desired, live: &LiveState, resolved: &Resolved) -> Vec<Res
         match live_grant {
             None => changes.push(ResourceChange {
                 address,
-                kind: GRANT_KIND,
                 action: Action::Create,
                 before: Value::Null,
                 after: json!({"resource": resource.name, "consent_type": "AllPrincipals", "scope": scope}),
                 attributes: vec![AttributeChange { name: "scope".into(), before: Value::Null, after: json!(scope) }],
                 reason: None,
                 depends_on: depends_on.clone(),
-                operation: Operation::CreateGrant { resource_sp_id: resource.service_principal_id.clone(), scope },
+                operation: Op::CreateGrant { resource_sp_id: resource.service_principal_id.clone(), scope }.into(),
             }),
             Some(grant) if words(grant.scope.as_deref()) != words(Some(&scope)) => {
                 let before = grant.scope.clone().unwrap_or_default();
                 changes.push(ResourceChange {
                     address,
-                    kind: GRANT_KIND,
                     action: Action::Update,
                     before: json!({"resource": resource.name, "consent_type": "AllPrincipals", "scope": before.trim()}),
                     after: json!({"resource": resource.name, "consent_type": "AllPrincipals", "scope": scope}),
                     attributes: vec![AttributeChange { name: "scope".into(), before: json!(before.trim()), after: json!(scope) }],
                     reason: None,
                     depends_on: Vec::new(),
-                    operation: Operation::UpdateGrant { grant_id: grant.id.clone().unwrap_or_default(), scope },
+                    operation: Op::UpdateGrant { grant_id: grant.id.clone().unwrap_or_default(), scope }.into(),
                 });
             }
             Some(_) => {}
@@ -131,15 +239,14 @@ pub fn plan(desired: &Desired, live: &LiveState, resolved: &Resolved) -> Vec<Res
             .map(|r| (r.name.clone(), r.slug.clone()))
             .unwrap_or_else(|| (resource_id.clone(), resource_id.clone()));
         changes.push(ResourceChange {
-            address: format!("{GRANT_KIND}.{slug}"),
-            kind: GRANT_KIND,
+            address: Address::new(GRANT_KIND, slug),
             action: Action::Delete,
             before: json!({"resource": name, "consent_type": "AllPrincipals", "scope": grant.scope.clone().unwrap_or_default().trim()}),
             after: Value::Null,
             attributes: Vec::new(),
             reason: Some("no delegated permission of this resource is requested with admin consent".into()),
             depends_on: Vec::new(),
-            operation: Operation::DeleteGrant { grant_id: grant.id.clone().unwrap_or_default() },
+            operation: Op::DeleteGrant { grant_id: grant.id.clone().unwrap_or_default() }.into(),
         });
     }
     changes
@@ -184,9 +291,9 @@ fn describe_role(
     )
 }
 
-/// Applies [`Operation::GrantAppRole`]. Until the new service principal replicates, Graph
+/// Applies [`Op::GrantAppRole`]. Until the new service principal replicates, Graph
 /// answers 404; an assignment that already exists means a previous run made it.
-pub async fn grant_app_role(
+async fn grant_app_role(
     ctx: &ApplyContext<'_>,
     resource_sp_id: &str,
     app_role_id: uuid::Uuid,
@@ -243,7 +350,7 @@ async fn assignment(
     resource_sp_id: &str,
     app_role_id: uuid::Uuid,
 ) -> Result<Option<AppRoleAssignment>, GraphError> {
-    let held = crate::live::assignments(ctx.client, principal).await?;
+    let held = app_read::assignments(ctx.client, principal).await?;
     Ok(held.into_iter().find(|a| {
         a.resource_id
             .as_deref()
@@ -270,8 +377,8 @@ where
     }
 }
 
-/// Applies [`Operation::RevokeAppRole`]; already gone is fine.
-pub async fn revoke_app_role(
+/// Applies [`Op::RevokeAppRole`]; already gone is fine.
+async fn revoke_app_role(
     ctx: &ApplyContext<'_>,
     resource_sp_id: &str,
     assignment_id: &str,
@@ -288,9 +395,9 @@ pub async fn revoke_app_role(
     }
 }
 
-/// Applies [`Operation::CreateGrant`]. A grant that already exists (a lost answer, a
+/// Applies [`Op::CreateGrant`]. A grant that already exists (a lost answer, a
 /// concurrent run) is corrected instead.
-pub async fn create_grant(
+async fn create_grant(
     ctx: &ApplyContext<'_>,
     resource_sp_id: &str,
     scope: &str,
@@ -344,7 +451,7 @@ async fn grant_id(
     client_id: &str,
     resource_sp_id: &str,
 ) -> Result<Option<String>, GraphError> {
-    let grants = crate::live::grants(ctx.client, client_id).await?;
+    let grants = app_read::grants(ctx.client, client_id).await?;
     Ok(grants
         .into_iter()
         .filter(|g| {
@@ -355,8 +462,8 @@ async fn grant_id(
         .find_map(|g| g.id))
 }
 
-/// Applies [`Operation::UpdateGrant`].
-pub async fn update_grant(
+/// Applies [`Op::UpdateGrant`].
+async fn update_grant(
     ctx: &ApplyContext<'_>,
     grant_id: &str,
     scope: &str,
@@ -370,8 +477,8 @@ pub async fn update_grant(
     Ok(())
 }
 
-/// Applies [`Operation::DeleteGrant`]; already gone is fine.
-pub async fn delete_grant(ctx: &ApplyContext<'_>, grant_id: &str) -> Result<(), ApplyError> {
+/// Applies [`Op::DeleteGrant`]; already gone is fine.
+async fn delete_grant(ctx: &ApplyContext<'_>, grant_id: &str) -> Result<(), ApplyError> {
     match ctx
         .client
         .delete(&format!("oauth2PermissionGrants/{grant_id}"))

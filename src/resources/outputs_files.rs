@@ -5,19 +5,82 @@ use std::path::PathBuf;
 
 use serde_json::{json, Value};
 
+use super::{application, client_secret, consent, service_principal};
 use crate::config::Desired;
 use crate::fsutil::{self, Kind};
+use crate::kind::{
+    Action, Address, ApplyContext, ApplyError, ManagedKind, Operation, PlanDraft, PlanError,
+    ResourceChange,
+};
 use crate::live::LiveState;
 use crate::outputs::{Outputs, OutputsError};
-use crate::plan::{Action, Operation, PlanError, ResourceChange};
 
 pub const KIND: &str = "outputs";
 
-pub fn address(desired: &Desired) -> String {
-    format!("{KIND}.{}", desired.outputs.directory.display())
+/// The kinds whose objects the outputs name (ids and the secret): the outputs are written
+/// after their changes, and after no other kind's.
+const DESCRIBED: &[&str] = &[
+    application::KIND,
+    application::IDENTIFIER_URI_KIND,
+    application::RECORD_KIND,
+    service_principal::KIND,
+    client_secret::KIND,
+    consent::ASSIGNMENT_KIND,
+    consent::GRANT_KIND,
+];
+
+pub fn address(desired: &Desired) -> Address {
+    Address::new(KIND, desired.outputs.directory.display().to_string())
 }
 
-pub fn plan(
+/// The outputs kind: local files, planned last so they see every change before them.
+pub struct OutputsKind;
+
+#[async_trait::async_trait]
+impl ManagedKind for OutputsKind {
+    fn name(&self) -> &'static str {
+        KIND
+    }
+
+    fn plan(&self, draft: &mut PlanDraft<'_>) -> Result<(), PlanError> {
+        let new_secret = draft.changes.iter().any(|c| {
+            matches!(
+                c.operation_as::<client_secret::Op>(),
+                Some(client_secret::Op::AddSecret { .. })
+            )
+        });
+        if let Some(change) = plan(
+            draft.desired,
+            draft.live,
+            draft.outputs,
+            new_secret,
+            &draft.changes,
+        )? {
+            draft.changes.push(change);
+        }
+        draft
+            .warnings
+            .extend(loose_modes(draft.desired).iter().map(LooseMode::warning));
+        Ok(())
+    }
+}
+
+/// Writes the outputs file and renders the templates (no tenant call).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WriteOutputs;
+
+#[async_trait::async_trait]
+impl Operation for WriteOutputs {
+    async fn run(&self, ctx: &ApplyContext<'_>) -> Result<(), ApplyError> {
+        ctx.write_outputs().map(|_| ())
+    }
+
+    fn writes_tenant(&self) -> bool {
+        false
+    }
+}
+
+fn plan(
     desired: &Desired,
     live: &LiveState,
     outputs: Option<&Outputs>,
@@ -35,18 +98,21 @@ pub fn plan(
         .is_some_and(|held| {
             !live.has_secret(held.key_id)
                 || changes.iter().any(|c| {
-                    c.operation
-                        == Operation::RemoveSecret {
+                    c.operation_as::<client_secret::Op>()
+                        == Some(&client_secret::Op::RemoveSecret {
                             key_id: held.key_id,
-                        }
+                        })
                 })
         });
     let ids_change = changes.iter().any(|c| {
         c.action == Action::Create
-            && matches!(
-                c.operation,
-                Operation::UpsertApplication { .. } | Operation::UpsertServicePrincipal { .. }
-            )
+            && (matches!(
+                c.operation_as::<application::Op>(),
+                Some(application::Op::UpsertApplication { .. })
+            ) || matches!(
+                c.operation_as::<service_principal::Op>(),
+                Some(service_principal::Op::UpsertServicePrincipal { .. })
+            ))
     });
     let (action, reason) = if new_secret || ids_change || held_secret_dies {
         (
@@ -83,7 +149,6 @@ pub fn plan(
     };
     Ok(Some(ResourceChange {
         address: address(desired),
-        kind: KIND,
         action,
         before: Value::Null,
         after: json!({"files": files}),
@@ -93,10 +158,10 @@ pub fn plan(
         // not wait for it (Conditional Access is paced at one request per second).
         depends_on: changes
             .iter()
-            .filter(|c| c.kind != super::conditional_access::KIND)
+            .filter(|c| DESCRIBED.contains(&c.kind()))
             .map(|c| c.address.clone())
             .collect(),
-        operation: Operation::WriteOutputs,
+        operation: WriteOutputs.into(),
     }))
 }
 

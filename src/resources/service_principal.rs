@@ -3,12 +3,14 @@
 
 use serde_json::{json, Value};
 
-use crate::apply::{ApplyContext, ApplyError};
 use crate::config::Desired;
 use crate::graph::models::ServicePrincipal;
 use crate::graph::{odata, Request};
+use crate::kind::{
+    Action, Address, ApplyContext, ApplyError, AttributeChange, DestroyDraft, ManagedKind,
+    Operation, PlanDraft, PlanError, ResourceChange,
+};
 use crate::live::LiveState;
-use crate::plan::{Action, AttributeChange, Operation, ResourceChange};
 
 pub const KIND: &str = "service_principal";
 
@@ -18,16 +20,6 @@ const TAG: &str = "WindowsAzureActiveDirectoryIntegratedApp";
 /// A disabled service principal signs nobody in to the app: the mail integration stops.
 const ACCOUNT_ENABLED: bool = true;
 
-/// The key that finds our service principal without knowing its app's appId, so a fresh
-/// runner reads it in the same wave as the app.
-pub fn key_tag(desired: &Desired) -> String {
-    format!(
-        "{}app:{}",
-        crate::ownership::PREFIX,
-        desired.app.unique_name
-    )
-}
-
 /// The tags the service principal should carry: its own, plus ours.
 fn wanted_tags(desired: &Desired, live: &LiveState) -> Vec<String> {
     let mut tags: Vec<String> = live
@@ -35,7 +27,10 @@ fn wanted_tags(desired: &Desired, live: &LiveState) -> Vec<String> {
         .as_ref()
         .and_then(|sp| sp.tags.clone())
         .unwrap_or_default();
-    for tag in [TAG.to_string(), key_tag(desired)] {
+    for tag in [
+        TAG.to_string(),
+        crate::ownership::service_principal_key(&desired.app.unique_name),
+    ] {
         if !tags.contains(&tag) {
             tags.push(tag);
         }
@@ -43,11 +38,69 @@ fn wanted_tags(desired: &Desired, live: &LiveState) -> Vec<String> {
     tags
 }
 
-pub fn address(desired: &Desired) -> String {
-    format!("{KIND}.{}", desired.app.unique_name)
+pub fn address(desired: &Desired) -> Address {
+    Address::service_principal(desired)
 }
 
-pub fn plan(desired: &Desired, live: &LiveState) -> Vec<ResourceChange> {
+/// The service principal kind. It is read in the application kind's wave, since the app's
+/// `appId` is its key.
+pub struct ServicePrincipalKind;
+
+#[async_trait::async_trait]
+impl ManagedKind for ServicePrincipalKind {
+    fn name(&self) -> &'static str {
+        KIND
+    }
+
+    fn plan(&self, draft: &mut PlanDraft<'_>) -> Result<(), PlanError> {
+        draft.changes.extend(plan(draft.desired, draft.live));
+        Ok(())
+    }
+
+    /// Deleted before the app, after everything planned before it (its consent).
+    fn destroy(&self, draft: &mut DestroyDraft<'_>) {
+        let live = draft.live;
+        if live.application.is_none() || live.adopting_app() {
+            return;
+        }
+        let Some(id) = live.service_principal_id() else {
+            return;
+        };
+        let mut change = ResourceChange::new(
+            address(draft.desired),
+            Action::Delete,
+            Op::DeleteServicePrincipal { id: id.to_string() },
+        );
+        change.before = json!({"id": id, "app_id": live.app_id()});
+        change.depends_on = draft.changes.iter().map(|c| c.address.clone()).collect();
+        draft.changes.push(change);
+    }
+}
+
+/// What apply does to the service principal.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    /// `PATCH /servicePrincipals(appId=…)` with `Prefer: create-if-missing`: the service
+    /// principal with its tags (ours include the key that finds it by `uniqueName`).
+    UpsertServicePrincipal {
+        tags: Vec<String>,
+    },
+    DeleteServicePrincipal {
+        id: String,
+    },
+}
+
+#[async_trait::async_trait]
+impl Operation for Op {
+    async fn run(&self, ctx: &ApplyContext<'_>) -> Result<(), ApplyError> {
+        match self {
+            Op::UpsertServicePrincipal { tags } => upsert(ctx, tags).await,
+            Op::DeleteServicePrincipal { id } => delete(ctx, id).await,
+        }
+    }
+}
+
+fn plan(desired: &Desired, live: &LiveState) -> Vec<ResourceChange> {
     let tags = wanted_tags(desired, live);
     let app_id = live.app_id().unwrap_or("(known after apply)");
     let (action, before, attributes) = match &live.service_principal {
@@ -98,20 +151,19 @@ pub fn plan(desired: &Desired, live: &LiveState) -> Vec<ResourceChange> {
     };
     vec![ResourceChange {
         address: address(desired),
-        kind: KIND,
         action,
         before,
         attributes,
         after: json!({"app_id": app_id, "account_enabled": ACCOUNT_ENABLED, "tags": tags}),
         reason: None,
-        depends_on: vec![super::application::address(desired)],
-        operation: Operation::UpsertServicePrincipal { tags },
+        depends_on: vec![Address::application(desired)],
+        operation: Op::UpsertServicePrincipal { tags }.into(),
     }]
 }
 
-/// Applies [`Operation::UpsertServicePrincipal`]. Right after the app is created Entra
+/// Applies [`Op::UpsertServicePrincipal`]. Right after the app is created Entra
 /// answers `NoBackingApplicationObject` until the app replicates.
-pub async fn upsert(ctx: &ApplyContext<'_>, tags: &[String]) -> Result<(), ApplyError> {
+async fn upsert(ctx: &ApplyContext<'_>, tags: &[String]) -> Result<(), ApplyError> {
     let app_id = ctx
         .known()
         .app_id
@@ -143,8 +195,8 @@ pub async fn upsert(ctx: &ApplyContext<'_>, tags: &[String]) -> Result<(), Apply
     Ok(())
 }
 
-/// Applies [`Operation::DeleteServicePrincipal`]; already gone is fine.
-pub async fn delete(ctx: &ApplyContext<'_>, id: &str) -> Result<(), ApplyError> {
+/// Applies [`Op::DeleteServicePrincipal`]; already gone is fine.
+async fn delete(ctx: &ApplyContext<'_>, id: &str) -> Result<(), ApplyError> {
     match ctx.client.delete(&format!("servicePrincipals/{id}")).await {
         Err(e) if e.status() == Some(404) => Ok(()),
         other => Ok(other?),

@@ -4,13 +4,15 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use entra_mail::apply::{self, ApplyContext, ApplyReport};
+use entra_mail::apply::ApplyReport;
 use entra_mail::config::{self, Desired};
 use entra_mail::graph::GraphClient;
-use entra_mail::live::{self, LiveState};
+use entra_mail::kind::{ApplySettings, PlanError, PlanOptions};
+use entra_mail::live::LiveState;
 use entra_mail::outputs::Outputs;
-use entra_mail::plan::{self, Plan};
+use entra_mail::plan::Plan;
 use entra_mail::progress::Progress;
+use entra_mail::session::Session;
 use entra_mail::sim::{Faults, SimOptions, TenantSpec};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -151,20 +153,32 @@ impl Harness {
         Outputs::read(&self.desired().outputs.directory).unwrap()
     }
 
-    pub async fn live(&self) -> LiveState {
-        let desired = self.desired();
-        live::read(&self.client, &desired, self.outputs().as_ref())
+    /// A library session for this harness's config, through its client.
+    pub fn session(&self) -> Session<&GraphClient> {
+        Session::new(&self.client, self.desired()).unwrap()
+    }
+
+    /// Plans a destroy with the library and runs it; the plan.
+    pub async fn destroy(&self) -> Plan {
+        let prepared = self.session().plan_destroy().await.unwrap();
+        let progress = Progress::silent();
+        prepared
+            .apply(ApplySettings::new(Duration::from_secs(30), &progress))
             .await
-            .unwrap()
+            .unwrap();
+        prepared.plan
+    }
+
+    pub async fn live(&self) -> LiveState {
+        self.session().read().await.unwrap()
     }
 
     pub async fn plan_at(&self, now: OffsetDateTime) -> Plan {
-        let desired = self.desired();
-        let outputs = self.outputs();
-        let live = live::read(&self.client, &desired, outputs.as_ref())
+        self.session()
+            .plan(&PlanOptions::at(now))
             .await
-            .unwrap();
-        plan::build(&desired, &live, outputs.as_ref(), now).unwrap()
+            .unwrap()
+            .plan
     }
 
     pub async fn plan(&self) -> Plan {
@@ -173,28 +187,20 @@ impl Harness {
 
     /// Plans at `now` and applies; returns the plan and the report.
     pub async fn apply_at(&self, now: OffsetDateTime) -> (Plan, ApplyReport) {
-        self.try_apply_with(&plan::PlanOptions::at(now))
-            .await
-            .unwrap()
+        self.try_apply_with(&PlanOptions::at(now)).await.unwrap()
     }
 
     /// Plans with `options`; the plan's error when it refuses.
-    pub async fn try_plan_with(
-        &self,
-        options: &plan::PlanOptions,
-    ) -> Result<Plan, plan::PlanError> {
-        let desired = self.desired();
-        let outputs = self.outputs();
-        let live = live::read(&self.client, &desired, outputs.as_ref())
-            .await
-            .unwrap();
-        plan::build_with(&desired, &live, outputs.as_ref(), options)
+    pub async fn try_plan_with(&self, options: &PlanOptions) -> Result<Plan, PlanError> {
+        let session = self.session();
+        let live = session.read().await.unwrap();
+        entra_mail::plan::build_with(&session.desired, &live, session.outputs.as_ref(), options)
     }
 
     /// Plans with `options` and applies.
     pub async fn try_apply_with(
         &self,
-        options: &plan::PlanOptions,
+        options: &PlanOptions,
     ) -> Result<(Plan, ApplyReport), String> {
         try_apply(&self.client, &self.config_path, options).await
     }
@@ -288,27 +294,32 @@ pub fn outputs_of(config_path: &std::path::Path) -> Option<Outputs> {
 pub async fn try_apply(
     client: &GraphClient,
     config_path: &std::path::Path,
-    options: &plan::PlanOptions,
+    options: &PlanOptions,
 ) -> Result<(Plan, ApplyReport), String> {
     let desired = config::load(config_path).map_err(|e| e.to_string())?;
-    let outputs = outputs_of(config_path);
-    let live = live::read(client, &desired, outputs.as_ref())
+    let prepared = Session::new(client, desired)
+        .map_err(|e| e.to_string())?
+        .plan(options)
         .await
-        .map_err(|e| e.to_string())?;
-    let plan =
-        plan::build_with(&desired, &live, outputs.as_ref(), options).map_err(|e| e.to_string())?;
+        .map_err(|e| error_text(&e))?;
     let progress = Progress::silent();
-    let ctx = ApplyContext::new(
-        client,
-        &desired,
-        &live,
-        outputs,
-        Duration::from_secs(60),
-        &progress,
-        None,
-    );
-    let report = apply::run(&ctx, &plan).await.map_err(|e| e.to_string())?;
-    Ok((plan, report))
+    let report = prepared
+        .apply(ApplySettings::new(Duration::from_secs(60), &progress))
+        .await
+        .map_err(|e| error_text(&e))?;
+    Ok((prepared.plan, report))
+}
+
+/// An error with its causes, as the CLI prints them on one line.
+pub fn error_text(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// [`Harness::age_secrets`] for any simulator and tenant.

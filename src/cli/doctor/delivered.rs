@@ -15,9 +15,9 @@ use uuid::Uuid;
 use crate::cli::session::Reach;
 use crate::config::Desired;
 use crate::graph::GraphClient;
-use crate::live::{find_held_secret, HeldSecretInTenant};
 use crate::outputs::{HeldSecret, Outputs, FILE_NAME};
 use crate::progress::Progress;
+use crate::resources::client_secret::{find_held_secret, HeldSecretInTenant};
 
 /// A secret younger than this may still be replicating to Entra's sign-in service, which
 /// can take minutes; an older one that is refused is really refused.

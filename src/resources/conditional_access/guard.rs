@@ -12,8 +12,8 @@ use crate::config::policy::placeholder_name;
 use crate::config::DesiredPolicy;
 use crate::graph::models::ConditionalAccessPolicy;
 use crate::graph::models::User;
+use crate::kind::{PlanError, PlanOptions};
 use crate::live::{LiveConditionalAccess, Member};
-use crate::plan::{PlanError, PlanOptions};
 
 /// A policy as it will stand, with what it is judged against.
 pub struct Judged<'a> {

@@ -5,26 +5,243 @@
 mod guard;
 mod in_force;
 mod reach;
+pub mod read;
 mod render;
 
 use serde_json::{json, Value};
 
 pub use reach::Reach;
 
-use crate::apply::{ApplyContext, ApplyError};
 use crate::config::{Desired, DesiredPolicy};
 use crate::graph::models::ConditionalAccessPolicy;
-use crate::graph::Request;
-use crate::live::LiveState;
+use crate::graph::{GraphError, Request};
+use crate::kind::{
+    Action, Address, ApplyContext, ApplyError, AttributeChange, DestroyDraft, LivePart,
+    ManagedKind, Operation, PlanDraft, PlanError, PlanOptions, Reader, ResourceChange,
+};
+use crate::live::{Licence, LiveState};
 use crate::ownership::Entry;
-use crate::plan::{Action, AttributeChange, Operation, PlanError, PlanOptions, ResourceChange};
+use crate::preflight::Need;
 
 pub const KIND: &str = "conditional_access_policy";
 const POLICIES: &str = "identity/conditionalAccess/policies";
 const REPORT_ONLY: &str = "enabledForReportingButNotEnforced";
 
-pub fn address(policy: &DesiredPolicy) -> String {
-    format!("{KIND}.{}", super::slug(&policy.display_name))
+pub fn address(policy: &DesiredPolicy) -> Address {
+    Address::new(KIND, crate::kind::slug(&policy.display_name))
+}
+
+/// The Conditional Access kind.
+pub struct ConditionalAccessKind;
+
+#[async_trait::async_trait]
+impl ManagedKind for ConditionalAccessKind {
+    fn name(&self) -> &'static str {
+        KIND
+    }
+
+    fn needs(&self, desired: &Desired) -> Vec<Need> {
+        crate::preflight::conditional_access_needs(desired)
+    }
+
+    async fn read(&self, reader: &Reader<'_>) -> Result<Option<LivePart>, GraphError> {
+        let Some(policy) = &reader.desired.conditional_access else {
+            return Ok(None);
+        };
+        let read = read::read_conditional_access(reader.client, policy).await?;
+        Ok(Some(Box::new(move |live: &mut LiveState| {
+            live.conditional_access = Some(read);
+        })))
+    }
+
+    async fn settle(&self, reader: &Reader<'_>, live: &mut LiveState) -> Result<(), GraphError> {
+        match &reader.desired.conditional_access {
+            Some(policy) => {
+                read::await_pending_policies(
+                    reader.client,
+                    reader.desired,
+                    &policy.display_name,
+                    live,
+                )
+                .await
+            }
+            None => Ok(()),
+        }
+    }
+
+    async fn read_for_destroy(
+        &self,
+        reader: &Reader<'_>,
+        live: &mut LiveState,
+    ) -> Result<(), GraphError> {
+        read::read_recorded_policies(reader.client, live).await
+    }
+
+    /// Licence first: without it no policy can be written, so nothing else is worth writing.
+    fn check(&self, draft: &PlanDraft<'_>) -> Result<(), PlanError> {
+        if licence_of(draft.desired, draft.live) == Some(&Licence::Missing) {
+            return Err(PlanError::NoLicence {
+                tenant: draft.desired.tenant_id.to_string(),
+                config: draft.desired.source.display().to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    fn plan(&self, draft: &mut PlanDraft<'_>) -> Result<(), PlanError> {
+        let PolicyPlan {
+            changes: mut policy_changes,
+            warnings,
+            reach,
+        } = plan(draft.desired, draft.live, draft.options)?;
+        // A policy is recorded on the app the moment it is written, so the app must exist
+        // first.
+        let app = Address::application(draft.desired);
+        if draft.changes_at(&app) {
+            for change in &mut policy_changes {
+                change.depends_on.push(app.clone());
+            }
+        }
+        if let Some(Licence::Unreadable(why)) = licence_of(draft.desired, draft.live) {
+            let consequence = if policy_first(&mut draft.changes, &policy_changes, &app) {
+                "; apply writes the Conditional Access policy right after the app, so a missing licence stops it before anything else is written"
+            } else {
+                ""
+            };
+            draft.warnings.push(format!(
+                "could not check the tenant's Microsoft Entra ID P1 licence: {why}{consequence}"
+            ));
+        }
+        draft.changes.extend(policy_changes);
+        draft.warnings.extend(warnings);
+        if let Some(reach) = reach {
+            draft.facts.put(reach);
+        }
+        Ok(())
+    }
+
+    /// Every policy the record names, and copies an interrupted run left under their pending
+    /// name; a policy merely named like ours is left alone, with a warning.
+    fn destroy(&self, draft: &mut DestroyDraft<'_>) {
+        let (desired, live) = (draft.desired, draft.live);
+        let Some(ca) = &live.conditional_access else {
+            return;
+        };
+        // The address plan gives the policy; any further recorded one is told apart by id.
+        let base = desired
+            .conditional_access
+            .as_ref()
+            .map(address)
+            .unwrap_or_else(|| Address::new(KIND, "recorded"));
+        for (index, policy) in ca.recorded(&live.record).into_iter().enumerate() {
+            let at = if index == 0 {
+                base.clone()
+            } else {
+                base.indexed(&short_id(policy))
+            };
+            draft
+                .changes
+                .push(delete_change(at, policy, "recorded as entra-mail's".into()));
+        }
+        let Some(policy) = &desired.conditional_access else {
+            return;
+        };
+        let pending = pending_name(&policy.display_name, &desired.app.unique_name);
+        for copy in ca.named_not_ours(&pending, &live.record) {
+            draft.changes.push(delete_change(
+                base.indexed(&short_id(copy)),
+                copy,
+                "a copy of ours an interrupted run left pending".into(),
+            ));
+        }
+        for other in ca.named_not_ours(&policy.display_name, &live.record) {
+            draft.warnings.push(format!(
+                "Conditional Access policy `{}` ({}) is not recorded as entra-mail's; left alone",
+                other.display_name.clone().unwrap_or_default(),
+                other.id.clone().unwrap_or_default()
+            ));
+        }
+    }
+}
+
+/// The licence read for the config's policy (`None` without `[conditional_access]`).
+fn licence_of<'a>(desired: &Desired, live: &'a LiveState) -> Option<&'a Licence> {
+    desired.conditional_access.as_ref()?;
+    live.conditional_access.as_ref().map(|ca| &ca.licence)
+}
+
+/// Makes every tenant write but the app's wait for the policy's write: when the licence could
+/// not be read, Graph's refusal of the policy is how we learn it is missing, and it must come
+/// before the service principal, secrets, identifier URI and consent exist. The app goes
+/// first because the policy is recorded on it. False when the plan writes no policy.
+fn policy_first(
+    changes: &mut [ResourceChange],
+    policy_changes: &[ResourceChange],
+    app: &Address,
+) -> bool {
+    let Some(policy) = policy_changes
+        .iter()
+        .find(|c| c.action != Action::Delete)
+        .map(|c| c.address.clone())
+    else {
+        return false;
+    };
+    for change in changes
+        .iter_mut()
+        .filter(|c| &c.address != app && c.operation.writes_tenant())
+    {
+        change.depends_on.push(policy.clone());
+    }
+    true
+}
+
+/// What apply does to a policy.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    /// `POST` a Conditional Access policy; with `staged_final_state`, report-only first.
+    CreatePolicy {
+        body: Value,
+        staged_final_state: Option<String>,
+    },
+    /// `PATCH` only the parts of a policy that differ.
+    UpdatePolicy {
+        id: String,
+        patch: Value,
+        staged_final_state: Option<String>,
+    },
+    DeletePolicy {
+        id: String,
+    },
+    /// Records a same-named policy as ours (`--adopt`), then PATCHes what differs.
+    AdoptPolicy {
+        id: String,
+        patch: Option<Value>,
+        /// Intents this policy answers, dropped from the record as it is recorded.
+        resolves: Vec<Entry>,
+    },
+}
+
+#[async_trait::async_trait]
+impl Operation for Op {
+    async fn run(&self, ctx: &ApplyContext<'_>) -> Result<(), ApplyError> {
+        match self {
+            Op::CreatePolicy {
+                body,
+                staged_final_state,
+            } => create(ctx, body, staged_final_state.as_deref()).await,
+            Op::UpdatePolicy {
+                id,
+                patch,
+                staged_final_state,
+            } => update(ctx, id, patch, staged_final_state.as_deref()).await,
+            Op::DeletePolicy { id } => delete(ctx, id).await,
+            Op::AdoptPolicy {
+                id,
+                patch,
+                resolves,
+            } => adopt(ctx, id, patch.as_ref(), resolves).await,
+        }
+    }
 }
 
 /// The name a new policy of ours carries from its POST until the run that made it has seen
@@ -37,14 +254,14 @@ pub fn pending_name(policy_name: &str, unique_name: &str) -> String {
 
 /// The policy's part of a plan.
 #[derive(Debug, Default)]
-pub struct PolicyPlan {
+struct PolicyPlan {
     pub changes: Vec<ResourceChange>,
     pub warnings: Vec<String>,
     /// Whom the policy will reach, as it will stand.
     pub reach: Option<Reach>,
 }
 
-pub fn plan(
+fn plan(
     desired: &Desired,
     live: &LiveState,
     options: &PlanOptions,
@@ -118,7 +335,6 @@ pub fn plan(
             0,
             ResourceChange {
                 address: address(policy),
-                kind: KIND,
                 action: Action::Create,
                 before: Value::Null,
                 after: labelled(&wanted),
@@ -127,10 +343,10 @@ pub fn plan(
                     format!("created report-only, then switched to {s} once listed with no earlier copy")
                 }),
                 depends_on: Vec::new(),
-                operation: Operation::CreatePolicy {
+                operation: Op::CreatePolicy {
                     body: wanted,
                     staged_final_state: staged_final,
-                },
+                }.into(),
             },
         );
         return Ok(PolicyPlan {
@@ -172,7 +388,7 @@ pub fn plan(
             Some(format!(
                 "made outside entra-mail ({id}); taken over with --adopt"
             )),
-            Operation::AdoptPolicy {
+            Op::AdoptPolicy {
                 id,
                 patch,
                 resolves: intents,
@@ -183,7 +399,7 @@ pub fn plan(
             Some(format!(
                 "made by an earlier run of ours that could not record it ({id}); recorded now"
             )),
-            Operation::AdoptPolicy {
+            Op::AdoptPolicy {
                 id,
                 patch,
                 resolves: intents,
@@ -199,7 +415,7 @@ pub fn plan(
                 ),
                 (None, false) => None,
             },
-            Operation::UpdatePolicy {
+            Op::UpdatePolicy {
                 id,
                 patch: patch.unwrap_or_else(|| json!({})),
                 staged_final_state: staged_final,
@@ -210,14 +426,13 @@ pub fn plan(
         0,
         ResourceChange {
             address: address(policy),
-            kind: KIND,
             action,
             before: labelled(&in_force::writable(&live_value)),
             after: labelled(&will_stand),
             attributes,
             reason,
             depends_on: Vec::new(),
-            operation,
+            operation: operation.into(),
         },
     );
     Ok(PolicyPlan {
@@ -322,7 +537,7 @@ fn duplicate_delete(
         "a second policy of ours (two runs at once)"
     };
     let mut change = delete_change(
-        format!("{}[{}]", address(policy), short_id(duplicate)),
+        address(policy).indexed(&short_id(duplicate)),
         duplicate,
         format!("{why}; the earliest, {kept}, is kept"),
     );
@@ -332,7 +547,7 @@ fn duplicate_delete(
 }
 
 /// `[…]` of an address that tells one policy of ours from another: its id's first 8 characters.
-pub fn short_id(policy: &ConditionalAccessPolicy) -> String {
+fn short_id(policy: &ConditionalAccessPolicy) -> String {
     policy
         .id
         .as_deref()
@@ -343,22 +558,21 @@ pub fn short_id(policy: &ConditionalAccessPolicy) -> String {
 }
 
 /// The removal of a policy of ours at `address`, and why.
-pub fn delete_change(
-    address: String,
+fn delete_change(
+    address: Address,
     policy: &ConditionalAccessPolicy,
     reason: String,
 ) -> ResourceChange {
     let id = policy.id.clone().unwrap_or_default();
     ResourceChange {
         address,
-        kind: KIND,
         action: Action::Delete,
         before: json!({"id": id, "display_name": policy.display_name, "state": policy.state}),
         after: Value::Null,
         attributes: Vec::new(),
         reason: Some(reason),
         depends_on: Vec::new(),
-        operation: Operation::DeletePolicy { id },
+        operation: Op::DeletePolicy { id }.into(),
     }
 }
 
@@ -375,9 +589,9 @@ fn explain(error: crate::graph::GraphError) -> ApplyError {
     ApplyError::Graph(error)
 }
 
-/// Applies [`Operation::CreatePolicy`]: intent on record, the POST, then [`settle`] before
+/// Applies [`Op::CreatePolicy`]: intent on record, the POST, then [`settle`] before
 /// the policy is enforced.
-pub async fn create(
+async fn create(
     ctx: &ApplyContext<'_>,
     body: &Value,
     staged_final_state: Option<&str>,
@@ -565,8 +779,8 @@ async fn settle(
     Ok(earliest)
 }
 
-/// Applies [`Operation::UpdatePolicy`].
-pub async fn update(
+/// Applies [`Op::UpdatePolicy`].
+async fn update(
     ctx: &ApplyContext<'_>,
     id: &str,
     patch: &Value,
@@ -617,9 +831,9 @@ async fn switch_after_read_back(
     Ok(())
 }
 
-/// Applies [`Operation::DeletePolicy`]; already gone is fine. The record entry goes after
+/// Applies [`Op::DeletePolicy`]; already gone is fine. The record entry goes after
 /// the policy, so a policy never outlives its entry.
-pub async fn delete(ctx: &ApplyContext<'_>, id: &str) -> Result<(), ApplyError> {
+async fn delete(ctx: &ApplyContext<'_>, id: &str) -> Result<(), ApplyError> {
     match ctx.client.delete(&format!("{POLICIES}/{id}")).await {
         Err(e) if e.status() == Some(404) => {}
         other => {
@@ -629,9 +843,9 @@ pub async fn delete(ctx: &ApplyContext<'_>, id: &str) -> Result<(), ApplyError> 
     ctx.unrecord(Entry::Policy(id.to_string())).await
 }
 
-/// Applies [`Operation::AdoptPolicy`]: record first, so a failed correction leaves a policy
+/// Applies [`Op::AdoptPolicy`]: record first, so a failed correction leaves a policy
 /// that is ours and corrected on the next run.
-pub async fn adopt(
+async fn adopt(
     ctx: &ApplyContext<'_>,
     id: &str,
     patch: Option<&Value>,

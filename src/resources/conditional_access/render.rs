@@ -7,8 +7,8 @@ use serde_json::{json, Value};
 
 use crate::config::policy::placeholder_name;
 use crate::config::DesiredPolicy;
+use crate::kind::PlanError;
 use crate::live::LiveConditionalAccess;
-use crate::plan::PlanError;
 use crate::well_known;
 
 /// Ids the config's names resolve to, and the other way round for display.

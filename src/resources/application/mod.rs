@@ -1,37 +1,201 @@
 //! The app registration: display name, audience, redirect URIs, requested permissions, the
 //! exposed API, and the sign-in paths the config leaves closed (SPA and public-client redirect
 //! URIs, the implicit grant, public-client flows). Found by `uniqueName`; created or corrected
-//! with one upsert.
+//! with one upsert. The app holds the tenant's ownership record, so this kind also keeps the
+//! record up to date and takes over a portal-made app (`--adopt`).
+
+mod ownership;
+pub mod read;
 
 use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use super::permissions::Resolved;
-use crate::apply::{ApplyContext, ApplyError};
 use crate::config::{Desired, DesiredScope, WhoCanConsent};
 use crate::graph::models::{Application, RedirectUris};
-use crate::graph::{odata, Request};
+use crate::graph::{odata, GraphError, Request};
+use crate::kind::permissions::Resolved;
+use crate::kind::{
+    Action, Address, ApplyContext, ApplyError, AttributeChange, DestroyDraft, LivePart,
+    ManagedKind, Operation, PlanDraft, PlanError, Reader, ResourceChange,
+};
 use crate::live::LiveState;
-use crate::plan::{Action, AttributeChange, Operation, ResourceChange};
+use crate::ownership::Entry;
+use crate::preflight::Need;
 
 pub const KIND: &str = "application";
 pub const IDENTIFIER_URI_KIND: &str = "application_identifier_uri";
+pub const RECORD_KIND: &str = "ownership_record";
 
-pub fn address(desired: &Desired) -> String {
-    format!("{KIND}.{}", desired.app.unique_name)
+pub fn address(desired: &Desired) -> Address {
+    Address::application(desired)
 }
 
-pub fn identifier_uri_address(desired: &Desired) -> String {
-    format!("{IDENTIFIER_URI_KIND}.{}", desired.app.unique_name)
+pub fn identifier_uri_address(desired: &Desired) -> Address {
+    Address::new(IDENTIFIER_URI_KIND, desired.app.unique_name.clone())
+}
+
+/// The application kind.
+pub struct ApplicationKind;
+
+#[async_trait::async_trait]
+impl ManagedKind for ApplicationKind {
+    fn name(&self) -> &'static str {
+        KIND
+    }
+
+    fn needs(&self, desired: &Desired) -> Vec<Need> {
+        crate::preflight::app_needs(desired)
+    }
+
+    async fn read(&self, reader: &Reader<'_>) -> Result<Option<LivePart>, GraphError> {
+        let core = read::read_core(reader.client, reader.desired, reader.hint).await?;
+        Ok(Some(Box::new(move |live: &mut LiveState| {
+            let LiveState {
+                application,
+                adoption_candidates,
+                record,
+                service_principal,
+                resources,
+                app_role_assignments,
+                grants,
+                ..
+            } = core;
+            live.application = application;
+            live.adoption_candidates = adoption_candidates;
+            live.record = record;
+            live.service_principal = service_principal;
+            live.resources = resources;
+            live.app_role_assignments = app_role_assignments;
+            live.grants = grants;
+        })))
+    }
+
+    fn check(&self, draft: &PlanDraft<'_>) -> Result<(), PlanError> {
+        ownership::check_app_ownership(draft.desired, draft.live, draft.options)
+    }
+
+    fn plan(&self, draft: &mut PlanDraft<'_>) -> Result<(), PlanError> {
+        let (desired, live) = (draft.desired, draft.live);
+        let to_record =
+            super::client_secret::to_record(desired, live, draft.outputs, draft.options);
+        let app_changes = plan(desired, live, draft.resolved);
+        if live.adopting_app() {
+            draft
+                .changes
+                .extend(ownership::adopt_app(desired, live, app_changes, &to_record));
+        } else {
+            draft.changes.extend(app_changes);
+            draft.changes.extend(ownership::record_sync(
+                desired,
+                live,
+                to_record,
+                draft.options.now,
+            ));
+        }
+        draft.warnings.extend(redirect_uri_warning(desired));
+        Ok(())
+    }
+
+    /// The app goes last, with its secrets: it holds the ownership record, so every other
+    /// delete (the policies it records, the service principal) comes first.
+    fn destroy(&self, draft: &mut DestroyDraft<'_>) {
+        let live = draft.live;
+        if let Some(app) = live.application.as_ref().filter(|_| live.adopting_app()) {
+            draft.warnings.push(format!(
+                "app {} is named like ours but has no uniqueName, so it is not entra-mail's; left alone",
+                app.id.clone().unwrap_or_default()
+            ));
+            return;
+        }
+        let Some(id) = live.app_object_id() else {
+            return;
+        };
+        let secrets = live
+            .application
+            .as_ref()
+            .and_then(|a| a.password_credentials.as_ref())
+            .map_or(0, Vec::len);
+        let mut change = ResourceChange::new(
+            address(draft.desired),
+            Action::Delete,
+            Op::DeleteApplication { id: id.to_string() },
+        );
+        change.before = json!({"id": id, "app_id": live.app_id(), "display_name": live.application.as_ref().and_then(|a| a.display_name.clone())});
+        change.reason = Some(format!("with its {secrets} client secret(s)"));
+        change.depends_on = draft.changes.iter().map(|c| c.address.clone()).collect();
+        draft.changes.push(change);
+    }
+}
+
+/// What apply does to the app.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    /// `PATCH /applications(uniqueName=…)` with `Prefer: create-if-missing`. When an enabled
+    /// scope changes or goes, `disable_scopes_first` is PATCHed before `body`.
+    UpsertApplication {
+        body: Value,
+        disable_scopes_first: Option<Value>,
+    },
+    /// `PATCH /applications/{id}` of a portal-made app: sets our `uniqueName` and the
+    /// ownership record (with `record`), and corrects it in the same write.
+    AdoptApplication {
+        id: String,
+        body: Value,
+        record: Vec<Entry>,
+        disable_scopes_first: Option<Value>,
+    },
+    /// Brings the ownership record on the app up to date (an app from before the record, or
+    /// entries for objects that are gone).
+    WriteRecord {
+        add: Vec<Entry>,
+        remove: Vec<Entry>,
+    },
+    /// `PATCH /applications/{id}` with identifier URIs that name the new app's appId.
+    SetIdentifierUris {
+        template: String,
+    },
+    DeleteApplication {
+        id: String,
+    },
+}
+
+#[async_trait::async_trait]
+impl Operation for Op {
+    async fn run(&self, ctx: &ApplyContext<'_>) -> Result<(), ApplyError> {
+        match self {
+            Op::UpsertApplication {
+                body,
+                disable_scopes_first,
+            } => upsert(ctx, body, disable_scopes_first.as_ref()).await,
+            Op::AdoptApplication {
+                id,
+                body,
+                record,
+                disable_scopes_first,
+            } => adopt(ctx, id, body, record, disable_scopes_first.as_ref()).await,
+            Op::WriteRecord { add, remove } => ctx.write_record_with(add, remove, &json!({})).await,
+            Op::SetIdentifierUris { template } => set_identifier_uris(ctx, template).await,
+            Op::DeleteApplication { id } => delete(ctx, id).await,
+        }
+    }
+}
+
+/// Pandora ITSM sends its own redirect URI; the app must list it.
+fn redirect_uri_warning(desired: &Desired) -> Option<String> {
+    let pandora = desired.pandora_itsm.as_ref()?;
+    let expected = crate::render::pandora_redirect_uri(&pandora.public_url);
+    (!desired.app.redirect_uris.contains(&expected)).then(|| {
+        format!("app.redirect_uris does not include Pandora ITSM's mail setup page `{expected}`; add it if your Pandora ITSM version signs in there")
+    })
 }
 
 /// Namespace of the scope ids we derive (UUID v5 of `unique_name/value`), so a scope keeps
 /// its id across runs and machines.
 const SCOPE_NAMESPACE: Uuid = Uuid::from_u128(0x5c0b_e4a1_3f2d_4e8a_9b7c_1d2e_3f4a_5b6c);
 
-pub fn plan(desired: &Desired, live: &LiveState, resolved: &Resolved) -> Vec<ResourceChange> {
+fn plan(desired: &Desired, live: &LiveState, resolved: &Resolved) -> Vec<ResourceChange> {
     let app = live.application.as_ref();
     let names = permission_names(live);
     let wanted = wanted_state(desired, resolved, app, live.app_id());
@@ -42,7 +206,6 @@ pub fn plan(desired: &Desired, live: &LiveState, resolved: &Resolved) -> Vec<Res
         (None, _) | (_, None) => {
             changes.push(ResourceChange {
                 address: address(desired),
-                kind: KIND,
                 action: Action::Create,
                 before: Value::Null,
                 after: Value::Object(wanted_view.clone()),
@@ -56,15 +219,15 @@ pub fn plan(desired: &Desired, live: &LiveState, resolved: &Resolved) -> Vec<Res
                     .collect(),
                 reason: None,
                 depends_on: Vec::new(),
-                operation: Operation::UpsertApplication {
+                operation: Op::UpsertApplication {
                     body: body(&wanted, None, &BTreeMap::new()),
                     disable_scopes_first: None,
-                },
+                }
+                .into(),
             });
             if let (Some(api), None) = (&desired.api, &wanted.identifier_uris) {
                 changes.push(ResourceChange {
                     address: identifier_uri_address(desired),
-                    kind: IDENTIFIER_URI_KIND,
                     action: Action::Create,
                     before: Value::Null,
                     after: json!({"identifier_uris": [api.identifier_uri.replace("{appId}", "(known after apply)")]}),
@@ -75,7 +238,7 @@ pub fn plan(desired: &Desired, live: &LiveState, resolved: &Resolved) -> Vec<Res
                     }],
                     reason: Some("the URI names the appId, which exists only once the app does".into()),
                     depends_on: vec![address(desired)],
-                    operation: Operation::SetIdentifierUris { template: api.identifier_uri.clone() },
+                    operation: Op::SetIdentifierUris { template: api.identifier_uri.clone() }.into(),
                 });
             }
         }
@@ -97,17 +260,17 @@ pub fn plan(desired: &Desired, live: &LiveState, resolved: &Resolved) -> Vec<Res
                 let extras = extras_of(&live_raw);
                 changes.push(ResourceChange {
                     address: address(desired),
-                    kind: KIND,
                     action: Action::Update,
                     before: Value::Object(current_view.clone()),
                     after: Value::Object(wanted_view),
                     attributes,
                     reason: None,
                     depends_on: Vec::new(),
-                    operation: Operation::UpsertApplication {
+                    operation: Op::UpsertApplication {
                         body: body(&wanted, Some(&changed), &extras),
                         disable_scopes_first: disable_first(app, &wanted),
-                    },
+                    }
+                    .into(),
                 });
             }
         }
@@ -563,8 +726,8 @@ fn same_scope(wanted: &Value, live: &Value) -> bool {
     .all(|k| wanted.get(*k).unwrap_or(&Value::Null) == live.get(*k).unwrap_or(&Value::Null))
 }
 
-/// Applies [`Operation::UpsertApplication`].
-pub async fn upsert(
+/// Applies [`Op::UpsertApplication`].
+async fn upsert(
     ctx: &ApplyContext<'_>,
     body: &Value,
     disable_scopes_first: Option<&Value>,
@@ -617,9 +780,9 @@ async fn disable_scopes(
     Ok(())
 }
 
-/// Applies [`Operation::AdoptApplication`]: our `uniqueName`, the record and the corrections
+/// Applies [`Op::AdoptApplication`]: our `uniqueName`, the record and the corrections
 /// in one PATCH of the portal-made app's object id.
-pub async fn adopt(
+async fn adopt(
     ctx: &ApplyContext<'_>,
     id: &str,
     body: &Value,
@@ -631,8 +794,8 @@ pub async fn adopt(
     ctx.write_record_with(record, &[], body).await
 }
 
-/// Applies [`Operation::SetIdentifierUris`].
-pub async fn set_identifier_uris(ctx: &ApplyContext<'_>, template: &str) -> Result<(), ApplyError> {
+/// Applies [`Op::SetIdentifierUris`].
+async fn set_identifier_uris(ctx: &ApplyContext<'_>, template: &str) -> Result<(), ApplyError> {
     let known = ctx.known();
     let (Some(object_id), Some(app_id)) = (known.app_object_id, known.app_id) else {
         return Err(ApplyError::Missing("the application's ids"));
@@ -653,9 +816,9 @@ pub async fn set_identifier_uris(ctx: &ApplyContext<'_>, template: &str) -> Resu
     Ok(())
 }
 
-/// Applies [`Operation::DeleteApplication`] (its secrets and home-tenant service principal go
+/// Applies [`Op::DeleteApplication`] (its secrets and home-tenant service principal go
 /// with it); already gone is fine.
-pub async fn delete(ctx: &ApplyContext<'_>, id: &str) -> Result<(), ApplyError> {
+async fn delete(ctx: &ApplyContext<'_>, id: &str) -> Result<(), ApplyError> {
     match ctx.client.delete(&format!("applications/{id}")).await {
         Err(e) if e.status() == Some(404) => Ok(()),
         other => Ok(other?),

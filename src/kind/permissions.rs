@@ -3,10 +3,10 @@
 
 use uuid::Uuid;
 
+use super::PlanError;
 use crate::config::Desired;
 use crate::graph::models::ServicePrincipal;
 use crate::live::LiveState;
-use crate::plan::PlanError;
 use crate::well_known;
 
 /// The config's permissions with ids, per resource.

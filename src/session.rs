@@ -1,0 +1,185 @@
+//! The pipeline for one tenant, as a library: check the sign-in, read the tenant, plan,
+//! apply; or plan and run a destroy. The CLI, the tests and the benchmark all drive it. It
+//! returns errors and never prints: the CLI renders them.
+
+use std::borrow::Borrow;
+
+use crate::apply::{self, ApplyReport};
+use crate::config::Desired;
+use crate::graph::{GraphClient, GraphError};
+use crate::kind::{ApplyContext, ApplyError, ApplySettings, PlanError, PlanOptions, Reader};
+use crate::live::LiveState;
+use crate::outputs::{Outputs, OutputsError};
+use crate::plan::{self, Plan, Purpose};
+use crate::preflight::{self, PreflightError};
+use crate::resources;
+
+/// Why a tenant's pipeline stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("cannot sign in to tenant {tenant}")]
+    SignIn {
+        tenant: String,
+        #[source]
+        source: Box<GraphError>,
+    },
+    #[error(transparent)]
+    Preflight(Box<PreflightError>),
+    #[error(transparent)]
+    Outputs(#[from] OutputsError),
+    #[error("cannot read tenant {tenant}")]
+    Read {
+        tenant: String,
+        #[source]
+        source: Box<GraphError>,
+    },
+    #[error("cannot plan {config}")]
+    Plan {
+        config: String,
+        #[source]
+        source: Box<PlanError>,
+    },
+    #[error(transparent)]
+    Apply(Box<ApplyError>),
+}
+
+impl From<ApplyError> for SessionError {
+    fn from(error: ApplyError) -> Self {
+        SessionError::Apply(Box::new(error))
+    }
+}
+
+impl From<PreflightError> for SessionError {
+    fn from(error: PreflightError) -> Self {
+        SessionError::Preflight(Box::new(error))
+    }
+}
+
+/// One config against its tenant: the client (owned, or borrowed as the tests do), the
+/// desired state, and the outputs this machine holds.
+pub struct Session<C: Borrow<GraphClient> = GraphClient> {
+    pub desired: Desired,
+    pub client: C,
+    pub outputs: Option<Outputs>,
+}
+
+/// A session with what the tenant holds and the plan made from it.
+pub struct Prepared<C: Borrow<GraphClient> = GraphClient> {
+    pub session: Session<C>,
+    pub live: LiveState,
+    pub plan: Plan,
+}
+
+impl<C: Borrow<GraphClient>> Session<C> {
+    /// A session for `desired`, with the outputs its directory holds.
+    pub fn new(client: C, desired: Desired) -> Result<Self, SessionError> {
+        let outputs = Outputs::read(&desired.outputs.directory)?;
+        Ok(Self {
+            desired,
+            client,
+            outputs,
+        })
+    }
+
+    /// Signs in and checks the token: the right tenant, and every permission the config's
+    /// kinds need. Before anything is read.
+    pub async fn check_sign_in(
+        client: &GraphClient,
+        desired: &Desired,
+    ) -> Result<preflight::Report, SessionError> {
+        let claims = client
+            .token_claims()
+            .await
+            .map_err(|source| SessionError::SignIn {
+                tenant: desired.tenant_id.to_string(),
+                source: Box::new(source),
+            })?;
+        Ok(preflight::check(
+            desired,
+            &resources::needs(desired),
+            &claims,
+        )?)
+    }
+
+    pub fn client(&self) -> &GraphClient {
+        self.client.borrow()
+    }
+
+    fn reader(&self) -> Reader<'_> {
+        Reader {
+            client: self.client.borrow(),
+            desired: &self.desired,
+            hint: self.outputs.as_ref(),
+        }
+    }
+
+    fn read_error(&self, source: GraphError) -> SessionError {
+        SessionError::Read {
+            tenant: self.desired.tenant_id.to_string(),
+            source: Box::new(source),
+        }
+    }
+
+    /// What the tenant holds: every kind's read.
+    pub async fn read(&self) -> Result<LiveState, SessionError> {
+        resources::read(&self.reader())
+            .await
+            .map_err(|e| self.read_error(e))
+    }
+
+    /// The plan of an apply with `options`, from `live`.
+    pub fn plan_from(&self, live: &LiveState, options: &PlanOptions) -> Result<Plan, SessionError> {
+        plan::build_with(&self.desired, live, self.outputs.as_ref(), options).map_err(|source| {
+            SessionError::Plan {
+                config: self.desired.source.display().to_string(),
+                source: Box::new(source),
+            }
+        })
+    }
+
+    /// Reads the tenant and plans an apply.
+    pub async fn plan(self, options: &PlanOptions) -> Result<Prepared<C>, SessionError> {
+        let live = self.read().await?;
+        let plan = self.plan_from(&live, options)?;
+        Ok(Prepared {
+            session: self,
+            live,
+            plan,
+        })
+    }
+
+    /// Reads the tenant and plans a destroy: only what each kind can prove is ours.
+    pub async fn plan_destroy(self) -> Result<Prepared<C>, SessionError> {
+        let live = resources::read_for_destroy(&self.reader())
+            .await
+            .map_err(|e| self.read_error(e))?;
+        let plan = plan::build_destroy(&self.desired, &live);
+        Ok(Prepared {
+            session: self,
+            live,
+            plan,
+        })
+    }
+}
+
+impl<C: Borrow<GraphClient>> Prepared<C> {
+    /// Runs the plan. A destroy keeps no ownership record: the app that holds it goes too.
+    pub async fn apply(
+        &self,
+        mut settings: ApplySettings<'_>,
+    ) -> Result<ApplyReport, SessionError> {
+        settings.recording = self.plan.purpose == Purpose::Apply;
+        let outputs = match self.plan.purpose {
+            Purpose::Apply => self.session.outputs.clone(),
+            Purpose::Destroy => None,
+        };
+        let ctx = ApplyContext::new(
+            self.session.client.borrow(),
+            &self.session.desired,
+            &self.live,
+            outputs,
+            settings,
+        );
+        Ok(apply::run(&ctx, &self.plan).await?)
+    }
+}
