@@ -465,8 +465,7 @@ pub fn choose_with(
         AuthMethod::AccessToken => {
             let token = required("ENTRA_MAIL_ACCESS_TOKEN")?;
             let expires = crate::graph::decode_claims(&token)
-                .and_then(|c| c.get("exp").and_then(serde_json::Value::as_i64))
-                .and_then(|exp| OffsetDateTime::from_unix_timestamp(exp).ok())
+                .and_then(|c| crate::graph::Claims::new(&c).expires())
                 .unwrap_or_else(|| OffsetDateTime::now_utc() + time::Duration::hours(1));
             StaticToken::new(token, expires)
         }
