@@ -7,9 +7,13 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::config::Desired;
+use crate::graph::Claims;
+
+/// A directory role: its template id (as in a token's `wids`) and its name.
+pub type DirectoryRole = (&'static str, &'static str);
 
 /// Directory roles a signed-in user needs for Conditional Access writes, by template id.
-const CONDITIONAL_ACCESS_ROLES: &[(&str, &str)] = &[
+const CONDITIONAL_ACCESS_ROLES: &[DirectoryRole] = &[
     (
         "62e90394-69f5-4237-9190-012177145e10",
         "Global Administrator",
@@ -39,6 +43,19 @@ pub struct Need {
     pub any_of: Vec<Vec<&'static str>>,
     /// The run goes on without it, doing less (and saying what it could not do).
     pub optional: bool,
+    /// Directory roles a signed-in user must hold besides the permissions, any one of them:
+    /// Graph checks both for some writes (Conditional Access). Empty: the permissions do.
+    pub user_roles: &'static [DirectoryRole],
+}
+
+impl Need {
+    /// This need, also requiring a signed-in user to hold one of `roles`.
+    fn for_users_in(self, roles: &'static [DirectoryRole]) -> Self {
+        Need {
+            user_roles: roles,
+            ..self
+        }
+    }
 }
 
 fn need(operation: &'static str, any_of: &[&[&'static str]]) -> Need {
@@ -46,6 +63,7 @@ fn need(operation: &'static str, any_of: &[&[&'static str]]) -> Need {
         operation,
         any_of: any_of.iter().map(|set| set.to_vec()).collect(),
         optional: false,
+        user_roles: &[],
     }
 }
 
@@ -121,26 +139,32 @@ pub fn conditional_access_needs(desired: &Desired) -> Vec<Need> {
             .iter()
             .any(|a| uuid::Uuid::parse_str(a).is_ok());
         if names_apps {
-            needs.push(need(
-                "write a Conditional Access policy that names apps",
-                &[
+            needs.push(
+                need(
+                    "write a Conditional Access policy that names apps",
                     &[
-                        "Policy.ReadWrite.ConditionalAccess",
-                        "Policy.Read.All",
-                        "Application.Read.All",
+                        &[
+                            "Policy.ReadWrite.ConditionalAccess",
+                            "Policy.Read.All",
+                            "Application.Read.All",
+                        ],
+                        &[
+                            "Policy.ReadWrite.ConditionalAccess",
+                            "Policy.Read.All",
+                            "Application.ReadWrite.All",
+                        ],
                     ],
-                    &[
-                        "Policy.ReadWrite.ConditionalAccess",
-                        "Policy.Read.All",
-                        "Application.ReadWrite.All",
-                    ],
-                ],
-            ));
+                )
+                .for_users_in(CONDITIONAL_ACCESS_ROLES),
+            );
         } else {
-            needs.push(need(
-                "write the Conditional Access policy",
-                &[&["Policy.ReadWrite.ConditionalAccess", "Policy.Read.All"]],
-            ));
+            needs.push(
+                need(
+                    "write the Conditional Access policy",
+                    &[&["Policy.ReadWrite.ConditionalAccess", "Policy.Read.All"]],
+                )
+                .for_users_in(CONDITIONAL_ACCESS_ROLES),
+            );
         }
         if !policy.pilot_groups.is_empty() || !policy.emergency_access_groups.is_empty() {
             needs.push(need(
@@ -284,13 +308,8 @@ pub enum PreflightError {
 
 /// Compares the token's claims with what `desired` needs.
 pub fn report(desired: &Desired, needs: &[Need], claims: &Value) -> Result<Report, PreflightError> {
-    let text = |key: &str| {
-        claims
-            .get(key)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
-    };
+    let claims = Claims::new(claims);
+    let text = |key: &str| claims.text(key).unwrap_or_default().to_string();
     let tenant = text("tid");
     if !tenant.eq_ignore_ascii_case(&desired.tenant_id.to_string()) {
         return Err(PreflightError::WrongTenant {
@@ -303,37 +322,18 @@ pub fn report(desired: &Desired, needs: &[Need], claims: &Value) -> Result<Repor
             config: desired.source.display().to_string(),
         });
     }
-    let delegated = claims.get("scp").is_some();
-    let permissions: Vec<String> = if delegated {
-        text("scp").split_whitespace().map(String::from).collect()
-    } else {
-        claims
-            .get("roles")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .map(String::from)
-            .collect()
-    };
+    let delegated = claims.delegated();
+    let permissions = claims.permissions();
     let app_id = text("appid");
     let identity = if delegated {
         text("upn")
     } else {
         claims
-            .get("app_displayname")
-            .and_then(Value::as_str)
+            .text("app_displayname")
             .map_or_else(|| app_id.clone(), String::from)
     };
     let holds = |p: &str| permissions.iter().any(|h| h.eq_ignore_ascii_case(p));
-    let roles: Vec<String> = claims
-        .get("wids")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .map(str::to_ascii_lowercase)
-        .collect();
+    let roles = claims.directory_roles();
     let mut checks = Vec::new();
     for need in needs {
         let usable: Vec<&Vec<&str>> = need
@@ -346,15 +346,15 @@ pub fn report(desired: &Desired, needs: &[Need], claims: &Value) -> Result<Repor
             .find(|set| set.iter().all(|p| holds(p)))
             .map(|set| set.iter().map(|p| p.to_string()).collect::<Vec<_>>());
         let role_missing = delegated
-            && need.operation.starts_with("write")
+            && !need.user_roles.is_empty()
             && !roles
                 .iter()
-                .any(|r| CONDITIONAL_ACCESS_ROLES.iter().any(|(id, _)| id == r));
+                .any(|r| need.user_roles.iter().any(|(id, _)| id == r));
         let fix = match (&satisfied, role_missing) {
             (Some(_), false) => None,
             (Some(_), true) => Some(format!(
                 "the signed-in user needs the {} role",
-                CONDITIONAL_ACCESS_ROLES
+                need.user_roles
                     .iter()
                     .map(|(_, n)| *n)
                     .collect::<Vec<_>>()

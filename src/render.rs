@@ -1,67 +1,13 @@
-//! Output templates (handlebars, strict mode): the built-in ones shipped in `templates/` and
-//! the user's own files. Here: which exist and whether they compile.
-
-use handlebars::Template;
-
-/// A template shipped inside the binary.
-pub struct BuiltinTemplate {
-    /// The name a config uses in `outputs.templates`.
-    pub name: &'static str,
-    /// The file it renders to inside the outputs directory.
-    pub output_file: &'static str,
-    pub source: &'static str,
-}
-
-pub const BUILTIN_TEMPLATES: &[BuiltinTemplate] = &[
-    BuiltinTemplate {
-        name: "pandora-itsm",
-        output_file: "pandora-itsm.md",
-        source: include_str!("../templates/pandora-itsm.md.hbs"),
-    },
-    BuiltinTemplate {
-        name: "pandora-itsm-json",
-        output_file: "pandora-itsm.json",
-        source: include_str!("../templates/pandora-itsm.json.hbs"),
-    },
-];
-
-pub fn builtin(name: &str) -> Option<&'static BuiltinTemplate> {
-    BUILTIN_TEMPLATES.iter().find(|t| t.name == name)
-}
-
-/// The file a user's template renders to inside the outputs directory: its name without `.hbs`.
-pub fn file_output_name(path: &std::path::Path) -> String {
-    path.file_name()
-        .and_then(|n| n.to_str())
-        .map(|n| n.trim_end_matches(".hbs").to_string())
-        .unwrap_or_else(|| "rendered".into())
-}
-
-/// A template that does not compile, with where.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TemplateProblem {
-    pub line: usize,
-    pub column: usize,
-    pub message: String,
-}
-
-/// Compiles `source` to find syntax errors before anything runs.
-pub fn check(source: &str) -> Result<(), TemplateProblem> {
-    Template::compile(source).map(|_| ()).map_err(|e| {
-        let (line, column) = e.pos().unwrap_or((1, 1));
-        TemplateProblem {
-            line,
-            column,
-            message: format!("template does not compile: {}", e.reason()),
-        }
-    })
-}
+//! Rendering the outputs: fills the config's templates (handlebars, strict mode) with the
+//! desired state and the outputs of an apply, and writes, checks or removes the files they
+//! render to. Which templates exist and whether they compile is `config::templates`.
 
 use std::path::PathBuf;
 
 use handlebars::{Context, Handlebars, Helper, HelperResult, Output, RenderContext};
 use serde_json::{json, Value};
 
+use crate::config::templates::{builtin, file_output_name};
 use crate::config::{Desired, IncomingProtocol, TemplateRef};
 use crate::fsutil::{read_bounded, INPUT_LIMIT};
 use crate::outputs::Outputs;
@@ -239,23 +185,4 @@ pub fn remove_all(desired: &Desired) -> Vec<PathBuf> {
         }
     }
     removed
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn builtin_templates_compile() {
-        for template in BUILTIN_TEMPLATES {
-            check(template.source).unwrap();
-        }
-    }
-
-    #[test]
-    fn a_broken_template_is_located() {
-        let problem = check("line one\n{{#if x}}never closed\n").unwrap_err();
-        assert_eq!(problem.line, 3);
-        assert!(problem.message.starts_with("template does not compile"));
-    }
 }

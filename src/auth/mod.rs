@@ -10,8 +10,13 @@ pub mod token_file;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use azure_core::cloud::{CloudConfiguration, CustomConfiguration};
 use azure_core::credentials::{AccessToken, Secret, TokenCredential, TokenRequestOptions};
+use azure_core::http::{ClientOptions, ExponentialRetryOptions, RetryOptions, Transport};
 use time::OffsetDateTime;
+use url::Url;
+
+use crate::secret::SecretString;
 
 /// A token someone already holds (a pipeline's `ENTRA_MAIL_ACCESS_TOKEN`, or a test's).
 /// It is handed out as is; Graph refuses it once it has expired.
@@ -121,12 +126,6 @@ impl TokenCredential for TimeBoxed {
         }
     }
 }
-
-use azure_core::cloud::{CloudConfiguration, CustomConfiguration};
-use azure_core::http::{ClientOptions, ExponentialRetryOptions, RetryOptions, Transport};
-use url::Url;
-
-use crate::secret::SecretString;
 
 /// Why a credential could not be set up (before any token is asked for).
 #[derive(Debug, thiserror::Error)]
@@ -340,13 +339,9 @@ fn az_on_path() -> bool {
         .is_some_and(|paths| std::env::split_paths(&paths).any(|p| p.join("az").is_file()))
 }
 
-/// Builds the credential `settings.method` names (or `auto` picks), from the process
-/// environment.
-pub fn choose(settings: &AuthSettings<'_>) -> Result<Chosen, AuthError> {
-    choose_with(settings, &|name| std::env::var(name).ok())
-}
-
-/// [`choose`] with an explicit environment (tests).
+/// Builds the credential `settings.method` names (or `auto` picks), reading variables through
+/// `env`: the CLI passes the process environment under the config's `auth.env_prefix`,
+/// tests a map.
 pub fn choose_with(
     settings: &AuthSettings<'_>,
     env: &dyn Fn(&str) -> Option<String>,
@@ -470,8 +465,7 @@ pub fn choose_with(
         AuthMethod::AccessToken => {
             let token = required("ENTRA_MAIL_ACCESS_TOKEN")?;
             let expires = crate::graph::decode_claims(&token)
-                .and_then(|c| c.get("exp").and_then(serde_json::Value::as_i64))
-                .and_then(|exp| OffsetDateTime::from_unix_timestamp(exp).ok())
+                .and_then(|c| crate::graph::Claims::new(&c).expires())
                 .unwrap_or_else(|| OffsetDateTime::now_utc() + time::Duration::hours(1));
             StaticToken::new(token, expires)
         }

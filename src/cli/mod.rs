@@ -147,29 +147,18 @@ pub async fn run(cli: Cli) -> ExitCode {
 
 /// An error and its causes on one line (summary tables, JSON reports).
 pub(crate) fn one_line(error: &anyhow::Error) -> String {
-    let mut said = error.to_string();
-    for cause in error.chain().skip(1) {
-        let text = cause.to_string();
-        if !said.contains(&text) {
-            said.push_str(": ");
-            said.push_str(&text);
-        }
-    }
-    said
+    crate::graph::error_chain(error.as_ref())
 }
 
 /// Prints an error and its causes, one per line, like cargo does.
 fn report_error(error: &anyhow::Error) {
     let mut stderr = std::io::stderr().lock();
-    let mut said = error.to_string();
-    let _ = writeln!(stderr, "error: {said}");
-    for cause in error.chain().skip(1) {
-        let text = cause.to_string();
-        // Typed errors often embed their source already; say each thing once.
-        if !said.contains(&text) {
-            let _ = writeln!(stderr, "  caused by: {text}");
-            said.push_str(&text);
-        }
+    let mut causes = crate::graph::error_causes(error.as_ref()).into_iter();
+    if let Some(said) = causes.next() {
+        let _ = writeln!(stderr, "error: {said}");
+    }
+    for cause in causes {
+        let _ = writeln!(stderr, "  caused by: {cause}");
     }
 }
 

@@ -26,8 +26,10 @@ pub struct TenantArgs {
     /// ENTRA_MAIL_SIM_DIR (default .entra-mail-sim).
     #[arg(long)]
     pub sim: bool,
-    /// Time budget, in seconds, of each request (retries and waits included; an unanswered
-    /// request times out with it) and of waiting out replication.
+    /// Time budget, in seconds. It bounds each request to Graph or the sign-in endpoint, its
+    /// retries and their waits included (an unanswered request times out with it); and, counted
+    /// from when each tenant's changes start (apply or destroy), all their waits for Entra to
+    /// replicate.
     #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: u64,
     /// Enable a Conditional Access policy even though it excludes no emergency-access account.

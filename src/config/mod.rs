@@ -10,6 +10,7 @@ pub mod location;
 pub mod policy;
 mod resolve;
 mod schema;
+pub mod templates;
 
 use std::path::Path;
 

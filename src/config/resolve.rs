@@ -11,8 +11,8 @@ use super::desired::*;
 use super::location::{KeyPath, LineColumn};
 use super::policy;
 use super::schema::*;
+use super::templates;
 use crate::fsutil::{read_bounded, INPUT_LIMIT};
-use crate::render;
 use crate::well_known;
 
 /// Defaults, named so README and `validate` agree with the code.
@@ -712,9 +712,11 @@ fn resolve_outputs(
     let mut output_files: Vec<(String, usize)> = Vec::new();
     for (i, name) in names.iter().enumerate() {
         let at = path.key("templates").index(i);
-        let output_file = match render::builtin(name) {
+        let output_file = match templates::builtin(name) {
             Some(builtin) => Some(builtin.output_file.to_string()),
-            None if name.ends_with(".hbs") => Some(render::file_output_name(&base_dir.join(name))),
+            None if name.ends_with(".hbs") => {
+                Some(templates::file_output_name(&base_dir.join(name)))
+            }
             None => None,
         };
         if let Some(output_file) = output_file {
@@ -732,7 +734,7 @@ fn resolve_outputs(
             }
             output_files.push((lower, i));
         }
-        if render::builtin(name).is_some() {
+        if templates::builtin(name).is_some() {
             if !has_pandora && name.starts_with("pandora-itsm") {
                 problems.at(
                     at.clone(),
@@ -744,7 +746,7 @@ fn resolve_outputs(
             let file = base_dir.join(name);
             match read_bounded(&file, "template", INPUT_LIMIT) {
                 Ok(text) => {
-                    if let Err(p) = render::check(&text) {
+                    if let Err(p) = templates::check(&text) {
                         let at = LineColumn {
                             line: p.line,
                             column: p.column,
@@ -756,7 +758,10 @@ fn resolve_outputs(
             }
             resolved.push(TemplateRef::File(file));
         } else {
-            let builtins: Vec<&str> = render::BUILTIN_TEMPLATES.iter().map(|t| t.name).collect();
+            let builtins: Vec<&str> = templates::BUILTIN_TEMPLATES
+                .iter()
+                .map(|t| t.name)
+                .collect();
             problems.at(
                 at,
                 format!(

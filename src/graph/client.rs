@@ -15,7 +15,8 @@ use tracing::Instrument;
 use url::Url;
 use uuid::Uuid;
 
-use super::error::{ApiError, GraphError};
+use super::claims::decode_claims;
+use super::error::{error_chain, ApiError, GraphError};
 use super::models::Page;
 use super::odata;
 use super::redact;
@@ -756,28 +757,4 @@ fn request_origin(error: &(dyn std::error::Error + 'static)) -> Option<String> {
         next = e.source();
     }
     None
-}
-
-/// The payload of a JWT, without verifying it.
-pub fn decode_claims(token: &str) -> Option<serde_json::Value> {
-    use base64::Engine;
-    let payload = token.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload.trim_end_matches('='))
-        .ok()?;
-    serde_json::from_slice(&bytes).ok()
-}
-
-/// An error and its sources on one line: `a: b: c`, without repeats.
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut parts: Vec<String> = vec![error.to_string()];
-    let mut source = error.source();
-    while let Some(e) = source {
-        let text = e.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        source = e.source();
-    }
-    parts.join(": ")
 }

@@ -205,6 +205,27 @@ fn excerpt(body: &[u8]) -> String {
     }
 }
 
+/// An error's message, then each of its sources' not already said: typed errors often embed
+/// their source's text, which would otherwise be said twice.
+pub fn error_causes(error: &dyn std::error::Error) -> Vec<String> {
+    let mut said: Vec<String> = vec![error.to_string()];
+    let mut source = error.source();
+    while let Some(e) = source {
+        let text = e.to_string();
+        if !said.iter().any(|s| s.contains(&text)) {
+            said.push(text);
+        }
+        source = e.source();
+    }
+    said
+}
+
+/// An error and its sources on one line: `a: b: c`, without repeats (summary tables, JSON
+/// reports, messages that wrap a library's error).
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    error_causes(error).join(": ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,5 +1,6 @@
 //! Microsoft Graph: typed models, the HTTP client with its retries, and typed errors.
 
+pub mod claims;
 mod client;
 mod error;
 pub mod models;
@@ -7,9 +8,10 @@ pub mod odata;
 pub mod redact;
 pub mod retry;
 
+pub use claims::{decode_claims, Claims};
 pub use client::{
-    decode_claims, error_chain, is_certificate_error, GraphClient, GraphClientBuilder, Request,
-    Response, WaitStats, HTTP_TRACE_TARGET,
+    is_certificate_error, GraphClient, GraphClientBuilder, Request, Response, WaitStats,
+    HTTP_TRACE_TARGET,
 };
-pub use error::{ApiError, ErrorDetail, GraphError, ODataErrorBody};
+pub use error::{error_causes, error_chain, ApiError, ErrorDetail, GraphError, ODataErrorBody};
 pub use retry::RetryPolicy;

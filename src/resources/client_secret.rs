@@ -447,3 +447,321 @@ pub async fn find_held_secret(
         .find(|c| c.key_id == Some(key_id))
         .map_or(HeldSecretInTenant::SecretGone, HeldSecretInTenant::Listed))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::models::Application;
+    use crate::ownership::Record;
+    use crate::secret::SecretString;
+    use time::Duration;
+
+    const OURS: &str = "entra-mail";
+    const APP_ID: &str = "00000000-0000-4000-8000-00000000a990";
+
+    fn now() -> OffsetDateTime {
+        time::macros::datetime!(2026-03-01 12:00 UTC)
+    }
+
+    /// A secret on the app, named by one letter (its keyId follows from the letter).
+    struct Live {
+        name: char,
+        /// Carries the configured display name.
+        ours: bool,
+        /// Listed as delivered in the ownership record.
+        recorded: bool,
+        age: Duration,
+        expires_in: Duration,
+    }
+
+    fn key(name: char) -> Uuid {
+        Uuid::from_u128(0xA000 + name as u128)
+    }
+
+    /// Ours, recorded as delivered, made `age_days` ago, expiring in `days_left`.
+    fn delivered(name: char, age_days: i64, days_left: i64) -> Live {
+        Live {
+            name,
+            ours: true,
+            recorded: true,
+            age: Duration::days(age_days),
+            expires_in: Duration::days(days_left),
+        }
+    }
+
+    /// Ours, not recorded as delivered, made `age` ago.
+    fn undelivered(name: char, age: Duration) -> Live {
+        Live {
+            recorded: false,
+            age,
+            ..delivered(name, 0, 180)
+        }
+    }
+
+    struct Row {
+        name: &'static str,
+        secrets: Vec<Live>,
+        /// The app carries an ownership record at all.
+        record: bool,
+        /// The secret whose value this runner holds (its outputs).
+        held: Option<char>,
+        rotate: bool,
+        grace_days: u32,
+        /// A new secret, with (part of) its reason; `Some("")`: any reason.
+        create: Option<&'static str>,
+        /// The secrets removed, each with (part of) its reason; the others are kept.
+        remove: Vec<(char, &'static str)>,
+        /// Secrets to be recorded as delivered.
+        record_now: Vec<char>,
+    }
+
+    impl Default for Row {
+        fn default() -> Self {
+            Row {
+                name: "",
+                secrets: Vec::new(),
+                record: true,
+                held: None,
+                rotate: false,
+                grace_days: 7,
+                create: None,
+                remove: Vec::new(),
+                record_now: Vec::new(),
+            }
+        }
+    }
+
+    fn desired(grace_days: u32) -> Desired {
+        let text = r#"
+tenant_id = "b3c1e0a2-7d4f-4c8e-9f1a-2d6b5e8c4a10"
+[app]
+unique_name = "pandora-itsm-mail"
+display_name = "Pandora ITSM mail"
+[[permissions]]
+resource = "Microsoft Graph"
+delegated = ["IMAP.AccessAsUser.All"]
+"#;
+        let mut desired =
+            crate::config::parse(text, std::path::Path::new("/nowhere/entra-mail.toml")).unwrap();
+        desired.secret.display_name = OURS.into();
+        desired.secret.lifetime_days = 180;
+        desired.secret.renew_before_days = 30;
+        desired.secret.grace_period_days = grace_days;
+        desired
+    }
+
+    fn live(row: &Row) -> LiveState {
+        let credentials = row
+            .secrets
+            .iter()
+            .map(|s| PasswordCredential {
+                key_id: Some(key(s.name)),
+                display_name: Some(if s.ours { OURS } else { "made by hand" }.into()),
+                start_date_time: Some(now() - s.age),
+                end_date_time: Some(now() + s.expires_in),
+                ..PasswordCredential::default()
+            })
+            .collect();
+        let mut record = Record::default();
+        record.present = row.record;
+        for secret in row.secrets.iter().filter(|s| s.recorded) {
+            record.delivered_secrets.insert(key(secret.name));
+        }
+        LiveState {
+            application: Some(Application {
+                id: Some("object-1".into()),
+                app_id: Some(APP_ID.into()),
+                password_credentials: Some(credentials),
+                ..Application::default()
+            }),
+            record,
+            ..LiveState::default()
+        }
+    }
+
+    fn outputs(held: Option<char>) -> Outputs {
+        Outputs {
+            tenant_id: Uuid::nil(),
+            unique_name: "pandora-itsm-mail".into(),
+            client_id: APP_ID.into(),
+            application_object_id: "object-1".into(),
+            service_principal_id: None,
+            secret: held.map(|name| HeldSecret {
+                key_id: key(name),
+                display_name: OURS.into(),
+                value: SecretString::new("value"),
+                expires: now() + Duration::days(90),
+            }),
+        }
+    }
+
+    fn rows() -> Vec<Row> {
+        let minutes = Duration::minutes;
+        vec![
+            Row {
+                name: "a delivered secret outside the renewal window is kept",
+                secrets: vec![delivered('a', 10, 170)],
+                ..Row::default()
+            },
+            Row {
+                name: "a delivered secret not held by this runner is kept: another may use it",
+                secrets: vec![delivered('a', 10, 170), delivered('b', 5, 175)],
+                held: Some('a'),
+                ..Row::default()
+            },
+            Row {
+                name: "inside the renewal window a new one is made, the old kept for its grace",
+                secrets: vec![delivered('a', 160, 20)],
+                create: Some("inside the 30-day renewal window"),
+                ..Row::default()
+            },
+            Row {
+                name: "--rotate-secret makes a new one and keeps the current",
+                secrets: vec![delivered('a', 10, 170)],
+                rotate: true,
+                create: Some("--rotate-secret"),
+                ..Row::default()
+            },
+            Row {
+                name: "with no grace period the rotated secret goes once the new one exists",
+                secrets: vec![delivered('a', 10, 170)],
+                rotate: true,
+                grace_days: 0,
+                create: Some("--rotate-secret"),
+                remove: vec![('a', "replaced by this run")],
+                ..Row::default()
+            },
+            Row {
+                name: "a replaced secret inside its grace period is kept",
+                secrets: vec![delivered('a', 100, 80), delivered('b', 3, 177)],
+                ..Row::default()
+            },
+            Row {
+                name: "a replaced secret past its grace period is removed",
+                secrets: vec![delivered('a', 100, 80), delivered('b', 10, 170)],
+                remove: vec![('a', "grace period is over")],
+                ..Row::default()
+            },
+            Row {
+                name: "an expired secret is removed and a new one made",
+                secrets: vec![delivered('a', 181, -1)],
+                create: Some("every delivered secret of ours has expired"),
+                remove: vec![('a', "expired on")],
+                ..Row::default()
+            },
+            Row {
+                name: "an undelivered orphan past the pending window is removed",
+                secrets: vec![delivered('a', 10, 170), undelivered('b', minutes(60))],
+                remove: vec![('b', "never delivered")],
+                ..Row::default()
+            },
+            Row {
+                name: "an undelivered secret inside the pending window may be a run's: kept",
+                secrets: vec![delivered('a', 10, 170), undelivered('b', minutes(2))],
+                ..Row::default()
+            },
+            Row {
+                name: "only undelivered secrets: a new one is made, the orphan removed",
+                secrets: vec![undelivered('a', minutes(60))],
+                create: Some("holds no delivered secret of ours"),
+                remove: vec![('a', "never delivered")],
+                ..Row::default()
+            },
+            Row {
+                name: "the held value proves delivery: kept, and recorded",
+                secrets: vec![undelivered('a', minutes(60))],
+                held: Some('a'),
+                record_now: vec!['a'],
+                ..Row::default()
+            },
+            Row {
+                name: "an app without a record: every secret of ours may be in use",
+                secrets: vec![undelivered('a', minutes(60))],
+                record: false,
+                record_now: vec!['a'],
+                ..Row::default()
+            },
+            Row {
+                name: "a secret with another display name is not ours: never touched",
+                secrets: vec![Live {
+                    ours: false,
+                    recorded: false,
+                    ..delivered('a', 400, -10)
+                }],
+                create: Some("holds no delivered secret of ours"),
+                ..Row::default()
+            },
+            Row {
+                name:
+                    "two secrets of one second: the held one is the newest, never the one removed",
+                secrets: vec![delivered('a', 10, 170), delivered('b', 10, 170)],
+                held: Some('a'),
+                grace_days: 0,
+                remove: vec![('b', "grace period is over")],
+                ..Row::default()
+            },
+        ]
+    }
+
+    #[test]
+    fn keep_renew_or_remove() {
+        let rows = rows();
+        assert!(rows.len() >= 8);
+        let mut failures = Vec::new();
+        for row in &rows {
+            let desired = desired(row.grace_days);
+            let live = live(row);
+            let outputs = outputs(row.held);
+            let options = PlanOptions {
+                rotate_secret: row.rotate,
+                ..PlanOptions::at(now())
+            };
+            let plan = plan(&desired, &live, Some(&outputs), &options);
+            let created: Vec<&ResourceChange> = plan
+                .changes
+                .iter()
+                .filter(|c| c.action == Action::Create)
+                .collect();
+            let removed: Vec<(Uuid, String)> = plan
+                .changes
+                .iter()
+                .filter_map(|c| match c.operation_as::<Op>() {
+                    Some(Op::RemoveSecret { key_id }) => {
+                        Some((*key_id, c.reason.clone().unwrap_or_default()))
+                    }
+                    _ => None,
+                })
+                .collect();
+            let create_ok = match (row.create, created.as_slice()) {
+                (None, []) => true,
+                (Some(why), [change]) => change.reason.as_deref().unwrap_or("").contains(why),
+                _ => false,
+            };
+            let remove_ok = removed.len() == row.remove.len()
+                && row.remove.iter().all(|(name, why)| {
+                    removed
+                        .iter()
+                        .any(|(k, reason)| *k == key(*name) && reason.contains(why))
+                });
+            let recorded: Vec<Uuid> = plan
+                .to_record
+                .iter()
+                .filter_map(|e| match e {
+                    Entry::DeliveredSecret(k) => Some(*k),
+                    _ => None,
+                })
+                .collect();
+            let expected_record: Vec<Uuid> = row.record_now.iter().map(|n| key(*n)).collect();
+            if !(create_ok && remove_ok && recorded == expected_record) {
+                failures.push(format!(
+                    "{}:\n  created {:?}\n  removed {:?}\n  recorded {:?}",
+                    row.name,
+                    created.iter().map(|c| &c.reason).collect::<Vec<_>>(),
+                    removed,
+                    recorded
+                ));
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+}

@@ -391,3 +391,175 @@ mod tests {
         assert_eq!(replacing_patch(&wanted(), &live), None);
     }
 }
+
+#[cfg(test)]
+mod decision_tests {
+    use super::*;
+
+    /// What the file asks for.
+    fn wanted() -> Value {
+        json!({
+            "displayName": "MFA Pilot",
+            "state": "enabled",
+            "conditions": {
+                "clientAppTypes": ["all"],
+                "applications": {"includeApplications": ["797f4846-ba00-4fd7-ba43-dac1f8f63013"]},
+                "users": {"includeGroups": ["g1", "g2"], "excludeUsers": ["ea1"]}
+            },
+            "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}
+        })
+    }
+
+    /// The same policy as Graph echoes it: read-only properties, annotations, and nulls or
+    /// empty lists for everything not set.
+    fn live() -> Value {
+        json!({
+            "id": "p1",
+            "templateId": null,
+            "createdDateTime": "2026-01-01T00:00:00Z",
+            "modifiedDateTime": "2026-02-01T00:00:00Z",
+            "displayName": "MFA Pilot",
+            "state": "enabled",
+            "sessionControls": null,
+            "conditions": {
+                "clientAppTypes": ["all"],
+                "userRiskLevels": [],
+                "platforms": null,
+                "applications": {"includeApplications": ["797f4846-ba00-4fd7-ba43-dac1f8f63013"], "excludeApplications": []},
+                "users": {"includeGroups": ["g1", "g2"], "includeUsers": [], "includeRoles": [], "excludeUsers": ["ea1"]}
+            },
+            "grantControls": {"operator": "OR", "builtInControls": ["mfa"], "termsOfUse": [],
+                "authenticationStrength@odata.context": "x", "authenticationStrength": null}
+        })
+    }
+
+    struct Row {
+        name: &'static str,
+        /// Changes the file (`wanted`) and the tenant (`live`) from the matching pair.
+        change: fn(&mut Value, &mut Value),
+        /// The paths that differ, in order.
+        differences: &'static [&'static str],
+        /// The top-level properties the PATCH sends.
+        patched: &'static [&'static str],
+    }
+
+    const ROWS: &[Row] = &[
+        Row {
+            name: "identical: no change",
+            change: |_, _| {},
+            differences: &[],
+            patched: &[],
+        },
+        Row {
+            name: "the state differs",
+            change: |_, live| live["state"] = json!("disabled"),
+            differences: &["state"],
+            patched: &["state"],
+        },
+        Row {
+            name: "a condition list in another order: lists are sets, no change",
+            change: |_, live| live["conditions"]["users"]["includeGroups"] = json!(["g2", "g1"]),
+            differences: &[],
+            patched: &[],
+        },
+        Row {
+            name: "a repeated id in a list: a set, no change",
+            change: |_, live| {
+                live["conditions"]["users"]["includeGroups"] = json!(["g1", "g2", "g1"])
+            },
+            differences: &[],
+            patched: &[],
+        },
+        Row {
+            name: "an id in another case: ids compare without case, no change",
+            change: |wanted, _| {
+                wanted["conditions"]["applications"]["includeApplications"] =
+                    json!(["797F4846-BA00-4FD7-BA43-DAC1F8F63013"])
+            },
+            differences: &[],
+            patched: &[],
+        },
+        Row {
+            name: "a list member differs",
+            change: |_, live| live["conditions"]["users"]["includeGroups"] = json!(["g1", "g3"]),
+            differences: &["conditions.users.includeGroups"],
+            patched: &["conditions"],
+        },
+        Row {
+            name: "the display name differs only in case: free text, a change",
+            change: |_, live| live["displayName"] = json!("MFA pilot"),
+            differences: &["displayName"],
+            patched: &["displayName"],
+        },
+        Row {
+            name: "a keyword in another case: no change",
+            change: |wanted, _| wanted["grantControls"]["operator"] = json!("or"),
+            differences: &[],
+            patched: &[],
+        },
+        Row {
+            name: "a sign-in frequency Graph completes with its defaults: no change",
+            change: |wanted, live| {
+                wanted["sessionControls"] =
+                    json!({"signInFrequency": {"value": 8, "type": "hours", "isEnabled": true}});
+                live["sessionControls"] = json!({"signInFrequency": {"value": 8, "type": "hours",
+                    "isEnabled": true, "authenticationType": "primaryAndSecondaryAuthentication",
+                    "frequencyInterval": "timeBased"}});
+            },
+            differences: &[],
+            patched: &[],
+        },
+        Row {
+            name: "a role added by hand, which the file leaves out, is drift",
+            change: |_, live| {
+                live["conditions"]["users"]["includeRoles"] =
+                    json!(["62e90394-69f5-4237-9190-012177145e10"])
+            },
+            differences: &["conditions.users.includeRoles"],
+            patched: &["conditions"],
+        },
+        Row {
+            name: "a description set by hand is cleared",
+            change: |_, live| live["description"] = json!("added in the portal"),
+            differences: &["description"],
+            patched: &["description"],
+        },
+        Row {
+            name: "an authentication strength added by hand is drift",
+            change: |_, live| {
+                live["grantControls"]["authenticationStrength"] =
+                    json!({"id": "00000000-0000-0000-0000-000000000002"})
+            },
+            differences: &["grantControls.authenticationStrength.id"],
+            patched: &["grantControls"],
+        },
+    ];
+
+    #[test]
+    fn differences_and_the_patch() {
+        let mut failures = Vec::new();
+        for row in ROWS {
+            let (mut wanted, mut live) = (wanted(), live());
+            (row.change)(&mut wanted, &mut live);
+            let found: Vec<String> = differences(&wanted, &live)
+                .into_iter()
+                .map(|(path, _, _)| path)
+                .collect();
+            let patch = replacing_patch(&wanted, &live);
+            let patched: Vec<String> = patch
+                .iter()
+                .flat_map(|p| p.as_object().into_iter().flat_map(|m| m.keys().cloned()))
+                .collect();
+            // Whatever the patch, Graph holds exactly the file after it.
+            let after = patch.as_ref().map(|p| after_patch(&live, p));
+            let left = after.map(|a| differences(&wanted, &a)).unwrap_or_default();
+            if found != row.differences || patched != row.patched || !left.is_empty() {
+                failures.push(format!(
+                    "{}: differences {found:?}, patched {patched:?}, left after the patch {left:?}",
+                    row.name
+                ));
+            }
+        }
+        assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+    }
+}

@@ -186,12 +186,8 @@ pub(super) async fn read_conditional_access(
         client.token_claims(),
     );
     let claims = claims?;
-    let text = |key: &str| {
-        claims
-            .get(key)
-            .and_then(serde_json::Value::as_str)
-            .map(String::from)
-    };
+    let claims = crate::graph::claims::Claims::new(&claims);
+    let text = |key: &str| claims.text(key).map(String::from);
     let mut members = BTreeMap::new();
     let mut named = Vec::new();
     for found in groups {
@@ -214,7 +210,7 @@ pub(super) async fn read_conditional_access(
         security_defaults: defaults?.is_enabled.unwrap_or(false),
         caller: Caller {
             object_id: text("oid"),
-            delegated: claims.get("scp").is_some(),
+            delegated: claims.delegated(),
             name: text("upn")
                 .or_else(|| text("app_displayname"))
                 .or_else(|| text("appid")),
