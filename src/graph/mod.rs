@@ -1,6 +1,6 @@
 //! Microsoft Graph: typed models, the HTTP client with its retries, and typed errors.
 
-pub mod claims;
+mod claims;
 mod client;
 mod error;
 pub mod models;

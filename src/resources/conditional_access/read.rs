@@ -186,7 +186,7 @@ pub(super) async fn read_conditional_access(
         client.token_claims(),
     );
     let claims = claims?;
-    let claims = crate::graph::claims::Claims::new(&claims);
+    let claims = crate::graph::Claims::new(&claims);
     let text = |key: &str| claims.text(key).map(String::from);
     let mut members = BTreeMap::new();
     let mut named = Vec::new();
