@@ -1,5 +1,4 @@
 //! Sending Graph requests in tests: expect success or a Graph error.
-#![allow(dead_code)]
 
 use entra_mail::graph::{ApiError, GraphClient, Request, Response};
 use serde_json::Value;

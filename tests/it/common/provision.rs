@@ -1,5 +1,4 @@
 //! A config in a temporary directory, applied with the library against the simulator.
-#![allow(dead_code)]
 
 use std::path::PathBuf;
 use std::time::Duration;

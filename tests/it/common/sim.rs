@@ -1,5 +1,4 @@
 //! Starting the simulated tenant and a production Graph client pointed at it.
-#![allow(dead_code)]
 
 use std::sync::Arc;
 
