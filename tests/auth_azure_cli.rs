@@ -1,6 +1,10 @@
 //! `--auth azure-cli` runs `az account get-access-token`; a stand-in `az` on PATH hands out a
-//! token the simulated tenant issued. (Its own test binary: it changes PATH for the process.)
+//! token the simulated tenant issued. (Its own test binary, outside `tests/it`: it changes PATH
+//! for the process, and other tests that choose a sign-in automatically look for `az` there.)
 
+// The shared harness; this binary uses only a little of it.
+#[allow(dead_code)]
+#[path = "it/common/mod.rs"]
 mod common;
 
 use std::os::unix::fs::PermissionsExt;
