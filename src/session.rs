@@ -3,6 +3,9 @@
 //! returns errors and never prints: the CLI renders them.
 
 use std::borrow::Borrow;
+use std::path::PathBuf;
+
+use uuid::Uuid;
 
 use crate::apply::{self, ApplyReport};
 use crate::config::Desired;
@@ -41,6 +44,45 @@ pub enum SessionError {
     },
     #[error(transparent)]
     Apply(Box<ApplyError>),
+    #[error("no outputs in {} for {}; run `entra-mail apply -f {}` first", directory.display(), config.display(), config.display())]
+    NoOutputs { directory: PathBuf, config: PathBuf },
+    #[error("{} belongs to tenant {found}, not {expected}", path.display())]
+    ForeignOutputs {
+        path: PathBuf,
+        found: Uuid,
+        expected: Uuid,
+    },
+    #[error(transparent)]
+    Render(#[from] crate::render::RenderError),
+}
+
+/// What `render` did: the outputs files it made private, and the files it wrote.
+#[derive(Debug, Default)]
+pub struct Rendered {
+    pub narrowed: Vec<crate::resources::outputs_files::LooseMode>,
+    pub written: Vec<PathBuf>,
+}
+
+/// Renders the config's templates again from the outputs this machine holds: no tenant call.
+/// The outputs file holds the secret too, and is never rewritten here, only made private.
+pub fn render(desired: &Desired) -> Result<Rendered, SessionError> {
+    let Some(outputs) = Outputs::read(&desired.outputs.directory)? else {
+        return Err(SessionError::NoOutputs {
+            directory: desired.outputs.directory.clone(),
+            config: desired.source.clone(),
+        });
+    };
+    if outputs.tenant_id != desired.tenant_id {
+        return Err(SessionError::ForeignOutputs {
+            path: Outputs::path_in(&desired.outputs.directory),
+            found: outputs.tenant_id,
+            expected: desired.tenant_id,
+        });
+    }
+    let narrowed = crate::resources::outputs_files::narrow_modes(desired)?;
+    let files = crate::render::render_all(desired, &outputs)?;
+    let written = crate::render::write_all(&files)?;
+    Ok(Rendered { narrowed, written })
 }
 
 impl From<ApplyError> for SessionError {

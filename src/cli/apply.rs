@@ -222,11 +222,7 @@ fn narrow_outputs(
     }
     Ok(serde_json::json!(narrowed
         .iter()
-        .map(|l| serde_json::json!({
-            "path": l.path,
-            "from": format!("{:04o}", l.mode),
-            "to": format!("{:04o}", l.private_mode()),
-        }))
+        .map(|l| l.json())
         .collect::<Vec<_>>()))
 }
 

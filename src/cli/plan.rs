@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 
 use super::session::{self, TenantArgs};
 use super::{validate, GlobalArgs, OutputFormat};
+use crate::config::discover::LoadError;
 use crate::config::{self, Desired};
 use crate::graph::GraphClient;
 use crate::kind::PlanOptions;
@@ -18,43 +19,35 @@ use crate::sim::Sim;
 /// Exit code of `plan` when changes are pending (Terraform's `-detailed-exitcode`).
 pub const CHANGES_PENDING: u8 = 2;
 
-/// Loads every `-f` config; on errors prints them and returns `Err(exit code)`.
+/// Loads every `-f` config; on errors shows them and returns `Err(exit code)`.
 pub fn load_configs(global: &GlobalArgs) -> Result<Vec<Desired>, ExitCode> {
-    if global.config.is_empty() {
-        eprintln!(
+    config::discover::load_all(&global.config).map_err(|error| {
+        show_load_error(&error);
+        ExitCode::FAILURE
+    })
+}
+
+/// Shows why the configs cannot be worked on, each config's problems at their lines.
+fn show_load_error(error: &LoadError) {
+    match error {
+        LoadError::NoConfig => eprintln!(
             "error: no config file given; pass one with -f FILE (try examples/pandora-itsm.toml)"
-        );
-        return Err(ExitCode::FAILURE);
-    }
-    let found = match super::tenants::expand(&global.config) {
-        Ok(found) => found,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return Err(ExitCode::FAILURE);
+        ),
+        LoadError::Discovery(error) => eprintln!("error: {error}"),
+        LoadError::Invalid(failed) => {
+            for loaded in failed {
+                if let Err(error) = &loaded.result {
+                    validate::print_errors(error, loaded.source());
+                }
+            }
         }
-    };
-    let mut configs = Vec::new();
-    let mut failed = false;
-    for loaded in found.into_iter().map(validate::load) {
-        match loaded.result {
-            Ok(desired) => configs.push(desired),
-            Err(ref error) => {
-                validate::print_errors(error, loaded.source());
-                failed = true;
+        // Before any tenant is contacted: a shared directory would lose one tenant's secret.
+        LoadError::SharedOutputs(shared) => {
+            for error in shared {
+                eprintln!("error: {error}");
             }
         }
     }
-    if failed {
-        return Err(ExitCode::FAILURE);
-    }
-    // Before any tenant is contacted: a shared directory would lose one tenant's secret.
-    if let Err(shared) = config::check_distinct_outputs(&configs) {
-        for error in shared {
-            eprintln!("error: {error}");
-        }
-        return Err(ExitCode::FAILURE);
-    }
-    Ok(configs)
 }
 
 /// What `plan` and `apply` may do beyond correcting the tenant.

@@ -2,42 +2,40 @@
 
 use std::process::ExitCode;
 
-use anyhow::bail;
-
 use super::plan::load_configs;
-use super::GlobalArgs;
-use crate::outputs::Outputs;
+use super::{GlobalArgs, OutputFormat};
 
 pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let configs = match load_configs(global) {
         Ok(configs) => configs,
         Err(code) => return Ok(code),
     };
+    let mut summaries = Vec::new();
     for desired in configs {
-        let Some(outputs) = Outputs::read(&desired.outputs.directory)? else {
-            bail!(
-                "no outputs in {} for {}; run `entra-mail apply -f {}` first",
-                desired.outputs.directory.display(),
-                desired.source.display(),
-                desired.source.display()
-            );
+        let rendered = crate::session::render(&desired)?;
+        match global.output {
+            OutputFormat::Text => {
+                for loose in &rendered.narrowed {
+                    println!("{}", loose.narrowed());
+                }
+                for path in &rendered.written {
+                    println!("rendered {}", path.display());
+                }
+            }
+            OutputFormat::Json => summaries.push(serde_json::json!({
+                "config": desired.source,
+                "tenant_id": desired.tenant_id,
+                "narrowed": rendered.narrowed.iter().map(|l| l.json()).collect::<Vec<_>>(),
+                "rendered": rendered.written,
+            })),
+        }
+    }
+    if global.output == OutputFormat::Json {
+        let value = match summaries.len() {
+            1 => summaries.remove(0),
+            _ => serde_json::Value::Array(summaries),
         };
-        if outputs.tenant_id != desired.tenant_id {
-            bail!(
-                "{} belongs to tenant {}, not {}",
-                Outputs::path_in(&desired.outputs.directory).display(),
-                outputs.tenant_id,
-                desired.tenant_id
-            );
-        }
-        // outputs.json holds the secret too, and render does not rewrite it.
-        for loose in crate::resources::outputs_files::narrow_modes(&desired)? {
-            println!("{}", loose.narrowed());
-        }
-        let files = crate::render::render_all(&desired, &outputs)?;
-        for path in crate::render::write_all(&files)? {
-            println!("rendered {}", path.display());
-        }
+        println!("{}", serde_json::to_string_pretty(&value)?);
     }
     Ok(ExitCode::SUCCESS)
 }

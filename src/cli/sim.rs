@@ -103,7 +103,7 @@ impl FaultArgs {
 pub async fn run(global: &GlobalArgs, command: &SimCommand) -> anyhow::Result<ExitCode> {
     let SimCommand::Serve(args) = command;
     let mut tenant_ids = args.tenants.clone();
-    for found in super::tenants::expand(&global.config)? {
+    for found in crate::config::discover::expand(&global.config)? {
         let desired = config::parse(&found.text?, &found.path)?;
         tenant_ids.push(desired.tenant_id.to_string());
     }

@@ -1,15 +1,15 @@
 //! `entra-mail validate`: check config files offline and print the resolved desired state.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use serde_json::json;
 
-use super::tenants::Found;
 use super::{GlobalArgs, OutputFormat};
-use crate::config::{self, ConfigError, Desired, Diagnostic};
+use crate::config::discover::{self, Loaded};
+use crate::config::{self, ConfigError, Diagnostic};
 use crate::fsutil::{read_bounded, INPUT_LIMIT};
 
 pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
@@ -17,9 +17,9 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         bail!("no config file given; pass one with -f FILE (try examples/pandora-itsm.toml)");
     }
     // The same discovery as plan and apply: files, directories, manifests.
-    let results: Vec<Loaded> = super::tenants::expand(&global.config)?
+    let results: Vec<Loaded> = discover::expand(&global.config)?
         .into_iter()
-        .map(load)
+        .map(discover::load)
         .collect();
     let loaded: Vec<_> = results
         .iter()
@@ -77,36 +77,6 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
-}
-
-/// A config found by `-f`, loaded.
-pub(super) struct Loaded {
-    pub path: PathBuf,
-    /// Its text, kept for showing the lines its errors point at.
-    pub text: Option<String>,
-    pub result: Result<Desired, ConfigError>,
-}
-
-impl Loaded {
-    pub fn source(&self) -> Option<(&Path, &str)> {
-        self.text.as_deref().map(|text| (self.path.as_path(), text))
-    }
-}
-
-pub(super) fn load(found: Found) -> Loaded {
-    let Found { path, text } = found;
-    match text {
-        Ok(text) => Loaded {
-            result: config::parse(&text, &path),
-            path,
-            text: Some(text),
-        },
-        Err(error) => Loaded {
-            path,
-            text: None,
-            result: Err(ConfigError::Read(error)),
-        },
-    }
 }
 
 fn error_list(error: &ConfigError) -> serde_json::Value {

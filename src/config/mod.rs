@@ -4,6 +4,7 @@
 //! [`Diagnostic`] that names the file, line, column and key.
 
 mod desired;
+pub mod discover;
 mod distinct;
 mod error;
 pub mod location;

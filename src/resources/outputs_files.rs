@@ -175,6 +175,15 @@ pub struct LooseMode {
 }
 
 impl LooseMode {
+    /// As the JSON reports show it: the path, the mode it had and the mode it gets.
+    pub fn json(&self) -> Value {
+        json!({
+            "path": self.path,
+            "from": format!("{:04o}", self.mode),
+            "to": format!("{:04o}", self.private_mode()),
+        })
+    }
+
     pub fn private_mode(&self) -> u32 {
         self.kind.private_mode()
     }

@@ -461,3 +461,91 @@ fn the_simulators_directory_is_private_under_any_umask() {
     assert_eq!(mode(&ws.dir.path().join("sim")), 0o700);
     assert_eq!(mode(&ws.dir.path().join("sim/state.json")), 0o600);
 }
+
+/// `destroy` and `render` speak JSON like `plan` and `apply`, and destroy gives each object
+/// the address plan gave it (a grant by its resource's name, not its id).
+#[test]
+fn destroy_and_render_honour_output_json_with_plan_addresses() {
+    let ws = Workspace::new();
+    let plan = ws
+        .cmd(&[
+            "plan",
+            "--sim",
+            "-f",
+            "examples/pandora-itsm.toml",
+            "--output",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let plan: Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let planned: Vec<String> = plan["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["address"].as_str().unwrap().to_string())
+        .collect();
+    ws.cmd(APPLY).assert().success();
+
+    let render = ws
+        .cmd(&[
+            "render",
+            "-f",
+            "examples/pandora-itsm.toml",
+            "--output",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(render.status.success());
+    let render: Value = serde_json::from_slice(&render.stdout).expect("render prints JSON");
+    let rendered = render["rendered"].as_array().unwrap();
+    assert!(
+        rendered
+            .iter()
+            .any(|p| p.as_str().unwrap().ends_with("pandora-itsm.md")),
+        "{render}"
+    );
+
+    let destroy = ws
+        .cmd(&[
+            "destroy",
+            "--sim",
+            "-f",
+            "examples/pandora-itsm.toml",
+            "--auto-approve",
+            "--output",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        destroy.status.success(),
+        "{}",
+        String::from_utf8_lossy(&destroy.stderr)
+    );
+    let destroy: Value = serde_json::from_slice(&destroy.stdout).expect("destroy prints JSON");
+    assert_eq!(destroy["plan"]["purpose"], "destroy");
+    let destroyed: Vec<&str> = destroy["destroyed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(
+        destroyed.contains(&"oauth2_permission_grant.microsoft-graph"),
+        "{destroyed:?}"
+    );
+    for address in &destroyed {
+        assert!(
+            planned.iter().any(|p| p == address),
+            "{address} is not an address plan gives: {planned:?}"
+        );
+    }
+    assert!(
+        destroy["outputs"]["removed"]
+            .as_array()
+            .is_some_and(|r| !r.is_empty()),
+        "{destroy}"
+    );
+}
