@@ -19,10 +19,12 @@ pub mod preflight;
 pub mod progress;
 pub mod render;
 pub mod resources;
-pub mod sim;
 
 /// The foundation shared with the simulator (crates/entra-base), at the paths it always had.
 pub use entra_base::{fsutil, secret, well_known};
+/// The simulated tenant (crates/entra-sim), behind the default-on `sim` feature.
+#[cfg(feature = "sim")]
+pub use entra_sim as sim;
 
 /// `entra-mail/<version>`: the User-Agent of every request we send.
 pub const USER_AGENT: &str = concat!("entra-mail/", env!("CARGO_PKG_VERSION"));

@@ -7,14 +7,13 @@ use anyhow::Context;
 use clap::Args;
 use time::OffsetDateTime;
 
-use super::session::{self, TenantArgs};
+use super::session::{self, Sim, TenantArgs};
 use super::{validate, GlobalArgs, OutputFormat};
 use crate::config::{self, Desired};
 use crate::graph::GraphClient;
 use crate::live::{self, LiveState};
 use crate::outputs::Outputs;
 use crate::plan::{self, report, Plan};
-use crate::sim::Sim;
 
 /// Exit code of `plan` when changes are pending (Terraform's `-detailed-exitcode`).
 pub const CHANGES_PENDING: u8 = 2;
@@ -154,12 +153,13 @@ pub async fn prepare(
 }
 
 /// Starts the simulator when `--sim` asks for it.
+#[cfg_attr(not(feature = "sim"), allow(unused_variables))]
 pub async fn sim_for(args: &TenantArgs, configs: &[Desired]) -> anyhow::Result<Option<Sim>> {
+    #[cfg(feature = "sim")]
     if args.sim {
-        Ok(Some(session::start_sim(configs).await?))
-    } else {
-        Ok(None)
+        return Ok(Some(session::start_sim(configs).await?));
     }
+    Ok(None)
 }
 
 pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<ExitCode> {

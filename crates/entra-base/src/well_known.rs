@@ -1,5 +1,5 @@
 //! First-party application ids that are the same in every tenant.
-//! Source: src/sim/data/well_known_ids.json (Microsoft's first-party app list).
+//! Source: crates/entra-sim/src/data/well_known_ids.json (Microsoft's first-party app list).
 
 /// Microsoft Graph.
 pub const MICROSOFT_GRAPH: &str = "00000003-0000-0000-c000-000000000000";
@@ -34,7 +34,7 @@ pub fn app_names() -> impl Iterator<Item = &'static str> {
 }
 
 /// (value, GUID) of Microsoft Graph application permissions (appRoles).
-/// Source: src/sim/data/well_known_ids.json (Microsoft's permissions-ids list).
+/// Source: crates/entra-sim/src/data/well_known_ids.json (Microsoft's permissions-ids list).
 /// The tool resolves names against the tenant's published permissions; these cross-check.
 pub const GRAPH_ROLES: &[(&str, &str)] = &[
     (

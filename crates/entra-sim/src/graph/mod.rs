@@ -1031,7 +1031,7 @@ mod tests {
     }
 }
 
-/// Least-privileged permission sets per operation (src/sim/data/calls.json).
+/// Least-privileged permission sets per operation (src/data/calls.json).
 /// Each inner list must be held whole; any one list suffices.
 pub mod need {
     pub const APP_READ: &[&[&str]] = &[

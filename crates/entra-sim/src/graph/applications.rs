@@ -5,7 +5,7 @@ use axum::http::Method;
 use serde_json::{json, Map, Value};
 
 use super::{bad_request, error, list_view, merge, need, not_found, Ctx, Key, Reply, Res, Segment};
-use crate::sim::state::Obj;
+use crate::state::Obj;
 
 const FILTERABLE: &[&str] = &[
     "id",
@@ -561,7 +561,7 @@ fn add_password(ctx: &mut Ctx<'_>, key: &Key, body: &[u8]) -> Res {
             "Property '{unknown}' does not exist as a declared property or extension property."
         )));
     }
-    crate::sim::schema::check("passwordCredential", &requested)
+    crate::schema::check("passwordCredential", &requested)
         .map_err(|_| bad_request("Invalid value specified for property 'passwordCredential'."))?;
 
     let key_id = ctx.guid();

@@ -5,7 +5,7 @@
 use serde_json::{json, Map, Value};
 
 use super::state::{AdminApp, FederatedCredential, Inner, Obj, Tenant};
-use crate::well_known::{self, EXCHANGE_ROLES, EXCHANGE_SCOPES, GRAPH_ROLES, GRAPH_SCOPES};
+use entra_base::well_known::{self, EXCHANGE_ROLES, EXCHANGE_SCOPES, GRAPH_ROLES, GRAPH_SCOPES};
 
 /// The roles the admin app holds unless a test chooses others: everything the tool needs.
 pub const DEFAULT_ADMIN_ROLES: &[&str] = &[

@@ -8,7 +8,7 @@ use super::{
     bad_request, error, error_with_detail, list_view, merge, need, not_found, Ctx, Key, Reply, Res,
     Segment,
 };
-use crate::sim::state::Obj;
+use crate::state::Obj;
 
 const FILTERABLE: &[&str] = &["id", "appId", "displayName", "servicePrincipalType", "tags"];
 
@@ -164,7 +164,7 @@ fn create(ctx: &mut Ctx<'_>, app_id: &str, body: &Value) -> Result<Map<String, V
             .cloned()
             .unwrap_or_default(),
     );
-    let mut data = crate::sim::seed::object(json!({
+    let mut data = crate::seed::object(json!({
         "id": id,
         "deletedDateTime": null,
         "accountEnabled": true,
@@ -372,7 +372,7 @@ fn assign(ctx: &mut Ctx<'_>, key: &Key, on_resource: bool, body: &[u8]) -> Res {
         ));
     }
     let id = ctx.guid();
-    let data = crate::sim::seed::object(json!({
+    let data = crate::seed::object(json!({
         "id": id,
         "deletedDateTime": null,
         "appRoleId": app_role_id,
