@@ -29,8 +29,7 @@ pub use seed::TenantSpec;
 pub use state::{Counters, Faults, LogEntry, Tenant};
 
 use entra_base::secret::SecretString;
-use server::{AppState, Shared};
-use state::Inner;
+use state::{AppState, Inner, Shared};
 
 /// How to start a simulator.
 #[derive(Debug, Clone, Default)]

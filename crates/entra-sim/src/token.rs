@@ -13,8 +13,7 @@ use base64::Engine;
 use serde_json::{json, Value};
 
 use super::roles;
-use super::server::AppState;
-use super::state::{DeviceCode, Inner, IssuedToken, Tenant};
+use super::state::{AppState, DeviceCode, Inner, IssuedToken, Tenant};
 use entra_base::well_known;
 
 const TOKEN_LIFETIME: Duration = Duration::from_secs(3599);

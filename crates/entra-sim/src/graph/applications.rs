@@ -100,7 +100,7 @@ fn defaults(ctx: &mut Ctx<'_>) -> Map<String, Value> {
     let app_id = ctx.guid();
     let publisher_domain = ctx.tenant.domains.first().cloned().unwrap_or_default();
     let created = ctx.timestamp();
-    super::super::seed::object(json!({
+    crate::state::object(json!({
         "id": id,
         "deletedDateTime": null,
         "appId": app_id,
@@ -534,7 +534,7 @@ fn delete(ctx: &mut Ctx<'_>, key: &Key) -> Res {
             .filter(|sp| sp.str("appId") == Some(app_id))
             .map(|sp| sp.id().to_string())
             .collect();
-        super::service_principals::remove_with_grants(ctx, &sp_ids);
+        ctx.tenant.remove_service_principals(&sp_ids);
     }
     ctx.wrote = true;
     Ok(Reply::empty(204))
@@ -657,7 +657,7 @@ fn remove_password(ctx: &mut Ctx<'_>, key: &Key, body: &[u8]) -> Res {
     Ok(Reply::empty(204))
 }
 
-/// Finds an application by object id as a point read sees it.
+/// Finds an application by `appId` as a point read sees it.
 pub fn find_by_app_id<'o>(ctx: &'o Ctx<'_>, app_id: &str) -> Option<&'o Map<String, Value>> {
     ctx.tenant
         .applications

@@ -238,7 +238,7 @@ fn requires_complete_policy(policy: &Map<String, Value>) -> Result<(), Reply> {
 
 /// The policy as Graph stores and echoes it: every collection present, absent objects null.
 fn echo(policy: &Value) -> Map<String, Value> {
-    let mut data = crate::seed::object(json!({
+    let mut data = crate::state::object(json!({
         "id": null,
         "templateId": null,
         "displayName": null,

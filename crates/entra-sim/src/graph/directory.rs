@@ -141,7 +141,7 @@ pub fn route(
                 .enumerate()
                 .map(|(i, d)| json!({"name": d, "isDefault": i == 0, "isInitial": i == 0, "type": "Managed", "capabilities": "Email, OfficeCommunicationsOnline"}))
                 .collect();
-            let org = crate::seed::object(json!({
+            let org = crate::state::object(json!({
                 "id": ctx.tenant.id,
                 "displayName": ctx.tenant.display_name,
                 "verifiedDomains": domains,
@@ -167,7 +167,7 @@ pub fn route(
         }
         ("policies/identitySecurityDefaultsEnforcementPolicy", "GET", None) => {
             ctx.require(need::POLICY_READ)?;
-            let data = crate::seed::object(json!({
+            let data = crate::state::object(json!({
                 "id": "00000000-0000-0000-0000-000000000005",
                 "displayName": "Security Defaults",
                 "description": "Security defaults is a set of basic identity security mechanisms recommended by Microsoft. When enabled, these recommendations will be automatically enforced in your organization. Administrators and users will be better protected from common identity related attacks.",
@@ -218,7 +218,7 @@ fn subscribed_skus(ctx: &Ctx<'_>) -> Vec<Map<String, Value>> {
             json!({"servicePlanId": id, "servicePlanName": name, "provisioningStatus": "Success", "appliesTo": "User"})
         })
         .collect();
-    vec![crate::seed::object(json!({
+    vec![crate::state::object(json!({
         "accountName": tenant.display_name,
         "accountId": tenant.id,
         "appliesTo": "User",

@@ -174,7 +174,7 @@ fn create(ctx: &mut Ctx<'_>, body: &[u8]) -> Res {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id_bytes),
         &suffix[..4]
     );
-    let data = crate::seed::object(json!({
+    let data = crate::state::object(json!({
         "id": id,
         "clientId": client_id,
         "consentType": consent_type,

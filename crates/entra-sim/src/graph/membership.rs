@@ -230,7 +230,7 @@ fn limited(mut object: Map<String, Value>, readable: bool) -> Map<String, Value>
 
 fn user_object(user: &Map<String, Value>) -> Map<String, Value> {
     let field = |key: &str| user.get(key).cloned().unwrap_or(Value::Null);
-    crate::seed::object(json!({
+    crate::state::object(json!({
         "@odata.type": "#microsoft.graph.user",
         "id": field("id"),
         "displayName": field("displayName"),
@@ -241,7 +241,7 @@ fn user_object(user: &Map<String, Value>) -> Map<String, Value> {
 
 fn group_object(group: &Map<String, Value>) -> Map<String, Value> {
     let field = |key: &str| group.get(key).cloned().unwrap_or(Value::Null);
-    crate::seed::object(json!({
+    crate::state::object(json!({
         "@odata.type": "#microsoft.graph.group",
         "id": field("id"),
         "displayName": field("displayName"),
@@ -249,7 +249,7 @@ fn group_object(group: &Map<String, Value>) -> Map<String, Value> {
 }
 
 fn directory_role(tenant_id: &str, role: &roles::RoleTemplate) -> Map<String, Value> {
-    crate::seed::object(json!({
+    crate::state::object(json!({
         "@odata.type": "#microsoft.graph.directoryRole",
         "id": roles::directory_role_id(tenant_id, role.template_id),
         "displayName": role.name,
@@ -264,7 +264,7 @@ mod tests {
     use super::*;
 
     fn group(id: &str, members: &[&str]) -> Obj {
-        let mut obj = Obj::new(crate::seed::object(json!({"id": id})));
+        let mut obj = Obj::new(crate::state::object(json!({"id": id})));
         obj.hidden.members = members.iter().map(|m| m.to_string()).collect();
         obj
     }

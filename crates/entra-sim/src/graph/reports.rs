@@ -102,7 +102,7 @@ fn authorize(ctx: &Ctx<'_>) -> Result<(), super::Reply> {
 fn row(user: &Obj, view: &Map<String, Value>, updated: &str) -> Map<String, Value> {
     let mfa = user.hidden.mfa_registered;
     let field = |key: &str| view.get(key).cloned().unwrap_or(Value::Null);
-    crate::seed::object(json!({
+    crate::state::object(json!({
         "id": field("id"),
         "userPrincipalName": field("userPrincipalName"),
         "userDisplayName": field("displayName"),
