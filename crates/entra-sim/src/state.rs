@@ -44,9 +44,13 @@ pub struct Hidden {
     /// Directory roles of a user (display names), e.g. "Global Administrator".
     #[serde(default)]
     pub directory_roles: Vec<String>,
-    /// Direct members of a group: object ids of users and of nested groups.
+    /// Direct members of a group: object ids of users, nested groups and service principals.
     #[serde(default)]
     pub members: Vec<String>,
+    /// The members readers see while a membership change replicates (see
+    /// [`Obj::members_seen`]).
+    #[serde(skip)]
+    pub previous_members: Option<Vec<String>>,
     /// Whether a user has registered a strong MFA method (Microsoft Authenticator push), as
     /// the authentication methods registration report shows it.
     #[serde(default)]
@@ -112,9 +116,24 @@ impl Obj {
         let settled = self.visible_at.is_none_or(|t| now >= t);
         if settled {
             self.previous = Some(self.data.clone());
+            self.hidden.previous_members = Some(self.hidden.members.clone());
         }
         self.visible_at = Some(now + lag.point);
         self.list_visible_at = Some(now + lag.list);
+    }
+
+    /// A group's direct members as a point read (`list == false`) or a list sees them now:
+    /// while a change replicates, the members from before it.
+    pub fn members_seen(&self, now: Instant, list: bool) -> &[String] {
+        let until = if list {
+            self.list_visible_at
+        } else {
+            self.visible_at
+        };
+        match (until, &self.hidden.previous_members) {
+            (Some(t), Some(previous)) if now < t => previous,
+            _ => &self.hidden.members,
+        }
     }
 
     /// A new object: invisible to readers for `lag`.
@@ -253,6 +272,7 @@ pub fn group_data(id: &str, name: &str) -> Map<String, Value> {
         "mailNickname": name.to_ascii_lowercase().replace(' ', "-"),
         "securityEnabled": true,
         "groupTypes": [],
+        "uniqueName": null,
     }))
 }
 

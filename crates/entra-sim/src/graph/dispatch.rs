@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, Method};
 use super::odata::{string_literal, Query};
 use super::replies::{error, Reply};
 use super::{
-    applications, conditional_access, directory, grants, reports, role_definitions,
+    applications, conditional_access, directory, grants, groups, reports, role_definitions,
     service_principals, Ctx,
 };
 use crate::state::{Inner, IssuedToken};
@@ -196,8 +196,8 @@ pub fn dispatch(
         "reports/authenticationMethods/userRegistrationDetails" => {
             reports::route(&mut ctx, call.method, key, &rest)
         }
-        "groups"
-        | "users"
+        "groups" => groups::route(&mut ctx, call.method, key, &rest, call.body),
+        "users"
         | "organization"
         | "subscribedSkus"
         | "policies/identitySecurityDefaultsEnforcementPolicy" => {
@@ -277,7 +277,9 @@ pub(super) fn injected_fault(inner: &mut Inner, tenant_id: &str, path: &str) -> 
     None
 }
 
-/// "METHOD route" with ids replaced, for counters.
+/// "METHOD route" with ids replaced, for counters. Below the entity, segments alternate
+/// between a navigation and the id of an object in it (`members/{id}/$ref`); system segments
+/// such as `$ref` are kept.
 pub(super) fn route_name(method: &Method, path: &str) -> String {
     let (set, key, rest) = split_path(path);
     let mut name = format!("{method} {set}");
@@ -287,7 +289,7 @@ pub(super) fn route_name(method: &Method, path: &str) -> String {
         None => {}
     }
     for (i, segment) in rest.iter().enumerate() {
-        if i == 1 && rest.len() == 2 {
+        if i % 2 == 1 && !segment.name.starts_with('$') {
             name.push_str("/{id}");
         } else {
             name.push('/');
@@ -349,6 +351,14 @@ mod tests {
         assert_eq!(
             route_name(&Method::DELETE, "servicePrincipals/s/appRoleAssignedTo/a"),
             "DELETE servicePrincipals/{id}/appRoleAssignedTo/{id}"
+        );
+        assert_eq!(
+            route_name(&Method::POST, "groups/g/members/$ref"),
+            "POST groups/{id}/members/$ref"
+        );
+        assert_eq!(
+            route_name(&Method::DELETE, "groups/g/members/u/$ref"),
+            "DELETE groups/{id}/members/{id}/$ref"
         );
         for (path, name) in [
             (

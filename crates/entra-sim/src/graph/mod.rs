@@ -10,6 +10,7 @@ mod conditional_access;
 mod directory;
 mod dispatch;
 mod grants;
+mod groups;
 mod membership;
 pub mod need;
 mod odata;

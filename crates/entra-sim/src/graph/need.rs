@@ -39,11 +39,23 @@ pub const GRANT_WRITE: &[&[&str]] = &[
     &["DelegatedPermissionGrant.ReadWrite.All"],
     &["Directory.ReadWrite.All"],
 ];
+/// Reading groups (group-list, group-get: the read-write permissions read too).
 pub const GROUP_READ: &[&[&str]] = &[
     &["Group.ReadBasic.All"],
     &["GroupMember.Read.All"],
     &["Group.Read.All"],
     &["Directory.Read.All"],
+    &["GroupMember.ReadWrite.All"],
+    &["Group.ReadWrite.All"],
+    &["Directory.ReadWrite.All"],
+];
+/// Creating, updating and deleting groups (group-upsert, group-update, group-delete).
+pub const GROUP_WRITE: &[&[&str]] = &[&["Group.ReadWrite.All"], &["Directory.ReadWrite.All"]];
+/// Adding and removing direct members (group-post-members, group-delete-members).
+pub const GROUP_MEMBER_WRITE: &[&[&str]] = &[
+    &["GroupMember.ReadWrite.All"],
+    &["Group.ReadWrite.All"],
+    &["Directory.ReadWrite.All"],
 ];
 pub const USER_READ: &[&[&str]] = &[
     &["User.ReadBasic.All"],
