@@ -28,9 +28,9 @@ MUTATIONS=(
 "emergency-access rule|src/resources/conditional_access/guard.rs|if !excluded.contains(&id) {|if false && !excluded.contains(&id) {|--test it conditional_access::mfa_pilot::a_policy_file_that_forgets_the_exclusion_is_refused"
 "redactor|src/graph/redact.rs|let v = if is_sensitive(k) {|let v = if false && is_sensitive(k) {|--lib graph::redact::tests::secrets_are_replaced_at_any_depth"
 "orphan decision|src/resources/client_secret.rs|if age < PENDING_WINDOW {|if age > PENDING_WINDOW {|--test it ownership::a_lost_add_password_answer_leaves_an_orphan_that_a_fresh_runner_removes"
-"uniqueName upsert|src/resources/application.rs|.header(\"Prefer\", \"create-if-missing\")|.header(\"Prefer\", \"return=minimal\")|--test it provision::a_cold_apply_builds_exactly_the_seed_app"
-"0600 mode|src/fsutil.rs|file.set_permissions(std::fs::Permissions::from_mode(0o600))|file.set_permissions(std::fs::Permissions::from_mode(0o640))|--lib fsutil::tests::writes_whole_files_readable_by_the_owner_only"
-"record repair|src/apply/mod.rs|if ours.shown_in(&record) && self.lacks_own(&record) {|if false && ours.shown_in(&record) && self.lacks_own(&record) {|--test it reliability::convergence::a_record_write_from_a_stale_copy_is_repaired_by_the_run_it_dropped"
+"uniqueName upsert|src/resources/application/mod.rs|.header(\"Prefer\", \"create-if-missing\")|.header(\"Prefer\", \"return=minimal\")|--test it provision::a_cold_apply_builds_exactly_the_seed_app"
+"0600 mode|crates/entra-base/src/fsutil.rs|file.set_permissions(std::fs::Permissions::from_mode(0o600))|file.set_permissions(std::fs::Permissions::from_mode(0o640))|-p entra-base --lib fsutil::tests::writes_whole_files_readable_by_the_owner_only"
+"record repair|src/kind/context.rs|if ours.shown_in(&record) && self.lacks_own(&record) {|if false && ours.shown_in(&record) && self.lacks_own(&record) {|--test it reliability::convergence::a_record_write_from_a_stale_copy_is_repaired_by_the_run_it_dropped"
 )
 
 survived=()

@@ -11,7 +11,6 @@ pub mod auth;
 pub mod cli;
 pub mod cloud;
 pub mod config;
-pub mod fsutil;
 pub mod graph;
 pub mod http;
 pub mod kind;
@@ -23,10 +22,13 @@ pub mod preflight;
 pub mod progress;
 pub mod render;
 pub mod resources;
-pub mod secret;
 pub mod session;
-pub mod sim;
-pub mod well_known;
+
+/// The foundation shared with the simulator (crates/entra-base), at the paths it always had.
+pub use entra_base::{fsutil, secret, well_known};
+/// The simulated tenant (crates/entra-sim), behind the default-on `sim` feature.
+#[cfg(feature = "sim")]
+pub use entra_sim as sim;
 
 /// `entra-mail/<version>`: the User-Agent of every request we send.
 pub const USER_AGENT: &str = concat!("entra-mail/", env!("CARGO_PKG_VERSION"));

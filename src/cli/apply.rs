@@ -113,7 +113,7 @@ async fn apply_many(
     global: &GlobalArgs,
     args: &ApplyArgs,
     configs: Vec<crate::config::Desired>,
-    sim: Option<&crate::sim::Sim>,
+    sim: Option<&super::session::Sim>,
 ) -> anyhow::Result<ExitCode> {
     use super::tenants::{run_all, TenantOutcome};
     let concurrency = args.plan.tenant.concurrency as usize;

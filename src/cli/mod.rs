@@ -6,6 +6,7 @@ mod plan;
 mod render;
 mod session;
 pub use session::DEFAULT_CONCURRENCY;
+#[cfg(feature = "sim")]
 mod sim;
 mod tenants;
 mod validate;
@@ -18,6 +19,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::cloud::{Cloud, Endpoints};
 
+#[cfg(feature = "sim")]
 const EXAMPLES: &str = "\
 Examples:
   entra-mail apply --sim -f examples/pandora-itsm.toml
@@ -25,6 +27,14 @@ Examples:
   entra-mail validate -f examples/pandora-itsm.toml
   entra-mail validate -f tenant-a.toml -f tenant-b.toml --output json
   entra-mail sim serve --state sim.json --replication-lag-ms 2000
+  entra-mail completions bash > /etc/bash_completion.d/entra-mail";
+/// Built without the simulator, the examples that need it are left out.
+#[cfg(not(feature = "sim"))]
+const EXAMPLES: &str = "\
+Examples:
+  entra-mail validate -f examples/pandora-itsm.toml
+  entra-mail validate -f tenant-a.toml -f tenant-b.toml --output json
+  entra-mail plan -f examples/pandora-itsm.toml
   entra-mail completions bash > /etc/bash_completion.d/entra-mail";
 
 /// Provision a Microsoft Entra tenant for Pandora ITSM's Microsoft 365 mail from one file.
@@ -99,6 +109,7 @@ pub enum Command {
     /// Sign in, show who we are and what we may do, and name every missing permission.
     Doctor(session::TenantArgs),
     /// The simulated Entra tenant.
+    #[cfg(feature = "sim")]
     #[command(subcommand)]
     Sim(sim::SimCommand),
     /// Print a shell completion script.
@@ -129,6 +140,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Destroy(args) => apply::destroy(&cli.global, args).await,
         Command::Render => render::run(&cli.global),
         Command::Doctor(args) => doctor::run(&cli.global, args).await,
+        #[cfg(feature = "sim")]
         Command::Sim(command) => sim::run(&cli.global, command).await,
         Command::Completions { shell } => {
             let mut command = Cli::command();

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Args;
 use time::OffsetDateTime;
 
-use super::session::{self, TenantArgs};
+use super::session::{self, Sim, TenantArgs};
 use super::{validate, GlobalArgs, OutputFormat};
 use crate::config::discover::LoadError;
 use crate::config::{self, Desired};
@@ -14,7 +14,6 @@ use crate::graph::GraphClient;
 use crate::kind::PlanOptions;
 use crate::plan::{report, Plan};
 use crate::session::{Prepared, Session};
-use crate::sim::Sim;
 
 /// Exit code of `plan` when changes are pending (Terraform's `-detailed-exitcode`).
 pub const CHANGES_PENDING: u8 = 2;
@@ -103,12 +102,13 @@ pub async fn prepare(
 }
 
 /// Starts the simulator when `--sim` asks for it.
+#[cfg_attr(not(feature = "sim"), allow(unused_variables))]
 pub async fn sim_for(args: &TenantArgs, configs: &[Desired]) -> anyhow::Result<Option<Sim>> {
+    #[cfg(feature = "sim")]
     if args.sim {
-        Ok(Some(session::start_sim(configs).await?))
-    } else {
-        Ok(None)
+        return Ok(Some(session::start_sim(configs).await?));
     }
+    Ok(None)
 }
 
 pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<ExitCode> {

@@ -1,10 +1,13 @@
 //! Signing in and reaching the tenant: the simulated one (`--sim`) or a real one.
 
+#[cfg(feature = "sim")]
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
+#[cfg(feature = "sim")]
+use anyhow::Context;
 use azure_core::credentials::TokenCredential;
 use clap::Args;
 
@@ -14,7 +17,15 @@ use crate::cloud::Endpoints;
 use crate::config::Desired;
 use crate::graph::{GraphClient, RetryPolicy};
 use crate::http::{build_client, TransportOptions};
-use crate::sim::{Sim, SimOptions, TenantSpec};
+#[cfg(feature = "sim")]
+pub use crate::sim::Sim;
+#[cfg(feature = "sim")]
+use crate::sim::{SimOptions, TenantSpec};
+
+/// Built without the `sim` feature there is no simulator: no value of this type exists, so
+/// every `Option<&Sim>` is `None`.
+#[cfg(not(feature = "sim"))]
+pub enum Sim {}
 
 /// Tenants worked on at once when `--concurrency` is not given (the benchmark measures it).
 pub const DEFAULT_CONCURRENCY: u64 = 8;
@@ -24,6 +35,7 @@ pub const DEFAULT_CONCURRENCY: u64 = 8;
 pub struct TenantArgs {
     /// Use the built-in simulated tenant (no account needed); its directory persists in
     /// ENTRA_MAIL_SIM_DIR (default .entra-mail-sim).
+    #[cfg(feature = "sim")]
     #[arg(long)]
     pub sim: bool,
     /// Time budget, in seconds. It bounds each request to Graph or the sign-in endpoint, its
@@ -60,6 +72,7 @@ impl TenantArgs {
 }
 
 /// Where `--sim` keeps its directory.
+#[cfg(feature = "sim")]
 pub fn sim_dir() -> PathBuf {
     std::env::var_os("ENTRA_MAIL_SIM_DIR")
         .map(PathBuf::from)
@@ -67,6 +80,7 @@ pub fn sim_dir() -> PathBuf {
 }
 
 /// Starts the in-process simulator with a tenant for every config.
+#[cfg(feature = "sim")]
 pub async fn start_sim(configs: &[Desired]) -> anyhow::Result<Sim> {
     let dir = sim_dir();
     crate::fsutil::create_private_dir_all(&dir)
@@ -107,12 +121,16 @@ pub struct Reach {
 /// The endpoints and HTTP client of this run: the simulator's with `--sim`, else the cloud's.
 /// Its timeouts fit in `budget` (`--timeout`).
 pub fn reach(global: &GlobalArgs, budget: Duration, sim: Option<&Sim>) -> anyhow::Result<Reach> {
+    #[cfg_attr(not(feature = "sim"), allow(unused_mut))]
     let mut transport = TransportOptions {
         ca_certs: global.ca_cert.iter().cloned().collect(),
         ..TransportOptions::default()
     }
     .bounded_by(budget);
     let endpoints = match sim {
+        #[cfg(not(feature = "sim"))]
+        Some(never) => match *never {},
+        #[cfg(feature = "sim")]
         Some(sim) => {
             transport.ca_pems.push(sim.ca_pem().to_string());
             Endpoints::resolve(
@@ -161,6 +179,9 @@ pub fn connect_via(
         (chosen, _) => chosen,
     };
     let (credential, method): (Arc<dyn TokenCredential>, AuthMethod) = match (sim, method) {
+        #[cfg(not(feature = "sim"))]
+        (Some(never), _) => match *never {},
+        #[cfg(feature = "sim")]
         (Some(sim), AuthMethod::Auto) => {
             let tenant = sim
                 .tenant_info(&tenant_id)

@@ -231,7 +231,7 @@ mod tests {
     use super::*;
 
     /// The body of `create_service_principal` right after the app was created
-    /// (src/sim/data/calls.json).
+    /// (crates/entra-sim/src/data/calls.json).
     const NO_BACKING_APP: &str = r#"{"error":{"code":"Request_BadRequest","message":"The appId '1c4d4a8e-2a2c-4b8e-9d0b-6e0f7c9a1b2d' of the service principal does not reference a valid application object.","details":[{"code":"NoBackingApplicationObject","message":"The appId '1c4d4a8e-2a2c-4b8e-9d0b-6e0f7c9a1b2d' of the service principal does not reference a valid application object.","target":"appId"}],"innerError":{"date":"2026-05-07T10:00:00","request-id":"7e8c1f2a-0000-4000-8000-000000000001","client-request-id":"7e8c1f2a-0000-4000-8000-000000000002"}}}"#;
 
     #[test]

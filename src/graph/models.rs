@@ -1,5 +1,5 @@
 //! Typed Microsoft Graph v1.0 resources this tool reads and writes (property names and shapes
-//! from src/sim/data/schemas.json). Fields absent from a response stay `None`;
+//! from crates/entra-sim/src/data/schemas.json). Fields absent from a response stay `None`;
 //! `None` is never serialized, so a PATCH body carries only what it sets.
 
 use std::collections::BTreeMap;

@@ -5,7 +5,7 @@ use axum::http::Method;
 use serde_json::{json, Map, Value};
 
 use super::{error, list_view, merge, need, Ctx, Key, Reply, Res, Segment};
-use crate::sim::state::Obj;
+use crate::state::Obj;
 
 const MAX_POLICIES: usize = 195;
 const ADMIN_ROLES: &[&str] = &[
@@ -191,8 +191,7 @@ fn require_write_permission(ctx: &Ctx<'_>, policy: &Value) -> Result<(), Reply> 
 /// Licence, security defaults, permissions and schema, in the order Entra checks them.
 fn checked_write(ctx: &Ctx<'_>, body: &[u8]) -> Result<Value, Reply> {
     let policy: Value = serde_json::from_slice(body).map_err(|_| schema_mismatch())?;
-    if !policy.is_object() || crate::sim::schema::check("conditionalAccessPolicy", &policy).is_err()
-    {
+    if !policy.is_object() || crate::schema::check("conditionalAccessPolicy", &policy).is_err() {
         return Err(schema_mismatch());
     }
     if !ctx.tenant.p1_licence {
@@ -239,7 +238,7 @@ fn requires_complete_policy(policy: &Map<String, Value>) -> Result<(), Reply> {
 
 /// The policy as Graph stores and echoes it: every collection present, absent objects null.
 fn echo(policy: &Value) -> Map<String, Value> {
-    let mut data = crate::sim::seed::object(json!({
+    let mut data = crate::state::object(json!({
         "id": null,
         "templateId": null,
         "displayName": null,

@@ -1,11 +1,14 @@
 //! The simulated directory: tenants and their objects, issued tokens, fault knobs,
-//! counters and the request log. One lock guards it all; handlers never await under it.
+//! counters and the request log. One lock guards it all ([`AppState`], which every connection
+//! holds); handlers never await under it.
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
 /// A directory object with replication lag: until `visible_at`, point reads see `previous`
 /// (nothing, for a new object); until `list_visible_at`, lists do.
@@ -41,9 +44,13 @@ pub struct Hidden {
     /// Directory roles of a user (display names), e.g. "Global Administrator".
     #[serde(default)]
     pub directory_roles: Vec<String>,
-    /// Direct members of a group: object ids of users and of nested groups.
+    /// Direct members of a group: object ids of users, nested groups and service principals.
     #[serde(default)]
     pub members: Vec<String>,
+    /// The members readers see while a membership change replicates (see
+    /// [`Obj::members_seen`]).
+    #[serde(skip)]
+    pub previous_members: Option<Vec<String>>,
     /// Whether a user has registered a strong MFA method (Microsoft Authenticator push), as
     /// the authentication methods registration report shows it.
     #[serde(default)]
@@ -109,9 +116,24 @@ impl Obj {
         let settled = self.visible_at.is_none_or(|t| now >= t);
         if settled {
             self.previous = Some(self.data.clone());
+            self.hidden.previous_members = Some(self.hidden.members.clone());
         }
         self.visible_at = Some(now + lag.point);
         self.list_visible_at = Some(now + lag.list);
+    }
+
+    /// A group's direct members as a point read (`list == false`) or a list sees them now:
+    /// while a change replicates, the members from before it.
+    pub fn members_seen(&self, now: Instant, list: bool) -> &[String] {
+        let until = if list {
+            self.list_visible_at
+        } else {
+            self.visible_at
+        };
+        match (until, &self.hidden.previous_members) {
+            (Some(t), Some(previous)) if now < t => previous,
+            _ => &self.hidden.members,
+        }
     }
 
     /// A new object: invisible to readers for `lag`.
@@ -163,8 +185,7 @@ impl Tenant {
     pub fn add_user(&mut self, upn_label: &str, display: &str) -> String {
         let id = uuid::Uuid::new_v4().to_string();
         let upn = self.full_upn(upn_label);
-        self.users
-            .push(Obj::new(super::seed::user_data(&id, &upn, display)));
+        self.users.push(Obj::new(user_data(&id, &upn, display)));
         id
     }
 
@@ -172,7 +193,7 @@ impl Tenant {
     /// returns its id.
     pub fn add_group(&mut self, name: &str, members: Vec<String>) -> String {
         let id = uuid::Uuid::new_v4().to_string();
-        let mut group = Obj::new(super::seed::group_data(&id, name));
+        let mut group = Obj::new(group_data(&id, name));
         group.hidden.members = members;
         self.groups.push(group);
         id
@@ -212,9 +233,55 @@ impl Tenant {
     }
 }
 
+/// Changes handlers make across collections.
+impl Tenant {
+    /// Removes service principals and every app role assignment and delegated grant that
+    /// names them (as client, principal or resource).
+    pub fn remove_service_principals(&mut self, ids: &[String]) {
+        let named = |value: Option<&str>| value.is_some_and(|v| ids.iter().any(|id| id == v));
+        self.service_principals.retain(|sp| !named(Some(sp.id())));
+        self.app_role_assignments
+            .retain(|a| !named(a.str("principalId")) && !named(a.str("resourceId")));
+        self.oauth2_permission_grants
+            .retain(|g| !named(g.str("clientId")) && !named(g.str("resourceId")));
+    }
+}
+
 /// Whether `obj`'s string `key` equals `value`, ignoring case (as Entra compares names).
 fn has(obj: &Obj, key: &str, value: &str) -> bool {
     obj.str(key).is_some_and(|v| v.eq_ignore_ascii_case(value))
+}
+
+/// An enabled member user, as the seed and [`Tenant::add_user`] create one.
+pub fn user_data(id: &str, upn: &str, display: &str) -> Map<String, Value> {
+    object(json!({
+        "id": id,
+        "displayName": display,
+        "userPrincipalName": upn,
+        "mail": upn,
+        "accountEnabled": true,
+    }))
+}
+
+/// A security group, as the seed and [`Tenant::add_group`] create one.
+pub fn group_data(id: &str, name: &str) -> Map<String, Value> {
+    object(json!({
+        "id": id,
+        "displayName": name,
+        "mailEnabled": false,
+        "mailNickname": name.to_ascii_lowercase().replace(' ', "-"),
+        "securityEnabled": true,
+        "groupTypes": [],
+        "uniqueName": null,
+    }))
+}
+
+/// A JSON object literal as a map.
+pub fn object(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
 }
 
 /// The provisioning identity of a simulated tenant.
@@ -425,6 +492,30 @@ impl Inner {
 
     pub fn tenant_mut(&mut self, id: &str) -> Option<&mut Tenant> {
         self.tenants.get_mut(&id.to_ascii_lowercase())
+    }
+}
+
+/// What every connection shares: the lock over [`Inner`], and where it persists.
+pub struct Shared {
+    pub inner: Mutex<Inner>,
+    /// Where `--state` keeps the directory between runs.
+    pub state_file: Option<PathBuf>,
+}
+
+/// The handle the HTTP routes (Graph, sign-in, the `/sim` endpoints) hold.
+#[derive(Clone)]
+pub struct AppState {
+    pub shared: Arc<Shared>,
+    /// `https://127.0.0.1:{port}`.
+    pub base_url: Arc<str>,
+}
+
+impl AppState {
+    pub fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.shared
+            .inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method};
 use serde_json::{json, Value};
 
 use super::{bad_request, dispatch, error, injected_fault, GraphCall, Reply};
-use crate::sim::state::{Inner, IssuedToken};
+use crate::state::{Inner, IssuedToken};
 
 const MAX_REQUESTS: usize = 20;
 

@@ -8,7 +8,7 @@ use super::{
     bad_request, error, error_with_detail, list_view, merge, need, not_found, Ctx, Key, Reply, Res,
     Segment,
 };
-use crate::sim::state::Obj;
+use crate::state::Obj;
 
 const FILTERABLE: &[&str] = &["id", "appId", "displayName", "servicePrincipalType", "tags"];
 
@@ -74,7 +74,7 @@ pub fn route(
             ctx.require(need::SP_WRITE)?;
             let index = visible_index(ctx, &key)?;
             let id = ctx.tenant.service_principals[index].id().to_string();
-            remove_with_grants(ctx, &[id]);
+            ctx.tenant.remove_service_principals(&[id]);
             ctx.wrote = true;
             Ok(Reply::empty(204))
         }
@@ -164,7 +164,7 @@ fn create(ctx: &mut Ctx<'_>, app_id: &str, body: &Value) -> Result<Map<String, V
             .cloned()
             .unwrap_or_default(),
     );
-    let mut data = crate::sim::seed::object(json!({
+    let mut data = crate::state::object(json!({
         "id": id,
         "deletedDateTime": null,
         "accountEnabled": true,
@@ -372,7 +372,7 @@ fn assign(ctx: &mut Ctx<'_>, key: &Key, on_resource: bool, body: &[u8]) -> Res {
         ));
     }
     let id = ctx.guid();
-    let data = crate::sim::seed::object(json!({
+    let data = crate::state::object(json!({
         "id": id,
         "deletedDateTime": null,
         "appRoleId": app_role_id,
@@ -397,18 +397,4 @@ fn assign(ctx: &mut Ctx<'_>, key: &Key, on_resource: bool, body: &[u8]) -> Res {
         &format!("servicePrincipals('{path_id}')/{relation}"),
         &data,
     ))
-}
-
-/// Removes service principals and every assignment and grant that names them.
-pub fn remove_with_grants(ctx: &mut Ctx<'_>, ids: &[String]) {
-    let named = |value: Option<&str>| value.is_some_and(|v| ids.iter().any(|id| id == v));
-    ctx.tenant
-        .service_principals
-        .retain(|sp| !named(Some(sp.id())));
-    ctx.tenant
-        .app_role_assignments
-        .retain(|a| !named(a.str("principalId")) && !named(a.str("resourceId")));
-    ctx.tenant
-        .oauth2_permission_grants
-        .retain(|g| !named(g.str("clientId")) && !named(g.str("resourceId")));
 }

@@ -1,4 +1,4 @@
-//! Users, groups, the organization, and the security defaults policy.
+//! Users, the organization, its subscriptions, and the security defaults policy.
 
 use axum::http::Method;
 use serde_json::{json, Map, Value};
@@ -14,15 +14,8 @@ pub fn route(
     _body: &[u8],
 ) -> Res {
     if let (Some(key), "GET", [segment]) = (&key, method.as_str(), rest) {
-        match (set, segment.name.as_str()) {
-            ("groups", "members") => return membership::members(ctx, key.describe()),
-            ("groups", "transitiveMembers") => {
-                return membership::transitive_members(ctx, key.describe())
-            }
-            ("users", "transitiveMemberOf") => {
-                return membership::transitive_member_of(ctx, key.describe())
-            }
-            _ => {}
+        if set == "users" && segment.name == "transitiveMemberOf" {
+            return membership::transitive_member_of(ctx, key.describe());
         }
     }
     if let Some(segment) = rest.first() {
@@ -32,65 +25,7 @@ pub fn route(
             format!("Resource not found for the segment '{}'.", segment.name),
         ));
     }
-    // `$expand=members($select=...)` expands members as `$expand=members` does (the
-    // simulator's members carry every property a caller selects).
-    let expands_members = ctx
-        .query
-        .expand
-        .as_deref()
-        .is_some_and(|e| e == "members" || e.starts_with("members("));
     match (set, method.as_str(), key) {
-        ("groups", "GET", None) => {
-            ctx.require(need::GROUP_READ)?;
-            if expands_members {
-                // Members are more than basic group properties.
-                ctx.require(need::GROUP_MEMBER_READ)?;
-            }
-            let mut items = Vec::new();
-            for group in ctx.tenant.groups.iter() {
-                let Some(mut view) = group.view(ctx.now, true).cloned() else {
-                    continue;
-                };
-                if expands_members {
-                    view.insert(
-                        "members".into(),
-                        Value::Array(membership::expanded(ctx, &group.hidden.members)),
-                    );
-                }
-                items.push(view);
-            }
-            if ctx.query.expand.is_some() && !expands_members {
-                return Err(error(
-                    400,
-                    "Request_BadRequest",
-                    "Only members can be expanded on groups.",
-                ));
-            }
-            ctx.collection(
-                "groups",
-                items,
-                &[
-                    "id",
-                    "displayName",
-                    "mailNickname",
-                    "securityEnabled",
-                    "mailEnabled",
-                ],
-            )
-        }
-        ("groups", "GET", Some(key)) => {
-            ctx.require(need::GROUP_READ)?;
-            let id = key.describe().to_string();
-            let data = ctx
-                .tenant
-                .groups
-                .iter()
-                .filter_map(|g| g.view(ctx.now, false))
-                .find(|g| g.get("id").and_then(Value::as_str) == Some(id.as_str()))
-                .cloned()
-                .ok_or_else(|| not_found(&id))?;
-            Ok(ctx.entity(200, "groups", &data))
-        }
         ("users", "GET", None) => {
             ctx.require(need::USER_READ)?;
             let items = list_view(&ctx.tenant.users, ctx.now)
@@ -141,7 +76,7 @@ pub fn route(
                 .enumerate()
                 .map(|(i, d)| json!({"name": d, "isDefault": i == 0, "isInitial": i == 0, "type": "Managed", "capabilities": "Email, OfficeCommunicationsOnline"}))
                 .collect();
-            let org = crate::sim::seed::object(json!({
+            let org = crate::state::object(json!({
                 "id": ctx.tenant.id,
                 "displayName": ctx.tenant.display_name,
                 "verifiedDomains": domains,
@@ -167,7 +102,7 @@ pub fn route(
         }
         ("policies/identitySecurityDefaultsEnforcementPolicy", "GET", None) => {
             ctx.require(need::POLICY_READ)?;
-            let data = crate::sim::seed::object(json!({
+            let data = crate::state::object(json!({
                 "id": "00000000-0000-0000-0000-000000000005",
                 "displayName": "Security Defaults",
                 "description": "Security defaults is a set of basic identity security mechanisms recommended by Microsoft. When enabled, these recommendations will be automatically enforced in your organization. Administrators and users will be better protected from common identity related attacks.",
@@ -196,7 +131,7 @@ pub fn route(
 /// The tenant's one subscription: Microsoft 365 Business Premium (which carries Entra ID P1)
 /// in a P1 tenant, Business Standard (which does not) in one without.
 fn subscribed_skus(ctx: &Ctx<'_>) -> Vec<Map<String, Value>> {
-    use crate::well_known::{
+    use entra_base::well_known::{
         CONDITIONAL_ACCESS_PLANS, PLAN_EXCHANGE_ONLINE_1, SKU_BUSINESS_PREMIUM,
         SKU_BUSINESS_STANDARD,
     };
@@ -218,7 +153,7 @@ fn subscribed_skus(ctx: &Ctx<'_>) -> Vec<Map<String, Value>> {
             json!({"servicePlanId": id, "servicePlanName": name, "provisioningStatus": "Success", "appliesTo": "User"})
         })
         .collect();
-    vec![crate::sim::seed::object(json!({
+    vec![crate::state::object(json!({
         "accountName": tenant.display_name,
         "accountId": tenant.id,
         "appliesTo": "User",

@@ -13,9 +13,8 @@ use base64::Engine;
 use serde_json::{json, Value};
 
 use super::roles;
-use super::server::AppState;
-use super::state::{DeviceCode, Inner, IssuedToken, Tenant};
-use crate::well_known;
+use super::state::{AppState, DeviceCode, Inner, IssuedToken, Tenant};
+use entra_base::well_known;
 
 const TOKEN_LIFETIME: Duration = Duration::from_secs(3599);
 const DEVICE_CODE_LIFETIME: Duration = Duration::from_secs(900);

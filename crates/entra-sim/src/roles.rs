@@ -4,7 +4,7 @@
 
 use std::sync::LazyLock;
 
-use crate::well_known::DIRECTORY_ROLES;
+use entra_base::well_known::DIRECTORY_ROLES;
 
 /// A built-in role: display name, template id, description.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,5 +1,5 @@
 //! First-party application ids that are the same in every tenant.
-//! Source: src/sim/data/well_known_ids.json (Microsoft's first-party app list).
+//! Source: crates/entra-sim/src/data/well_known_ids.json (Microsoft's first-party app list).
 
 /// Microsoft Graph.
 pub const MICROSOFT_GRAPH: &str = "00000003-0000-0000-c000-000000000000";
@@ -34,7 +34,7 @@ pub fn app_names() -> impl Iterator<Item = &'static str> {
 }
 
 /// (value, GUID) of Microsoft Graph application permissions (appRoles).
-/// Source: src/sim/data/well_known_ids.json (Microsoft's permissions-ids list).
+/// Source: crates/entra-sim/src/data/well_known_ids.json (Microsoft's permissions-ids list).
 /// The tool resolves names against the tenant's published permissions; these cross-check.
 pub const GRAPH_ROLES: &[(&str, &str)] = &[
     (
@@ -74,6 +74,16 @@ pub const GRAPH_ROLES: &[(&str, &str)] = &[
         "98830695-27a2-44f7-8c18-0c3ebc9698f6",
     ),
     ("Group.Read.All", "5b567255-7703-4780-807c-7be8301ae99b"),
+    // Group and membership writes (group-upsert, group-post-members); ids from Microsoft's
+    // permissions reference (permissions-ids.md), not in well_known_ids.json.
+    (
+        "Group.ReadWrite.All",
+        "62a82d76-70ea-41e2-9197-370581804d09",
+    ),
+    (
+        "GroupMember.ReadWrite.All",
+        "dbaae8cf-10b5-4b86-a4a1-f871c94c6695",
+    ),
     (
         "Group.ReadBasic.All",
         "07d67222-3a10-4d3b-9ddc-b8aa43198a00",

@@ -5,7 +5,7 @@ use axum::http::Method;
 use serde_json::{json, Map, Value};
 
 use super::{need, not_found, Ctx, Key, Res, Segment};
-use crate::sim::roles::{RoleTemplate, ROLE_TEMPLATES};
+use crate::roles::{RoleTemplate, ROLE_TEMPLATES};
 
 const SET: &str = "roleManagement/directory/roleDefinitions";
 
@@ -35,7 +35,7 @@ pub fn route(ctx: &mut Ctx<'_>, method: &Method, key: Option<Key>, rest: &[Segme
 /// A built-in role as Graph lists it: its id is its template id. `rolePermissions` are left
 /// out: the simulator does not know each role's resource actions and will not invent them.
 fn definition(role: &RoleTemplate) -> Map<String, Value> {
-    crate::sim::seed::object(json!({
+    crate::state::object(json!({
         "id": role.template_id,
         "description": role.description,
         "displayName": role.name,

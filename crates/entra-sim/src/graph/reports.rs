@@ -5,7 +5,7 @@ use axum::http::Method;
 use serde_json::{json, Map, Value};
 
 use super::{error, need, not_found, Ctx, Key, Res, Segment};
-use crate::sim::state::Obj;
+use crate::state::Obj;
 
 const SET: &str = "reports/authenticationMethods/userRegistrationDetails";
 
@@ -102,7 +102,7 @@ fn authorize(ctx: &Ctx<'_>) -> Result<(), super::Reply> {
 fn row(user: &Obj, view: &Map<String, Value>, updated: &str) -> Map<String, Value> {
     let mfa = user.hidden.mfa_registered;
     let field = |key: &str| view.get(key).cloned().unwrap_or(Value::Null);
-    crate::sim::seed::object(json!({
+    crate::state::object(json!({
         "id": field("id"),
         "userPrincipalName": field("userPrincipalName"),
         "userDisplayName": field("displayName"),

@@ -2,10 +2,12 @@
 //! with their published permissions (real GUIDs), users with two emergency-access accounts,
 //! the seed's MFA-Test-Group, and an admin app to provision with.
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
-use super::state::{AdminApp, FederatedCredential, Inner, Obj, Tenant};
-use crate::well_known::{self, EXCHANGE_ROLES, EXCHANGE_SCOPES, GRAPH_ROLES, GRAPH_SCOPES};
+use super::state::{
+    group_data, object, user_data, AdminApp, FederatedCredential, Inner, Obj, Tenant,
+};
+use entra_base::well_known::{self, EXCHANGE_ROLES, EXCHANGE_SCOPES, GRAPH_ROLES, GRAPH_SCOPES};
 
 /// The roles the admin app holds unless a test chooses others: everything the tool needs.
 pub const DEFAULT_ADMIN_ROLES: &[&str] = &[
@@ -258,35 +260,4 @@ fn first_party(
         "oauth2PermissionScopes": permission_scopes,
         "tags": [],
     })))
-}
-
-/// An enabled member user, as the seed and [`Tenant::add_user`] create one.
-pub(crate) fn user_data(id: &str, upn: &str, display: &str) -> Map<String, Value> {
-    object(json!({
-        "id": id,
-        "displayName": display,
-        "userPrincipalName": upn,
-        "mail": upn,
-        "accountEnabled": true,
-    }))
-}
-
-/// A security group, as the seed and [`Tenant::add_group`] create one.
-pub(crate) fn group_data(id: &str, name: &str) -> Map<String, Value> {
-    object(json!({
-        "id": id,
-        "displayName": name,
-        "mailEnabled": false,
-        "mailNickname": name.to_ascii_lowercase().replace(' ', "-"),
-        "securityEnabled": true,
-        "groupTypes": [],
-    }))
-}
-
-/// A JSON object literal as a map.
-pub fn object(value: Value) -> Map<String, Value> {
-    match value {
-        Value::Object(map) => map,
-        _ => Map::new(),
-    }
 }

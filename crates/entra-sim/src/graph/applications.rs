@@ -5,7 +5,7 @@ use axum::http::Method;
 use serde_json::{json, Map, Value};
 
 use super::{bad_request, error, list_view, merge, need, not_found, Ctx, Key, Reply, Res, Segment};
-use crate::sim::state::Obj;
+use crate::state::Obj;
 
 const FILTERABLE: &[&str] = &[
     "id",
@@ -100,7 +100,7 @@ fn defaults(ctx: &mut Ctx<'_>) -> Map<String, Value> {
     let app_id = ctx.guid();
     let publisher_domain = ctx.tenant.domains.first().cloned().unwrap_or_default();
     let created = ctx.timestamp();
-    super::super::seed::object(json!({
+    crate::state::object(json!({
         "id": id,
         "deletedDateTime": null,
         "appId": app_id,
@@ -534,7 +534,7 @@ fn delete(ctx: &mut Ctx<'_>, key: &Key) -> Res {
             .filter(|sp| sp.str("appId") == Some(app_id))
             .map(|sp| sp.id().to_string())
             .collect();
-        super::service_principals::remove_with_grants(ctx, &sp_ids);
+        ctx.tenant.remove_service_principals(&sp_ids);
     }
     ctx.wrote = true;
     Ok(Reply::empty(204))
@@ -561,7 +561,7 @@ fn add_password(ctx: &mut Ctx<'_>, key: &Key, body: &[u8]) -> Res {
             "Property '{unknown}' does not exist as a declared property or extension property."
         )));
     }
-    crate::sim::schema::check("passwordCredential", &requested)
+    crate::schema::check("passwordCredential", &requested)
         .map_err(|_| bad_request("Invalid value specified for property 'passwordCredential'."))?;
 
     let key_id = ctx.guid();
@@ -657,7 +657,7 @@ fn remove_password(ctx: &mut Ctx<'_>, key: &Key, body: &[u8]) -> Res {
     Ok(Reply::empty(204))
 }
 
-/// Finds an application by object id as a point read sees it.
+/// Finds an application by `appId` as a point read sees it.
 pub fn find_by_app_id<'o>(ctx: &'o Ctx<'_>, app_id: &str) -> Option<&'o Map<String, Value>> {
     ctx.tenant
         .applications

@@ -1,8 +1,7 @@
 //! HTTPS serving: TLS accept loop, routes, latency, dropped answers, request log and state
 //! persistence around the Graph and token handlers.
 
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::{Body, Bytes};
@@ -20,31 +19,8 @@ use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 use super::graph::{self, GraphCall};
-use super::state::{Inner, LogEntry};
+use super::state::{AppState, LogEntry};
 use super::token;
-
-/// State shared by every connection.
-pub struct Shared {
-    pub inner: Mutex<Inner>,
-    /// Where `--state` keeps the directory between runs.
-    pub state_file: Option<PathBuf>,
-}
-
-#[derive(Clone)]
-pub struct AppState {
-    pub shared: Arc<Shared>,
-    /// `https://127.0.0.1:{port}`.
-    pub base_url: Arc<str>,
-}
-
-impl AppState {
-    pub fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.shared
-            .inner
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
 
 /// Marks a response whose connection is cut instead of answered.
 #[derive(Clone, Copy)]

@@ -3,7 +3,8 @@
 //! throttling, permission checks, licensing, security defaults).
 //!
 //! It is what `--sim` runs and what every test talks to, through the same TLS, credential and
-//! Graph client code that production uses against Microsoft.
+//! Graph client code that production uses against Microsoft. It stands on entra-base alone and
+//! knows nothing of entra-mail, which re-exports it as `entra_mail::sim` (feature `sim`).
 
 pub mod graph;
 pub mod roles;
@@ -27,9 +28,8 @@ use tokio::sync::Notify;
 pub use seed::TenantSpec;
 pub use state::{Counters, Faults, LogEntry, Tenant};
 
-use crate::secret::SecretString;
-use server::{AppState, Shared};
-use state::Inner;
+use entra_base::secret::SecretString;
+use state::{AppState, Inner, Shared};
 
 /// How to start a simulator.
 #[derive(Debug, Clone, Default)]
@@ -58,7 +58,7 @@ pub enum SimError {
     #[error("cannot read the simulator state {}: {reason}", path.display())]
     State { path: PathBuf, reason: String },
     #[error(transparent)]
-    StateFile(#[from] crate::fsutil::ReadError),
+    StateFile(#[from] entra_base::fsutil::ReadError),
 }
 
 /// What a client needs to sign in to a simulated tenant as its admin app.
@@ -374,7 +374,7 @@ fn snapshot_of(inner: &Inner) -> Value {
 /// Writes the directory atomically with mode 0600 (it holds the simulated secrets).
 fn persist(tenants: &BTreeMap<String, Tenant>, path: &Path) -> std::io::Result<()> {
     let text = serde_json::to_vec_pretty(&json!({"version": 1, "tenants": tenants}))?;
-    crate::fsutil::write_private_atomically(path, &text)
+    entra_base::fsutil::write_private_atomically(path, &text)
 }
 
 /// The most a simulator state file may hold.
@@ -387,7 +387,7 @@ fn load(path: &Path) -> Result<BTreeMap<String, Tenant>, SimError> {
     };
     // Our own file, but in a directory the user names: bounded like their files, with room
     // for thousands of simulated tenants.
-    let text = crate::fsutil::read_bounded(path, "simulator state file", STATE_LIMIT)?;
+    let text = entra_base::fsutil::read_bounded(path, "simulator state file", STATE_LIMIT)?;
     let mut value: Value = serde_json::from_str(&text).map_err(|e| fail(e.to_string()))?;
     let tenants = value
         .get_mut("tenants")

@@ -5,7 +5,7 @@ use base64::Engine;
 use serde_json::{json, Value};
 
 use super::{bad_request, error, list_view, merge, need, not_found, Ctx, Key, Reply, Res, Segment};
-use crate::sim::state::Obj;
+use crate::state::Obj;
 
 const FILTERABLE: &[&str] = &["id", "clientId", "resourceId", "consentType", "principalId"];
 
@@ -174,7 +174,7 @@ fn create(ctx: &mut Ctx<'_>, body: &[u8]) -> Res {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id_bytes),
         &suffix[..4]
     );
-    let data = crate::sim::seed::object(json!({
+    let data = crate::state::object(json!({
         "id": id,
         "clientId": client_id,
         "consentType": consent_type,

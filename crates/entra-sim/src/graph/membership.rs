@@ -1,13 +1,15 @@
-//! Group membership: a group's direct and transitive members, and a user's transitive
-//! memberships (groups and directory roles), as typed directory objects.
+//! Group membership as readers see it: a group's direct and transitive members, and a user's
+//! transitive memberships (groups and directory roles), as typed directory objects. Lists
+//! lag membership changes as they lag other changes.
 
 use std::collections::{HashSet, VecDeque};
+use std::time::Instant;
 
 use serde_json::{json, Map, Value};
 
 use super::{need, not_found, Ctx, Res};
-use crate::sim::roles;
-use crate::sim::state::{Obj, Tenant};
+use crate::roles;
+use crate::state::{Obj, Tenant};
 
 /// Graph expands at most this many members in `groups?$expand=members`.
 pub const EXPAND_CAP: usize = 20;
@@ -47,11 +49,12 @@ pub fn expanded(ctx: &Ctx<'_>, members: &[String]) -> Vec<Value> {
         .collect()
 }
 
-/// `GET /groups/{id}/members`: direct members, users and groups.
+/// `GET /groups/{id}/members`: direct members, users and groups, as lists see them (a
+/// membership change shows once it has replicated).
 pub fn members(ctx: &Ctx<'_>, id: &str) -> Res {
     ctx.require(need::GROUP_MEMBER_READ)?;
     let group = visible_group(ctx, id)?;
-    let items = typed_all(ctx, &group.hidden.members);
+    let items = typed_all(ctx, group.members_seen(ctx.now, true));
     ctx.collection_at(
         &format!("groups/{id}/members"),
         "directoryObjects",
@@ -64,7 +67,7 @@ pub fn members(ctx: &Ctx<'_>, id: &str) -> Res {
 pub fn transitive_members(ctx: &Ctx<'_>, id: &str) -> Res {
     ctx.require(need::GROUP_MEMBER_READ)?;
     visible_group(ctx, id)?;
-    let items = typed_all(ctx, &reachable_members(ctx.tenant, id));
+    let items = typed_all(ctx, &reachable_members(ctx.tenant, ctx.now, id));
     ctx.collection_at(
         &format!("groups/{id}/transitiveMembers"),
         "directoryObjects",
@@ -92,7 +95,7 @@ pub fn transitive_member_of(ctx: &Ctx<'_>, key: &str) -> Res {
     if !(is_self && ctx.holds("User.Read")) {
         ctx.require(need::MEMBER_OF_READ)?;
     }
-    let mut items = typed_all(ctx, &containing_groups(ctx.tenant, user.id()));
+    let mut items = typed_all(ctx, &containing_groups(ctx.tenant, ctx.now, user.id()));
     let role_readable = can_read(ctx, ROLE_READERS);
     items.extend(
         user.hidden
@@ -118,9 +121,9 @@ fn visible_group<'c>(ctx: &'c Ctx<'_>, id: &str) -> Result<&'c Obj, super::Reply
         .ok_or_else(|| not_found(id))
 }
 
-/// Members of `group_id` and of every group nested in it, breadth first, each once; a cycle
-/// ends where it meets a group already seen.
-fn reachable_members(tenant: &Tenant, group_id: &str) -> Vec<String> {
+/// Members of `group_id` and of every group nested in it, breadth first, each once, as a list
+/// sees them at `now`; a cycle ends where it meets a group already seen.
+fn reachable_members(tenant: &Tenant, now: Instant, group_id: &str) -> Vec<String> {
     let mut seen = HashSet::from([group_id.to_string()]);
     let mut queue = VecDeque::from([group_id.to_string()]);
     let mut found = Vec::new();
@@ -128,7 +131,7 @@ fn reachable_members(tenant: &Tenant, group_id: &str) -> Vec<String> {
         let Some(group) = tenant.groups.iter().find(|g| g.id() == current) else {
             continue; // a user: nothing nested below it
         };
-        for member in &group.hidden.members {
+        for member in group.members_seen(now, true) {
             if seen.insert(member.clone()) {
                 found.push(member.clone());
                 queue.push_back(member.clone());
@@ -138,13 +141,16 @@ fn reachable_members(tenant: &Tenant, group_id: &str) -> Vec<String> {
     found
 }
 
-/// Groups `member_id` belongs to directly or through nesting, each once, in tenant order.
-fn containing_groups(tenant: &Tenant, member_id: &str) -> Vec<String> {
+/// Groups `member_id` belongs to directly or through nesting, each once, in tenant order, as
+/// a list sees them at `now`.
+fn containing_groups(tenant: &Tenant, now: Instant, member_id: &str) -> Vec<String> {
     let mut seen = HashSet::new();
     let mut queue = VecDeque::from([member_id.to_string()]);
     while let Some(current) = queue.pop_front() {
         for group in &tenant.groups {
-            if group.hidden.members.contains(&current) && seen.insert(group.id().to_string()) {
+            if group.members_seen(now, true).contains(&current)
+                && seen.insert(group.id().to_string())
+            {
                 queue.push_back(group.id().to_string());
             }
         }
@@ -157,7 +163,9 @@ fn containing_groups(tenant: &Tenant, member_id: &str) -> Vec<String> {
         .collect()
 }
 
-/// The directory objects `ids` name, as a list sees them (unknown ids are skipped).
+/// The directory objects `ids` name, as a list sees them. Unknown ids are skipped, and so are
+/// service principals: Graph v1.0 does not list them as group members (a known issue of
+/// group-list-members).
 fn typed_all(ctx: &Ctx<'_>, ids: &[String]) -> Vec<Map<String, Value>> {
     let users_readable = can_read(ctx, USER_READERS);
     let groups_readable = can_read(ctx, GROUP_READERS);
@@ -230,7 +238,7 @@ fn limited(mut object: Map<String, Value>, readable: bool) -> Map<String, Value>
 
 fn user_object(user: &Map<String, Value>) -> Map<String, Value> {
     let field = |key: &str| user.get(key).cloned().unwrap_or(Value::Null);
-    crate::sim::seed::object(json!({
+    crate::state::object(json!({
         "@odata.type": "#microsoft.graph.user",
         "id": field("id"),
         "displayName": field("displayName"),
@@ -241,7 +249,7 @@ fn user_object(user: &Map<String, Value>) -> Map<String, Value> {
 
 fn group_object(group: &Map<String, Value>) -> Map<String, Value> {
     let field = |key: &str| group.get(key).cloned().unwrap_or(Value::Null);
-    crate::sim::seed::object(json!({
+    crate::state::object(json!({
         "@odata.type": "#microsoft.graph.group",
         "id": field("id"),
         "displayName": field("displayName"),
@@ -249,7 +257,7 @@ fn group_object(group: &Map<String, Value>) -> Map<String, Value> {
 }
 
 fn directory_role(tenant_id: &str, role: &roles::RoleTemplate) -> Map<String, Value> {
-    crate::sim::seed::object(json!({
+    crate::state::object(json!({
         "@odata.type": "#microsoft.graph.directoryRole",
         "id": roles::directory_role_id(tenant_id, role.template_id),
         "displayName": role.name,
@@ -264,14 +272,14 @@ mod tests {
     use super::*;
 
     fn group(id: &str, members: &[&str]) -> Obj {
-        let mut obj = Obj::new(crate::sim::seed::object(json!({"id": id})));
+        let mut obj = Obj::new(crate::state::object(json!({"id": id})));
         obj.hidden.members = members.iter().map(|m| m.to_string()).collect();
         obj
     }
 
     fn tenant(groups: Vec<Obj>) -> Tenant {
-        let mut inner = crate::sim::state::Inner::new(1);
-        let mut tenant = crate::sim::seed::tenant(&mut inner, &Default::default());
+        let mut inner = crate::state::Inner::new(1);
+        let mut tenant = crate::seed::tenant(&mut inner, &Default::default());
         tenant.groups = groups;
         tenant
     }
@@ -283,10 +291,17 @@ mod tests {
             group("b", &["u2", "c", "u1"]),
             group("c", &["a", "u3"]),
         ]);
-        assert_eq!(reachable_members(&t, "a"), ["u1", "b", "u2", "c", "u3"]);
-        assert_eq!(reachable_members(&t, "c"), ["a", "u3", "u1", "b", "u2"]);
-        assert_eq!(containing_groups(&t, "u3"), ["a", "b", "c"]);
-        assert_eq!(containing_groups(&t, "u2"), ["a", "b", "c"]);
-        assert!(containing_groups(&t, "nobody").is_empty());
+        let now = Instant::now();
+        assert_eq!(
+            reachable_members(&t, now, "a"),
+            ["u1", "b", "u2", "c", "u3"]
+        );
+        assert_eq!(
+            reachable_members(&t, now, "c"),
+            ["a", "u3", "u1", "b", "u2"]
+        );
+        assert_eq!(containing_groups(&t, now, "u3"), ["a", "b", "c"]);
+        assert_eq!(containing_groups(&t, now, "u2"), ["a", "b", "c"]);
+        assert!(containing_groups(&t, now, "nobody").is_empty());
     }
 }
