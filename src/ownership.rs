@@ -13,6 +13,9 @@
 //!   to the outputs file). A secret with our display name that is not listed is pending: its
 //!   value never reached anyone (a lost answer, or a crash before delivery).
 //!
+//! - `entra-mail:made:<kind>:<id>`: an object of another managed kind (a pilot group) that
+//!   entra-mail created, and so may delete; one it adopted is never listed here.
+//!
 //! - `entra-mail:rev:<unix ms>-<nonce>`: which write the tenant shows. Every write replaces
 //!   it, so a run that sees its own rev knows its write has replicated, and one that sees a
 //!   later rev knows another run wrote since (see `ApplyContext::settle_record`).
@@ -40,6 +43,7 @@ const POLICY: &str = "entra-mail:policy:";
 const SECRET: &str = "entra-mail:secret:";
 const POLICY_INTENT: &str = "entra-mail:policy-intent:";
 const REV: &str = "entra-mail:rev:";
+const MADE: &str = "entra-mail:made:";
 
 /// The record as read from (and written to) an application's `tags`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -52,6 +56,8 @@ pub struct Record {
     pub delivered_secrets: BTreeSet<Uuid>,
     /// When runs set out to create a policy (unix seconds), not yet resolved to an id.
     pub policy_intents: BTreeSet<i64>,
+    /// Objects of other kinds entra-mail created: (kind, id lowercase).
+    pub made: BTreeSet<(String, String)>,
     /// The write this copy comes from (`<unix ms>-<nonce>`), when any write set one.
     pub rev: Option<String>,
     /// Tags that are not ours (or ours from another version), kept in order.
@@ -71,6 +77,14 @@ impl Record {
                 record.delivered_secrets.insert(key);
             } else if let Some(at) = tag.strip_prefix(POLICY_INTENT).and_then(|t| t.parse().ok()) {
                 record.policy_intents.insert(at);
+            } else if let Some((kind, id)) = tag
+                .strip_prefix(MADE)
+                .and_then(|rest| rest.split_once(':'))
+                .filter(|(kind, id)| !kind.is_empty() && !id.is_empty())
+            {
+                record
+                    .made
+                    .insert((kind.to_string(), id.to_ascii_lowercase()));
             } else if let Some(rev) = tag.strip_prefix(REV) {
                 record.rev = Some(rev.to_string());
             } else {
@@ -95,6 +109,11 @@ impl Record {
                 .iter()
                 .map(|key| format!("{SECRET}{key}")),
         );
+        tags.extend(
+            self.made
+                .iter()
+                .map(|(kind, id)| format!("{MADE}{kind}:{id}")),
+        );
         tags.extend(self.rev.iter().map(|rev| format!("{REV}{rev}")));
         tags
     }
@@ -115,6 +134,12 @@ impl Record {
 
     pub fn owns_policy(&self, id: &str) -> bool {
         self.policies.contains(&id.to_ascii_lowercase())
+    }
+
+    /// Whether entra-mail created the `kind` object `id` (and so may delete it).
+    pub fn made(&self, kind: &str, id: &str) -> bool {
+        self.made
+            .contains(&(kind.to_string(), id.to_ascii_lowercase()))
     }
 
     pub fn delivered(&self, key_id: Uuid) -> bool {
@@ -146,6 +171,8 @@ pub enum Entry {
     Policy(String),
     DeliveredSecret(Uuid),
     PolicyIntent(i64),
+    /// An object of another kind entra-mail created: (kind, id).
+    Made(String, String),
 }
 
 impl Record {
@@ -155,6 +182,7 @@ impl Record {
             Entry::Policy(id) => self.policies.insert(id.to_ascii_lowercase()),
             Entry::DeliveredSecret(key) => self.delivered_secrets.insert(*key),
             Entry::PolicyIntent(at) => self.policy_intents.insert(*at),
+            Entry::Made(kind, id) => self.made.insert((kind.clone(), id.to_ascii_lowercase())),
         }
     }
 
@@ -164,6 +192,7 @@ impl Record {
             Entry::Policy(id) => self.owns_policy(id),
             Entry::DeliveredSecret(key) => self.delivered(*key),
             Entry::PolicyIntent(at) => self.policy_intents.contains(at),
+            Entry::Made(kind, id) => self.made(kind, id),
         }
     }
 
@@ -173,6 +202,7 @@ impl Record {
             Entry::Policy(id) => self.policies.remove(&id.to_ascii_lowercase()),
             Entry::DeliveredSecret(key) => self.delivered_secrets.remove(key),
             Entry::PolicyIntent(at) => self.policy_intents.remove(at),
+            Entry::Made(kind, id) => self.made.remove(&(kind.clone(), id.to_ascii_lowercase())),
         }
     }
 }
@@ -198,9 +228,12 @@ mod tests {
             "entra-mail:policy-intent:1700000000".to_string(),
             "entra-mail:future:thing".to_string(),
             "entra-mail:rev:1700000000123-0badf00d".to_string(),
+            "entra-mail:made:group:G-1".to_string(),
         ];
         let record = Record::from_tags(&tags);
         assert!(record.present);
+        assert!(record.made("group", "g-1"));
+        assert!(!record.made("application", "g-1"));
         assert_eq!(record.rev.as_deref(), Some("1700000000123-0badf00d"));
         assert_eq!(
             Record::rev_millis("1700000000123-0badf00d"),

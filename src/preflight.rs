@@ -58,7 +58,9 @@ impl Need {
     }
 }
 
-fn need(operation: &'static str, any_of: &[&[&'static str]]) -> Need {
+/// A need the run cannot go on without: `operation` is allowed by any one of the
+/// permission sets `any_of`, least privileged first.
+pub fn need(operation: &'static str, any_of: &[&[&'static str]]) -> Need {
     Need {
         operation,
         any_of: any_of.iter().map(|set| set.to_vec()).collect(),
@@ -67,7 +69,8 @@ fn need(operation: &'static str, any_of: &[&[&'static str]]) -> Need {
     }
 }
 
-fn optional(operation: &'static str, any_of: &[&[&'static str]]) -> Need {
+/// A need the run goes on without, doing less.
+pub fn optional(operation: &'static str, any_of: &[&[&'static str]]) -> Need {
     Need {
         optional: true,
         ..need(operation, any_of)

@@ -79,7 +79,7 @@ pub struct ApplyContext<'a> {
 struct OwnEntries {
     added: Vec<Entry>,
     removed: Vec<Entry>,
-    /// Policy and delivered-secret entries read from the tenant at any point in this run.
+    /// Policy, delivered-secret and made entries read from the tenant at any point in this run.
     /// Written back with every write (unless this run removed them): under lag another
     /// run's write may have been based on a copy without them. Both kinds are safe to keep
     /// too long (an entry for a policy or secret that is gone costs nothing); intents are
@@ -98,6 +98,12 @@ impl OwnEntries {
                     .delivered_secrets
                     .iter()
                     .map(|key| Entry::DeliveredSecret(*key)),
+            )
+            .chain(
+                record
+                    .made
+                    .iter()
+                    .map(|(kind, id)| Entry::Made(kind.clone(), id.clone())),
             );
         for entry in entries {
             if !self.seen.contains(&entry) {

@@ -34,7 +34,7 @@ pub fn fill(value: &Value, learned: &HashMap<Address, String>) -> Result<Value, 
             Some(address) => Value::String(
                 learned
                     .iter()
-                    .find(|(a, _)| **a == *address)
+                    .find(|(a, _)| a.to_string().eq_ignore_ascii_case(address))
                     .map(|(_, id)| id.clone())
                     .ok_or(ApplyError::Missing("the id of an object this plan makes"))?,
             ),

@@ -152,6 +152,7 @@ pub(super) fn record_sync(
                 Entry::Policy(id) => format!("policy {id}"),
                 Entry::DeliveredSecret(key) => format!("delivered secret {key}"),
                 Entry::PolicyIntent(at) => format!("intent to create a policy at {at}"),
+                Entry::Made(kind, id) => format!("{kind} {id}, made by entra-mail"),
             })
             .collect()
     };

@@ -17,7 +17,7 @@ use crate::graph::models::ConditionalAccessPolicy;
 use crate::graph::{GraphError, Request};
 use crate::kind::{
     Action, Address, ApplyContext, ApplyError, AttributeChange, DestroyDraft, LivePart,
-    ManagedKind, Operation, PlanDraft, PlanError, PlanOptions, Reader, ResourceChange,
+    ManagedKind, Operation, PlanDraft, PlanError, PlanOptions, Promise, Reader, ResourceChange,
 };
 use crate::live::{Licence, LiveState};
 use crate::ownership::Entry;
@@ -93,7 +93,15 @@ impl ManagedKind for ConditionalAccessKind {
             changes: mut policy_changes,
             warnings,
             reach,
-        } = plan(draft.desired, draft.live, draft.options)?;
+            promised,
+        } = plan(draft.desired, draft.live, draft.options, &draft.promised)?;
+        // A group this plan makes is written before the policy that names it.
+        for change in policy_changes
+            .iter_mut()
+            .filter(|c| c.action != Action::Delete)
+        {
+            change.depends_on.extend(promised.iter().cloned());
+        }
         // A policy is recorded on the app the moment it is written, so the app must exist
         // first.
         let app = Address::application(draft.desired);
@@ -224,22 +232,36 @@ pub enum Op {
 #[async_trait::async_trait]
 impl Operation for Op {
     async fn run(&self, ctx: &ApplyContext<'_>) -> Result<(), ApplyError> {
+        // Groups this plan made are named by the ids they got.
         match self {
             Op::CreatePolicy {
                 body,
                 staged_final_state,
-            } => create(ctx, body, staged_final_state.as_deref()).await,
+            } => {
+                create(
+                    ctx,
+                    &ctx.keep_promises(body)?,
+                    staged_final_state.as_deref(),
+                )
+                .await
+            }
             Op::UpdatePolicy {
                 id,
                 patch,
                 staged_final_state,
-            } => update(ctx, id, patch, staged_final_state.as_deref()).await,
+            } => {
+                let patch = ctx.keep_promises(patch)?;
+                update(ctx, id, &patch, staged_final_state.as_deref()).await
+            }
             Op::DeletePolicy { id } => delete(ctx, id).await,
             Op::AdoptPolicy {
                 id,
                 patch,
                 resolves,
-            } => adopt(ctx, id, patch.as_ref(), resolves).await,
+            } => {
+                let patch = patch.as_ref().map(|p| ctx.keep_promises(p)).transpose()?;
+                adopt(ctx, id, patch.as_ref(), resolves).await
+            }
         }
     }
 }
@@ -259,12 +281,15 @@ struct PolicyPlan {
     pub warnings: Vec<String>,
     /// Whom the policy will reach, as it will stand.
     pub reach: Option<Reach>,
+    /// The changes that make groups the policy names before they exist.
+    pub promised: Vec<Address>,
 }
 
 fn plan(
     desired: &Desired,
     live: &LiveState,
     options: &PlanOptions,
+    promised: &[Promise],
 ) -> Result<PolicyPlan, PlanError> {
     let Some(policy) = &desired.conditional_access else {
         return Ok(PolicyPlan::default());
@@ -277,7 +302,7 @@ fn plan(
             tenant: desired.tenant_id.to_string(),
         });
     }
-    let resolution = render::resolve(policy, ca)?;
+    let resolution = render::resolve(policy, ca, promised)?;
     let wanted = render::render(policy, &resolution);
     let mut warnings = Vec::new();
     let (existing, mut changes) = find_ours(desired, policy, live, options, &mut warnings)?;
@@ -353,6 +378,7 @@ fn plan(
             changes,
             warnings,
             reach,
+            promised: resolution.promised,
         });
     };
     let live_value = live_value.unwrap_or(Value::Null);
@@ -361,6 +387,7 @@ fn plan(
             changes,
             warnings,
             reach,
+            promised: resolution.promised,
         });
     }
     let differences = in_force::differences(&wanted, &live_value);
@@ -439,6 +466,7 @@ fn plan(
         changes,
         warnings,
         reach,
+        promised: resolution.promised,
     })
 }
 

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::config::policy::placeholder_name;
 use crate::config::DesiredPolicy;
-use crate::kind::PlanError;
+use crate::kind::{Address, PlanError, Promise};
 use crate::live::LiveConditionalAccess;
 use crate::well_known;
 
@@ -19,6 +19,8 @@ pub struct Resolution {
     pub users: BTreeMap<String, String>,
     /// Lowercase id -> `name (id)`, for users, groups, apps and roles.
     pub labels: BTreeMap<String, String>,
+    /// The changes that make groups this plan names before they exist.
+    pub promised: Vec<Address>,
 }
 
 impl Resolution {
@@ -43,32 +45,47 @@ impl Resolution {
     }
 }
 
-/// Every named user and group must exist, once: never send a policy with a hole in it.
+/// Every named user and group must exist, once, or be made by this plan (`promised`): never
+/// send a policy with a hole in it.
 pub fn resolve(
     policy: &DesiredPolicy,
     live: &LiveConditionalAccess,
+    promised: &[Promise],
 ) -> Result<Resolution, PlanError> {
     let mut resolution = Resolution {
         groups: BTreeMap::new(),
         users: BTreeMap::new(),
         labels: BTreeMap::new(),
+        promised: Vec::new(),
     };
     for (name, found) in &live.groups {
-        match found.as_slice() {
-            [] => {
+        let promise = promised
+            .iter()
+            .find(|p| p.object == "group" && p.display_name.eq_ignore_ascii_case(name));
+        match (found.as_slice(), promise) {
+            ([], Some(promise)) => {
+                let placeholder = promise.placeholder();
+                resolution.labels.insert(
+                    placeholder.to_ascii_lowercase(),
+                    format!("{name} (made by this plan)"),
+                );
+                resolution.groups.insert(name.clone(), placeholder);
+                resolution.promised.push(promise.address.clone());
+            }
+            ([], None) => {
                 return Err(PlanError::GroupNotFound {
                     name: name.clone(),
                     policy: policy.display_name.clone(),
                 })
             }
-            [group] => {
+            ([group], _) => {
                 resolution.groups.insert(name.clone(), group.id.clone());
                 resolution.labels.insert(
                     group.id.to_ascii_lowercase(),
                     format!("{name} ({})", group.id),
                 );
             }
-            several => {
+            (several, _) => {
                 return Err(PlanError::GroupAmbiguous {
                     name: name.clone(),
                     ids: several.iter().map(|g| g.id.clone()).collect(),
