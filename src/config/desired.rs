@@ -21,6 +21,7 @@ pub struct Desired {
     pub permissions: Vec<DesiredPermission>,
     pub api: Option<DesiredApi>,
     pub conditional_access: Option<DesiredPolicy>,
+    pub groups: Vec<DesiredGroup>,
     pub outputs: DesiredOutputs,
     pub pandora_itsm: Option<DesiredPandoraItsm>,
     pub auth: DesiredAuth,
@@ -81,6 +82,15 @@ pub struct DesiredScope {
     pub user_consent_description: Option<String>,
     pub consent: WhoCanConsent,
     pub enabled: bool,
+}
+
+/// A security group entra-mail keeps: made by upsert on `unique_name`, its members exactly
+/// `members` (user principal names, lowercase).
+#[derive(Debug, Clone, Serialize)]
+pub struct DesiredGroup {
+    pub unique_name: String,
+    pub display_name: String,
+    pub members: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -111,6 +111,7 @@ pub fn resolve(file: FileConfig, source: &Path) -> Result<Desired, Vec<Problem>>
     let conditional_access = file
         .conditional_access
         .map(|ca| resolve_policy(ca, &root.key("conditional_access"), base_dir, &mut problems));
+    let groups = resolve_groups(file.groups, &root.key("groups"), &mut problems);
     let has_pandora = file.pandora_itsm.is_some();
     let outputs = resolve_outputs(
         file.outputs,
@@ -152,10 +153,82 @@ pub fn resolve(file: FileConfig, source: &Path) -> Result<Desired, Vec<Problem>>
         permissions,
         api,
         conditional_access,
+        groups,
         outputs,
         pandora_itsm,
         auth,
     })
+}
+
+/// Groups: a unique name as for the app (Graph sets it once), each named once, a display
+/// name Entra accepts, and members given by user principal name, each once.
+fn resolve_groups(
+    groups: Vec<GroupSection>,
+    path: &KeyPath,
+    problems: &mut Problems,
+) -> Vec<DesiredGroup> {
+    let mut seen: Vec<String> = Vec::new();
+    let mut resolved = Vec::new();
+    for (i, group) in groups.into_iter().enumerate() {
+        let at = path.index(i);
+        let key = group.unique_name.to_ascii_lowercase();
+        let name_ok = !group.unique_name.is_empty()
+            && group.unique_name.len() <= limits::UNIQUE_NAME_MAX
+            && group
+                .unique_name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+        if !name_ok {
+            problems.at(
+                at.key("unique_name"),
+                format!(
+                    "`{}` is not a valid unique name; use 1 to {} letters, digits, '.', '-' or '_' (it is the group's permanent key in the tenant, and its mail nickname)",
+                    group.unique_name,
+                    limits::UNIQUE_NAME_MAX
+                ),
+            );
+        } else if seen.contains(&key) {
+            problems.at(
+                at.key("unique_name"),
+                format!("group `{}` is configured twice", group.unique_name),
+            );
+        }
+        seen.push(key);
+        if group.display_name.trim().is_empty()
+            || group.display_name.len() > limits::DISPLAY_NAME_MAX
+        {
+            problems.at(
+                at.key("display_name"),
+                format!(
+                    "a group's display name has 1 to {} characters",
+                    limits::DISPLAY_NAME_MAX
+                ),
+            );
+        }
+        let mut members: Vec<String> = Vec::new();
+        for (j, member) in group.members.iter().enumerate() {
+            let upn = member.to_ascii_lowercase();
+            if !is_user_principal_name(member) {
+                problems.at(
+                    at.key("members").index(j),
+                    format!("`{member}` is not a user principal name like alice@contoso.com"),
+                );
+            } else if members.contains(&upn) {
+                problems.at(
+                    at.key("members").index(j),
+                    format!("`{member}` is listed twice"),
+                );
+            } else {
+                members.push(upn);
+            }
+        }
+        resolved.push(DesiredGroup {
+            unique_name: group.unique_name,
+            display_name: group.display_name,
+            members,
+        });
+    }
+    resolved
 }
 
 fn resolve_app(app: AppSection, path: &KeyPath, problems: &mut Problems) -> DesiredApp {

@@ -15,9 +15,23 @@ pub struct FileConfig {
     pub permissions: Vec<PermissionSection>,
     pub api: Option<ApiSection>,
     pub conditional_access: Option<ConditionalAccessSection>,
+    #[serde(default)]
+    pub groups: Vec<GroupSection>,
     pub outputs: Option<OutputsSection>,
     pub pandora_itsm: Option<PandoraItsmSection>,
     pub auth: Option<AuthSection>,
+}
+
+/// A security group entra-mail keeps (a Conditional Access pilot group), found by `uniqueName`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupSection {
+    /// The group's alternate key in Graph: set once, never changed.
+    pub unique_name: String,
+    pub display_name: String,
+    /// Its members, by user principal name: exactly these, no others.
+    #[serde(default)]
+    pub members: Vec<String>,
 }
 
 /// How this tenant's run signs in. Never a secret: secrets come from the environment.
@@ -222,6 +236,7 @@ fn known_keys(shape: &str) -> Option<&'static [&'static str]> {
         "api" => field_names::<ApiSection>(),
         "api.scopes[]" => field_names::<ScopeSection>(),
         "conditional_access" => field_names::<ConditionalAccessSection>(),
+        "groups[]" => field_names::<GroupSection>(),
         "outputs" => field_names::<OutputsSection>(),
         "pandora_itsm" => field_names::<PandoraItsmSection>(),
         "auth" => field_names::<AuthSection>(),

@@ -8,6 +8,7 @@ pub mod application;
 pub mod client_secret;
 pub mod conditional_access;
 pub mod consent;
+pub mod group;
 pub mod outputs_files;
 pub mod service_principal;
 
@@ -24,6 +25,7 @@ pub static KINDS: &[&dyn ManagedKind] = &[
     &service_principal::ServicePrincipalKind,
     &client_secret::ClientSecretKind,
     &consent::ConsentKind,
+    &group::GroupKind,
     &conditional_access::ConditionalAccessKind,
     &outputs_files::OutputsKind,
 ];

@@ -13,6 +13,7 @@ mod config;
 mod doctor;
 mod fuzz;
 mod graph_client;
+mod groups;
 mod multi_tenant;
 mod ownership;
 mod provision;

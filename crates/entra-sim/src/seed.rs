@@ -18,6 +18,8 @@ pub const DEFAULT_ADMIN_ROLES: &[&str] = &[
     "Policy.Read.All",
     "Policy.ReadWrite.ConditionalAccess",
     "Group.Read.All",
+    "Group.ReadWrite.All",
+    "GroupMember.ReadWrite.All",
     "User.Read.All",
     "AuditLog.Read.All",
     "RoleManagement.Read.Directory",
