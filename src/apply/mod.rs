@@ -126,7 +126,7 @@ pub async fn run(ctx: &ApplyContext<'_>, plan: &Plan) -> Result<ApplyReport, App
             "changes were left unrun although none failed".into(),
         ));
     }
-    report.outputs = ctx.outputs()?;
+    report.outputs = ctx.outputs();
     Ok(report)
 }
 

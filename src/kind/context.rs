@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::{Address, ApplyError};
@@ -25,6 +25,13 @@ pub struct Known {
 
 /// Called with a new secret before anything else happens (CI masking).
 pub type SecretHook = Box<dyn Fn(&SecretString) + Send + Sync>;
+
+/// The value behind `mutex`, also after a change panicked while holding it: each value here
+/// is whole after every statement that sets it, and losing it (say, this run's record
+/// entries) would be worse than keeping it.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// How an apply runs: its time budget, where progress goes, who sees a new secret first, and
 /// whether the ownership record is kept (not for destroy: the app that holds it goes too).
@@ -310,7 +317,8 @@ impl<'a> ApplyContext<'a> {
                 }
             }
         }
-        if let Ok(mut own) = self.own_entries.lock() {
+        {
+            let mut own = lock(&self.own_entries);
             own.saw(&record);
         }
         Ok(record)
@@ -333,11 +341,7 @@ impl<'a> ApplyContext<'a> {
             .known()
             .app_object_id
             .ok_or(ApplyError::Missing("the application's object id"))?;
-        let mut own = self
-            .own_entries
-            .lock()
-            .map(|o| o.clone())
-            .unwrap_or_default();
+        let mut own = lock(&self.own_entries).clone();
         own.note(add, remove);
         let has_body = body.as_object().is_some_and(|b| !b.is_empty());
         let mut copy = tenant_copy;
@@ -358,7 +362,8 @@ impl<'a> ApplyContext<'a> {
             match self.client.send(&request).await {
                 Ok(_) => {
                     self.keep_own(own);
-                    if let Ok(mut last) = self.last_record_write.lock() {
+                    {
+                        let mut last = lock(&self.last_record_write);
                         *last = Some(RecordWrite {
                             rev,
                             based_on: copy.rev.clone(),
@@ -378,16 +383,15 @@ impl<'a> ApplyContext<'a> {
     }
 
     fn keep_own(&self, own: OwnEntries) {
-        if let Ok(mut kept) = self.own_entries.lock() {
+        {
+            let mut kept = lock(&self.own_entries);
             *kept = own;
         }
     }
 
     /// Whether `record` lacks an entry this run wrote, or holds one it removed.
     fn lacks_own(&self, record: &Record) -> bool {
-        let Ok(own) = self.own_entries.lock() else {
-            return false;
-        };
+        let own = lock(&self.own_entries);
         own.added.iter().any(|e| !record.has(e)) || own.removed.iter().any(|e| record.has(e))
     }
 
@@ -400,7 +404,7 @@ impl<'a> ApplyContext<'a> {
     /// the first look shows our write and the run met no lag on anything it made, that one
     /// read is all. It never fails the run: past its bound it warns.
     pub async fn settle_record(&self) -> Result<(), ApplyError> {
-        let last = self.last_record_write.lock().ok().and_then(|l| l.clone());
+        let last = lock(&self.last_record_write).clone();
         let Some(mut ours) = last.filter(|_| self.recording) else {
             return Ok(());
         };
@@ -432,8 +436,7 @@ impl<'a> ApplyContext<'a> {
                     .write_record_over(record, &[], &[], &serde_json::json!({}))
                     .await;
                 if rewrote.as_ref().is_ok_and(|sent| *sent) {
-                    if let Some(latest) = self.last_record_write.lock().ok().and_then(|l| l.clone())
-                    {
+                    if let Some(latest) = lock(&self.last_record_write).clone() {
                         ours = latest;
                     }
                     visible_since = None;
@@ -447,11 +450,7 @@ impl<'a> ApplyContext<'a> {
                 // Shown at the very first look, by a run that met no lag on anything it made:
                 // the tenant replicates at once, and one look is all it takes.
                 let first_look = visible_since.is_none() && !seen_pending;
-                let met_lag = self
-                    .replication_waits
-                    .lock()
-                    .map(|c| *c > 0)
-                    .unwrap_or(true);
+                let met_lag = *lock(&self.replication_waits) > 0;
                 if first_look && !met_lag {
                     return Ok(());
                 }
@@ -483,23 +482,21 @@ impl<'a> ApplyContext<'a> {
 
     /// How many times this run waited for replication.
     pub fn replication_waits(&self) -> u32 {
-        self.replication_waits.lock().map(|c| *c).unwrap_or(0)
+        *lock(&self.replication_waits)
     }
 
     /// The outputs as they stand now.
-    pub fn outputs(&self) -> Result<Option<Outputs>, ApplyError> {
-        self.outputs
-            .lock()
-            .map(|o| o.clone())
-            .map_err(|_| ApplyError::Poisoned("the outputs"))
+    pub fn outputs(&self) -> Option<Outputs> {
+        lock(&self.outputs).clone()
     }
 
     pub fn known(&self) -> Known {
-        self.known.lock().map(|k| k.clone()).unwrap_or_default()
+        lock(&self.known).clone()
     }
 
     pub fn learn_application(&self, object_id: String, app_id: String) {
-        if let Ok(mut known) = self.known.lock() {
+        {
+            let mut known = lock(&self.known);
             known.app_object_id = Some(object_id);
             known.app_id = Some(app_id);
         }
@@ -508,14 +505,15 @@ impl<'a> ApplyContext<'a> {
     /// Keeps the id of an object this run made, for the changes that name it by a
     /// [`super::Promise`].
     pub fn learn(&self, address: &Address, id: String) {
-        if let Ok(mut learned) = self.learned.lock() {
+        {
+            let mut learned = lock(&self.learned);
             learned.insert(address.clone(), id);
         }
     }
 
     /// The id learned for `address` ([`ApplyContext::learn`]).
     pub fn learned_id(&self, address: &Address) -> Option<String> {
-        self.learned.lock().ok()?.get(address).cloned()
+        lock(&self.learned).get(address).cloned()
     }
 
     /// `value` with every promise placeholder replaced by the id its object got in this run.
@@ -523,15 +521,13 @@ impl<'a> ApplyContext<'a> {
         &self,
         value: &serde_json::Value,
     ) -> Result<serde_json::Value, ApplyError> {
-        let learned = self
-            .learned
-            .lock()
-            .map_err(|_| ApplyError::Poisoned("the learned ids"))?;
+        let learned = lock(&self.learned);
         super::promise::fill(value, &learned)
     }
 
     pub fn learn_service_principal(&self, id: String) {
-        if let Ok(mut known) = self.known.lock() {
+        {
+            let mut known = lock(&self.known);
             known.sp_id = Some(id);
         }
     }
@@ -543,10 +539,7 @@ impl<'a> ApplyContext<'a> {
             hook(&secret.value);
         }
         let outputs = {
-            let mut guard = self
-                .outputs
-                .lock()
-                .map_err(|_| ApplyError::Poisoned("the outputs"))?;
+            let mut guard = lock(&self.outputs);
             let mut outputs = self.current_outputs(guard.as_ref());
             outputs.secret = Some(secret);
             *guard = Some(outputs.clone());
@@ -572,10 +565,7 @@ impl<'a> ApplyContext<'a> {
     /// Writes `outputs.json` with every id now known and renders the templates.
     pub fn write_outputs(&self) -> Result<(Outputs, Vec<std::path::PathBuf>), ApplyError> {
         let outputs = {
-            let mut guard = self
-                .outputs
-                .lock()
-                .map_err(|_| ApplyError::Poisoned("the outputs"))?;
+            let mut guard = lock(&self.outputs);
             let outputs = self.current_outputs(guard.as_ref());
             *guard = Some(outputs.clone());
             outputs
@@ -664,7 +654,8 @@ impl<'a> ApplyContext<'a> {
     /// The record as the tenant holds it now, with this run's own entries applied.
     pub async fn tenant_record(&self) -> Result<Record, ApplyError> {
         let mut record = self.read_tenant_record().await?;
-        if let Ok(own) = self.own_entries.lock() {
+        {
+            let own = lock(&self.own_entries);
             for entry in &own.added {
                 record.add(entry);
             }
@@ -692,7 +683,8 @@ impl<'a> ApplyContext<'a> {
                 last: last(),
             });
         }
-        if let Ok(mut count) = self.replication_waits.lock() {
+        {
+            let mut count = lock(&self.replication_waits);
             *count += 1;
         }
         self.progress.waiting(&format!(
@@ -702,5 +694,24 @@ impl<'a> ApplyContext<'a> {
         tokio::time::sleep(*wait).await;
         *wait = (*wait * 2).min(Duration::from_secs(4));
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lock_poisoned_by_a_panic_still_gives_its_value() {
+        let entries = std::sync::Arc::new(Mutex::new(vec![Entry::PolicyIntent(1)]));
+        let held = entries.clone();
+        let panicked = std::thread::spawn(move || {
+            let _guard = held.lock().unwrap();
+            panic!("a change panics while holding the entries");
+        })
+        .join();
+        assert!(panicked.is_err());
+        assert!(entries.lock().is_err(), "the lock is poisoned");
+        assert_eq!(*lock(&entries), vec![Entry::PolicyIntent(1)]);
     }
 }

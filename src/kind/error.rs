@@ -111,8 +111,6 @@ pub enum ApplyError {
     },
     #[error("missing {0}: an earlier step did not produce it")]
     Missing(&'static str),
-    #[error("cannot keep {0}: a change that held it failed midway, so this run stops")]
-    Poisoned(&'static str),
     #[error("the plan cannot be applied: {0}")]
     InvalidPlan(String),
     #[error(transparent)]
