@@ -183,7 +183,7 @@ fn new_application(ctx: &mut Ctx<'_>, body: &Value) -> Result<Obj, Reply> {
             }
         }
     }
-    check_unique_name(ctx, &data, None)?;
+    super::check_unique_name(&ctx.tenant.applications, &data, None)?;
     check_identifier_uris(ctx, &data, None)?;
     check_scopes(None, &data)?;
     check_app_rules(&data)?;
@@ -266,7 +266,7 @@ fn update(ctx: &mut Ctx<'_>, index: usize, body: &[u8]) -> Result<(), Reply> {
             "Property 'uniqueName' cannot be changed once set.",
         ));
     }
-    check_unique_name(ctx, &after, Some(index))?;
+    super::check_unique_name(&ctx.tenant.applications, &after, Some(index))?;
     check_identifier_uris(ctx, &after, Some(index))?;
     check_scopes(Some(&before), &after)?;
     check_app_rules(&after)?;
@@ -275,29 +275,6 @@ fn update(ctx: &mut Ctx<'_>, index: usize, body: &[u8]) -> Result<(), Reply> {
         obj.start_change(ctx.now, ctx.lag);
         obj.data = after;
         ctx.wrote = true;
-    }
-    Ok(())
-}
-
-fn check_unique_name(
-    ctx: &Ctx<'_>,
-    data: &Map<String, Value>,
-    own: Option<usize>,
-) -> Result<(), Reply> {
-    let Some(name) = data.get("uniqueName").and_then(Value::as_str) else {
-        return Ok(());
-    };
-    let taken = ctx.tenant.applications.iter().enumerate().any(|(i, o)| {
-        Some(i) != own
-            && o.str("uniqueName")
-                .is_some_and(|v| v.eq_ignore_ascii_case(name))
-    });
-    if taken {
-        return Err(error(
-            400,
-            "Request_MultipleObjectsWithSameKeyValue",
-            "Another object with the same value for property uniqueName already exists.",
-        ));
     }
     Ok(())
 }

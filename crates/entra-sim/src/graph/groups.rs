@@ -230,7 +230,7 @@ fn new_group(
     }
     data.insert("uniqueName".into(), json!(unique_name));
     check_values(&data)?;
-    check_unique_name(ctx, &data, None)?;
+    super::check_unique_name(&ctx.tenant.groups, &data, None)?;
     if data.get("mailEnabled") == Some(&json!(true)) {
         let nickname = data["mailNickname"].as_str().unwrap_or_default();
         let domain = ctx.tenant.domains.first().cloned().unwrap_or_default();
@@ -264,7 +264,7 @@ fn update(ctx: &mut Ctx<'_>, index: usize, body: &[u8]) -> Result<(), Reply> {
         ));
     }
     check_values(&after)?;
-    check_unique_name(ctx, &after, Some(index))?;
+    super::check_unique_name(&ctx.tenant.groups, &after, Some(index))?;
     if after != before {
         let group = &mut ctx.tenant.groups[index];
         group.start_change(ctx.now, ctx.lag);
@@ -383,29 +383,6 @@ fn check_values(data: &Map<String, Value>) -> Result<(), Reply> {
     let bad_char = |c: char| !c.is_ascii() || c.is_ascii_control() || "@()\\[]\";:<>, ".contains(c);
     if nickname.is_empty() || nickname.len() > 64 || nickname.chars().any(bad_char) {
         return Err(invalid("mailNickname"));
-    }
-    Ok(())
-}
-
-fn check_unique_name(
-    ctx: &Ctx<'_>,
-    data: &Map<String, Value>,
-    own: Option<usize>,
-) -> Result<(), Reply> {
-    let Some(name) = data.get("uniqueName").and_then(Value::as_str) else {
-        return Ok(());
-    };
-    let taken = ctx.tenant.groups.iter().enumerate().any(|(i, g)| {
-        Some(i) != own
-            && g.str("uniqueName")
-                .is_some_and(|v| v.eq_ignore_ascii_case(name))
-    });
-    if taken {
-        return Err(error(
-            400,
-            "Request_MultipleObjectsWithSameKeyValue",
-            "Another object with the same value for property uniqueName already exists.",
-        ));
     }
     Ok(())
 }

@@ -244,3 +244,28 @@ pub fn request_headers(headers: &HeaderMap) -> HashMap<String, String> {
         })
         .collect()
 }
+
+/// Graph's `uniqueName` is an alternate key: no two objects of a collection share it (case
+/// aside). `own` is the object being written, which may keep its own.
+fn check_unique_name(
+    objects: &[Obj],
+    data: &Map<String, Value>,
+    own: Option<usize>,
+) -> Result<(), Reply> {
+    let Some(name) = data.get("uniqueName").and_then(Value::as_str) else {
+        return Ok(());
+    };
+    let taken = objects.iter().enumerate().any(|(i, o)| {
+        Some(i) != own
+            && o.str("uniqueName")
+                .is_some_and(|v| v.eq_ignore_ascii_case(name))
+    });
+    if taken {
+        return Err(error(
+            400,
+            "Request_MultipleObjectsWithSameKeyValue",
+            "Another object with the same value for property uniqueName already exists.",
+        ));
+    }
+    Ok(())
+}
