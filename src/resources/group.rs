@@ -553,3 +553,108 @@ async fn add_member(
         other => other.map(|_| ()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn principal(name: &str) -> Principal {
+        Principal {
+            id: format!("id-{name}"),
+            user_principal_name: Some(format!("{name}@contoso.com")),
+        }
+    }
+
+    /// The members a plan adds and removes, as `+name` / `-name`.
+    fn member_plan(wanted: &[&str], live: &[&str], group_exists: bool) -> Vec<String> {
+        let group = DesiredGroup {
+            unique_name: "pilot".into(),
+            display_name: "Pilot".into(),
+            members: wanted.iter().map(|n| format!("{n}@contoso.com")).collect(),
+        };
+        let found = LiveGroup {
+            ours: group_exists.then(|| Group {
+                id: "g".into(),
+                ..Group::default()
+            }),
+            members: live.iter().map(|n| principal(n)).collect(),
+            users: wanted
+                .iter()
+                .map(|n| (format!("{n}@contoso.com"), Some(principal(n))))
+                .collect(),
+            ..LiveGroup::default()
+        };
+        member_changes(&group, &found, group_exists.then_some("g"))
+            .iter()
+            .map(|c| {
+                let sign = if c.action == Action::Create { "+" } else { "-" };
+                let name = c.address.name().trim_start_matches("pilot.");
+                format!("{sign}{}", name.trim_end_matches("@contoso.com"))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn members_become_exactly_the_configured_users() {
+        let rows: &[(&str, &[&str], &[&str], bool, &[&str])] = &[
+            (
+                "a new group gets every member",
+                &["alice", "bob"],
+                &[],
+                false,
+                &["+alice", "+bob"],
+            ),
+            (
+                "members in place change nothing",
+                &["alice", "bob"],
+                &["bob", "alice"],
+                true,
+                &[],
+            ),
+            (
+                "a missing member is added",
+                &["alice", "bob"],
+                &["alice"],
+                true,
+                &["+bob"],
+            ),
+            (
+                "a member not configured is removed",
+                &["alice"],
+                &["alice", "mallory"],
+                true,
+                &["-mallory"],
+            ),
+            (
+                "an empty list empties the group",
+                &[],
+                &["alice"],
+                true,
+                &["-alice"],
+            ),
+            ("swap", &["carol"], &["bob"], true, &["+carol", "-bob"]),
+        ];
+        for (name, wanted, live, exists, expected) in rows {
+            assert_eq!(member_plan(wanted, live, *exists), *expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_member_add_of_a_new_group_waits_for_the_group() {
+        let group = DesiredGroup {
+            unique_name: "pilot".into(),
+            display_name: "Pilot".into(),
+            members: vec!["alice@contoso.com".into()],
+        };
+        let found = LiveGroup {
+            users: vec![("alice@contoso.com".into(), Some(principal("alice")))],
+            ..LiveGroup::default()
+        };
+        let changes = member_changes(&group, &found, None);
+        assert_eq!(changes[0].depends_on, vec![address(&group)]);
+        assert!(matches!(
+            changes[0].operation_as::<Op>(),
+            Some(Op::AddMember { group_id: None, .. })
+        ));
+    }
+}
