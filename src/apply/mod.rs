@@ -3,11 +3,9 @@
 //! is checked whole before anything runs: every dependency exists, no address appears
 //! twice, and no change waits on itself.
 
-use std::collections::HashMap;
-
 use futures::stream::{FuturesUnordered, StreamExt};
 
-use crate::kind::{Address, ApplyContext, ApplyError, ResourceChange};
+use crate::kind::{dependency_graph, ApplyContext, ApplyError};
 use crate::outputs::Outputs;
 use crate::plan::Plan;
 
@@ -20,62 +18,10 @@ pub struct ApplyReport {
     pub new_secret: bool,
 }
 
-/// Each change's dependencies as indexes into `changes`; an error naming what is wrong when
-/// a dependency is missing, an address appears twice, or the dependencies form a cycle.
-pub fn dependency_graph(changes: &[ResourceChange]) -> Result<Vec<Vec<usize>>, ApplyError> {
-    let mut index: HashMap<&Address, usize> = HashMap::new();
-    for (i, change) in changes.iter().enumerate() {
-        if index.insert(&change.address, i).is_some() {
-            return Err(ApplyError::InvalidPlan(format!(
-                "{} appears twice",
-                change.address
-            )));
-        }
-    }
-    let mut graph = Vec::with_capacity(changes.len());
-    for change in changes {
-        let mut dependencies = Vec::new();
-        for dependency in &change.depends_on {
-            let Some(&i) = index.get(dependency) else {
-                return Err(ApplyError::InvalidPlan(format!(
-                    "{} depends on {dependency}, which the plan does not hold",
-                    change.address
-                )));
-            };
-            dependencies.push(i);
-        }
-        graph.push(dependencies);
-    }
-    if let Some(stuck) = first_in_cycle(&graph) {
-        return Err(ApplyError::InvalidPlan(format!(
-            "{} depends on itself through its dependencies",
-            changes[stuck].address
-        )));
-    }
-    Ok(graph)
-}
-
-/// A change that can never run because its dependencies lead back to it, if any (Kahn's
-/// algorithm: what is left once every runnable change has run).
-fn first_in_cycle(graph: &[Vec<usize>]) -> Option<usize> {
-    let mut done = vec![false; graph.len()];
-    loop {
-        let runnable: Vec<usize> = (0..graph.len())
-            .filter(|&i| !done[i] && graph[i].iter().all(|&d| done[d]))
-            .collect();
-        if runnable.is_empty() {
-            return (0..graph.len()).find(|&i| !done[i]);
-        }
-        for i in runnable {
-            done[i] = true;
-        }
-    }
-}
-
 /// Applies `plan`: each change once every change it depends on has succeeded, all ready
 /// changes at once. On a failure, nothing new starts; running changes finish.
 pub async fn run(ctx: &ApplyContext<'_>, plan: &Plan) -> Result<ApplyReport, ApplyError> {
-    let dependencies = dependency_graph(&plan.changes)?;
+    let dependencies = dependency_graph(&plan.changes).map_err(ApplyError::InvalidPlan)?;
     let mut done = vec![false; plan.changes.len()];
     let mut started = vec![false; plan.changes.len()];
     let mut running = FuturesUnordered::new();
@@ -133,7 +79,7 @@ pub async fn run(ctx: &ApplyContext<'_>, plan: &Plan) -> Result<ApplyReport, App
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kind::{Action, Operation};
+    use crate::kind::{Action, Address, Operation, ResourceChange};
 
     #[derive(Debug)]
     struct Nothing;

@@ -369,60 +369,20 @@ pub async fn destroy(global: &GlobalArgs, args: &DestroyArgs) -> anyhow::Result<
     let sim = sim_for(&args.tenant, &configs).await?;
     let json = global.output == OutputFormat::Json;
     let mut summaries = Vec::new();
+    let mut failed = false;
     for desired in configs {
-        // No apply plan here: a missing group, an unknown permission or the lockout guard
-        // must not stop a destroy.
-        let session = connect(global, &args.tenant, desired, sim.as_ref()).await?;
-        let prepared = session.plan_destroy().await?;
-        let (desired, client, plan) = (
-            &prepared.session.desired,
-            prepared.session.client(),
-            &prepared.plan,
-        );
-        let outputs = prepared.session.outputs.as_ref();
-        let mut summary = summary_json(plan);
-        if !json && plan.has_changes() {
-            print!("{}", report::text(plan, report::Style::detect()));
-        }
-        if !plan.has_changes() {
-            if !json {
-                for warning in &plan.warnings {
-                    println!("warning: {warning}");
-                }
+        let source = desired.source.clone();
+        match destroy_one(global, args, desired, sim.as_ref()).await {
+            Ok(summary) => summaries.push(summary),
+            // With JSON, what was destroyed before the failure is still reported.
+            Err(error) if json => {
+                summaries
+                    .push(serde_json::json!({"config": source, "error": super::one_line(&error)}));
+                failed = true;
+                break;
             }
-            let note = remove_dead_outputs(client, desired, outputs).await;
-            if !json {
-                println!(
-                    "Nothing to destroy in tenant {}: no object carries our keys or is recorded as ours.{}",
-                    desired.tenant_id, note.sentence()
-                );
-            }
-            summary["outputs"] = note.json();
-            summaries.push(summary);
-            continue;
+            Err(error) => return Err(error),
         }
-        if !confirm("\nDestroy these objects?", args.auto_approve)? {
-            bail!("destroy cancelled; nothing was changed");
-        }
-        let progress = Progress::new(global.quiet);
-        let result = prepared
-            .apply(ApplySettings::new(args.tenant.budget(), &progress))
-            .await;
-        progress.finish();
-        let report = result?;
-        let note = remove_dead_outputs(client, desired, outputs).await;
-        if !json {
-            println!(
-                "\nDestroy complete: {} removed.{}",
-                plan.count(Action::Delete),
-                note.sentence()
-            );
-        }
-        summary["destroyed"] = serde_json::json!(report.applied);
-        summary["graph_requests"] = client.request_counts().0.into();
-        summary["graph_writes"] = client.request_counts().1.into();
-        summary["outputs"] = note.json();
-        summaries.push(summary);
     }
     if json {
         let value = match summaries.len() {
@@ -431,7 +391,73 @@ pub async fn destroy(global: &GlobalArgs, args: &DestroyArgs) -> anyhow::Result<
         };
         println!("{}", serde_json::to_string_pretty(&value)?);
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Plans and runs one config's destroy; its JSON summary.
+async fn destroy_one(
+    global: &GlobalArgs,
+    args: &DestroyArgs,
+    desired: crate::config::Desired,
+    sim: Option<&super::session::Sim>,
+) -> anyhow::Result<serde_json::Value> {
+    let json = global.output == OutputFormat::Json;
+    // No apply plan here: a missing group, an unknown permission or the lockout guard
+    // must not stop a destroy.
+    let session = connect(global, &args.tenant, desired, sim).await?;
+    let prepared = session.plan_destroy().await?;
+    let (desired, client, plan) = (
+        &prepared.session.desired,
+        prepared.session.client(),
+        &prepared.plan,
+    );
+    let outputs = prepared.session.outputs.as_ref();
+    let mut summary = summary_json(plan);
+    if !json && plan.has_changes() {
+        print!("{}", report::text(plan, report::Style::detect()));
+    }
+    if !plan.has_changes() {
+        if !json {
+            for warning in &plan.warnings {
+                println!("warning: {warning}");
+            }
+        }
+        let note = remove_dead_outputs(client, desired, outputs).await;
+        if !json {
+            println!(
+                "Nothing to destroy in tenant {}: no object carries our keys or is recorded as ours.{}",
+                desired.tenant_id, note.sentence()
+            );
+        }
+        summary["outputs"] = note.json();
+        return Ok(summary);
+    }
+    if !confirm("\nDestroy these objects?", args.auto_approve)? {
+        bail!("destroy cancelled; nothing was changed");
+    }
+    let progress = Progress::new(global.quiet);
+    let result = prepared
+        .apply(ApplySettings::new(args.tenant.budget(), &progress))
+        .await;
+    progress.finish();
+    let report = result?;
+    let note = remove_dead_outputs(client, desired, outputs).await;
+    if !json {
+        println!(
+            "\nDestroy complete: {} removed.{}",
+            plan.count(Action::Delete),
+            note.sentence()
+        );
+    }
+    summary["destroyed"] = serde_json::json!(report.applied);
+    summary["graph_requests"] = client.request_counts().0.into();
+    summary["graph_writes"] = client.request_counts().1.into();
+    summary["outputs"] = note.json();
+    Ok(summary)
 }
 
 /// What destroy did with this machine's outputs.

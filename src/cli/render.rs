@@ -11,8 +11,21 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         Err(code) => return Ok(code),
     };
     let mut summaries = Vec::new();
+    let mut failed = false;
     for desired in configs {
-        let rendered = crate::session::render(&desired)?;
+        let rendered = match crate::session::render(&desired) {
+            Ok(rendered) => rendered,
+            // With JSON, what was rendered before the failure is still reported.
+            Err(error) if global.output == OutputFormat::Json => {
+                summaries.push(serde_json::json!({
+                    "config": desired.source,
+                    "error": super::one_line(&error.into()),
+                }));
+                failed = true;
+                break;
+            }
+            Err(error) => return Err(error.into()),
+        };
         match global.output {
             OutputFormat::Text => {
                 for loose in &rendered.narrowed {
@@ -37,5 +50,9 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         };
         println!("{}", serde_json::to_string_pretty(&value)?);
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }

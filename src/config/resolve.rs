@@ -44,6 +44,8 @@ mod limits {
     pub const REDIRECT_URIS_MAX: usize = 256;
     pub const DISPLAY_NAME_MAX: usize = 256;
     pub const UNIQUE_NAME_MAX: usize = 128;
+    /// A group's `mailNickname` (which its unique name also is).
+    pub const MAIL_NICKNAME_MAX: usize = 64;
     pub const RESOURCES_MAX: usize = 50;
     pub const PERMISSIONS_MAX: usize = 400;
 }
@@ -168,12 +170,13 @@ fn resolve_groups(
     problems: &mut Problems,
 ) -> Vec<DesiredGroup> {
     let mut seen: Vec<String> = Vec::new();
+    let mut names: Vec<String> = Vec::new();
     let mut resolved = Vec::new();
     for (i, group) in groups.into_iter().enumerate() {
         let at = path.index(i);
         let key = group.unique_name.to_ascii_lowercase();
         let name_ok = !group.unique_name.is_empty()
-            && group.unique_name.len() <= limits::UNIQUE_NAME_MAX
+            && group.unique_name.len() <= limits::MAIL_NICKNAME_MAX
             && group
                 .unique_name
                 .chars()
@@ -184,7 +187,7 @@ fn resolve_groups(
                 format!(
                     "`{}` is not a valid unique name; use 1 to {} letters, digits, '.', '-' or '_' (it is the group's permanent key in the tenant, and its mail nickname)",
                     group.unique_name,
-                    limits::UNIQUE_NAME_MAX
+                    limits::MAIL_NICKNAME_MAX
                 ),
             );
         } else if seen.contains(&key) {
@@ -194,6 +197,15 @@ fn resolve_groups(
             );
         }
         seen.push(key);
+        let display_key = group.display_name.to_lowercase();
+        if names.contains(&display_key) {
+            // The policy names groups by display name: two alike could never be told apart.
+            problems.at(
+                at.key("display_name"),
+                format!("two groups are named `{}`", group.display_name),
+            );
+        }
+        names.push(display_key);
         if group.display_name.trim().is_empty()
             || group.display_name.len() > limits::DISPLAY_NAME_MAX
         {

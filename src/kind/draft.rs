@@ -30,6 +30,13 @@ impl Facts {
     }
 }
 
+/// The members groups will have once the plan has run, by group display name. A kind that
+/// changes a group's members leaves this fact, and the Conditional Access guard and reach
+/// judge these members, never today's: a plan that empties an emergency-access group is
+/// refused before anything is written.
+#[derive(Debug, Clone, Default)]
+pub struct PlannedMembers(pub Vec<(String, Vec<crate::live::Member>)>);
+
 /// A plan being made: kinds plan in registry order, each seeing the changes before its own.
 pub struct PlanDraft<'a> {
     pub desired: &'a Desired,

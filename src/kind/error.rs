@@ -16,6 +16,9 @@ use crate::render::RenderError;
 pub enum PlanError {
     #[error(transparent)]
     Refused(Box<dyn std::error::Error + Send + Sync>),
+    /// A defect in entra-mail, never in the config: say so rather than apply part of it.
+    #[error("entra-mail made a plan it could not apply ({0}); nothing was written. This is a bug: please report it with the config")]
+    Unsound(String),
     #[error("{resource} (appId {app_id}) has no service principal in this tenant, so its permissions cannot be resolved; check the appId, or add the resource to the tenant first")]
     ResourceNotInTenant { resource: String, app_id: String },
     #[error("{resource} publishes no {kind} permission `{name}`{}", suggestions_text(.suggestions))]

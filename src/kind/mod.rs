@@ -8,6 +8,7 @@
 
 pub mod change;
 mod context;
+mod dependencies;
 mod draft;
 mod error;
 pub mod permissions;
@@ -17,7 +18,8 @@ pub use change::{
     slug, Action, Address, AttributeChange, BoxedOperation, Operation, PlanOptions, ResourceChange,
 };
 pub use context::{ApplyContext, ApplySettings, Known, SecretHook};
-pub use draft::{DestroyDraft, Facts, PlanDraft};
+pub use dependencies::dependency_graph;
+pub use draft::{DestroyDraft, Facts, PlanDraft, PlannedMembers};
 pub use error::{ApplyError, PlanError};
 pub use promise::Promise;
 

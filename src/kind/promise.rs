@@ -8,13 +8,16 @@ use serde_json::Value;
 
 use super::{Address, ApplyError};
 
-/// An object this plan will make: what it is (`group`), its display name, and the change
-/// that makes it.
+/// An object this plan will make, or give this display name: what it is (`group`), its
+/// display name, and the change that does it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Promise {
     pub object: &'static str,
     pub display_name: String,
     pub address: Address,
+    /// The object's id when it exists already under another name (a rename): other kinds
+    /// name it by that id, and need not wait.
+    pub id: Option<String>,
 }
 
 const OPEN: &str = "(id of ";
@@ -66,6 +69,7 @@ mod tests {
             object: "group",
             display_name: "MFA-Test-Group".into(),
             address: Address::new("group", "mfa-test-group"),
+            id: None,
         };
         let body =
             json!({"conditions": {"users": {"includeGroups": [promise.placeholder(), "kept"]}}});

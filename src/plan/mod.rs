@@ -106,6 +106,8 @@ pub fn build_with(
     let reach = draft.facts.take::<Reach>();
     let mut changes = draft.changes;
     drop_settled_dependencies(&mut changes);
+    // A plan apply could not run is refused here, so `plan` never shows one.
+    crate::kind::dependency_graph(&changes).map_err(PlanError::Unsound)?;
     Ok(Plan {
         tenant_id: desired.tenant_id,
         source: desired.source.clone(),

@@ -10,9 +10,9 @@ use crate::config::{Desired, DesiredGroup};
 use crate::graph::{odata, GraphClient, GraphError, Request};
 use crate::kind::{
     Action, Address, ApplyContext, ApplyError, AttributeChange, DestroyDraft, LivePart,
-    ManagedKind, Operation, PlanDraft, PlanError, Promise, Reader, ResourceChange,
+    ManagedKind, Operation, PlanDraft, PlanError, PlannedMembers, Promise, Reader, ResourceChange,
 };
-use crate::live::LiveState;
+use crate::live::{LiveState, Member};
 use crate::ownership::Entry;
 use crate::preflight::{need, Need};
 
@@ -43,6 +43,8 @@ pub struct Group {
 pub struct Principal {
     pub id: String,
     pub user_principal_name: Option<String>,
+    /// Read for configured members: the lockout guard judges whether they may sign in.
+    pub account_enabled: Option<bool>,
 }
 
 /// What the tenant holds for one configured group.
@@ -61,6 +63,10 @@ pub struct LiveGroup {
 /// The live state of every configured group, in config order.
 #[derive(Debug, Clone, Default)]
 pub struct LiveGroups(pub Vec<LiveGroup>);
+
+/// Groups the record says entra-mail made that the config no longer names (read for destroy).
+#[derive(Debug, Clone, Default)]
+pub struct RecordedGroups(pub Vec<Group>);
 
 /// Why a group cannot be planned. Nothing is written.
 #[derive(Debug, thiserror::Error)]
@@ -98,9 +104,10 @@ impl ManagedKind for GroupKind {
             return Vec::new();
         }
         vec![
+            // Directory.ReadWrite.All cannot delete groups, so destroy would stop at one.
             need(
-                "create and update groups",
-                &[&["Group.ReadWrite.All"], &["Directory.ReadWrite.All"]],
+                "create, update and delete groups",
+                &[&["Group.ReadWrite.All"]],
             ),
             need(
                 "add and remove group members",
@@ -138,6 +145,46 @@ impl ManagedKind for GroupKind {
         Ok(Some(Box::new(move |live: &mut LiveState| {
             live.parts.put(LiveGroups(groups));
         })))
+    }
+
+    /// Groups the record says we made that the config no longer names: destroy removes them
+    /// too, so dropping a `[[groups]]` entry before a destroy leaks nothing.
+    async fn read_for_destroy(
+        &self,
+        reader: &Reader<'_>,
+        live: &mut LiveState,
+    ) -> Result<(), GraphError> {
+        let configured: Vec<String> = live
+            .parts
+            .get::<LiveGroups>()
+            .map(|groups| {
+                groups
+                    .0
+                    .iter()
+                    .filter_map(|g| g.ours.as_ref().map(|o| o.id.to_ascii_lowercase()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let recorded: Vec<&String> = live
+            .record
+            .made
+            .iter()
+            .filter(|(kind, id)| kind == KIND && !configured.contains(id))
+            .map(|(_, id)| id)
+            .collect();
+        if recorded.is_empty() {
+            return Ok(());
+        }
+        let found = futures::future::join_all(recorded.iter().map(|id| {
+            let request = Request::get(format!("groups/{id}")).query("$select", SELECT);
+            async move { reader.client.send_optional::<Group>(&request).await }
+        }))
+        .await
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()?;
+        live.parts
+            .put(RecordedGroups(found.into_iter().flatten().collect()));
+        Ok(())
     }
 
     /// A group named like ours that is not ours, or a member that does not resolve, stops the
@@ -184,22 +231,28 @@ impl ManagedKind for GroupKind {
     fn plan(&self, draft: &mut PlanDraft<'_>) -> Result<(), PlanError> {
         let desired = draft.desired;
         let live = draft.live;
+        let mut planned = draft.facts.take::<PlannedMembers>().unwrap_or_default();
         for (group, found) in configured(desired, live) {
             let (change, group_id) = group_change(desired, group, found);
             if let Some(change) = change {
-                if change.action == Action::Create {
-                    draft.promised.push(Promise {
-                        object: KIND,
-                        display_name: group.display_name.clone(),
-                        address: change.address.clone(),
-                    });
-                }
+                // Other kinds (the policy's pilot and emergency-access groups) may name it
+                // by its configured name before it exists, or before the rename.
+                draft.promised.push(Promise {
+                    object: KIND,
+                    display_name: group.display_name.clone(),
+                    address: change.address.clone(),
+                    id: group_id.clone(),
+                });
                 draft.changes.push(change);
             }
             draft
                 .changes
                 .extend(member_changes(group, found, group_id.as_deref()));
+            planned
+                .0
+                .push((group.display_name.clone(), members_after(found)));
         }
+        draft.facts.put(planned);
         Ok(())
     }
 
@@ -230,7 +283,41 @@ impl ManagedKind for GroupKind {
             change.depends_on = draft.changes.iter().map(|c| c.address.clone()).collect();
             draft.changes.push(change);
         }
+        let recorded = live
+            .parts
+            .get::<RecordedGroups>()
+            .map_or(&[][..], |g| &g.0[..]);
+        for made in recorded.iter().filter(|g| live.record.made(KIND, &g.id)) {
+            let name = made.unique_name.clone().unwrap_or_else(|| made.id.clone());
+            let mut change = ResourceChange::new(
+                Address::new(KIND, name),
+                Action::Delete,
+                Op::Delete {
+                    id: made.id.clone(),
+                },
+            );
+            change.before = json!({"id": made.id, "display_name": made.display_name});
+            change.reason = Some(
+                "made by entra-mail, as its record says; the config no longer names it".into(),
+            );
+            change.depends_on = draft.changes.iter().map(|c| c.address.clone()).collect();
+            draft.changes.push(change);
+        }
     }
+}
+
+/// The group's members once the plan has run: exactly the configured users.
+fn members_after(found: &LiveGroup) -> Vec<Member> {
+    found
+        .users
+        .iter()
+        .filter_map(|(_, user)| user.as_ref())
+        .map(|user| Member {
+            id: user.id.clone(),
+            user_principal_name: user.user_principal_name.clone(),
+            account_enabled: user.account_enabled,
+        })
+        .collect()
 }
 
 /// Each configured group with what the tenant holds for it.
@@ -366,6 +453,9 @@ fn member_changes(
         );
         change.before = json!({"group": group.display_name, "member": name});
         change.reason = Some("not a configured member".into());
+        // Never before the group is ours: an adoption that fails leaves a group we do not
+        // own untouched.
+        change.depends_on = vec![group_address.clone()];
         changes.push(change);
     }
     changes
@@ -384,7 +474,7 @@ async fn read_group(client: &GraphClient, group: &DesiredGroup) -> Result<LiveGr
             "users/{}",
             percent_encoding::utf8_percent_encode(upn, percent_encoding::NON_ALPHANUMERIC)
         ))
-        .query("$select", "id,userPrincipalName");
+        .query("$select", "id,userPrincipalName,accountEnabled");
         let user = client.send_optional::<Principal>(&request).await?;
         Ok::<_, GraphError>((upn.clone(), user))
     }));
@@ -393,9 +483,20 @@ async fn read_group(client: &GraphClient, group: &DesiredGroup) -> Result<LiveGr
         client.list::<Group>(named),
         users
     );
-    let ours = ours?;
+    let named = named?;
+    // Under replication lag the list may show our group before the key finds it.
+    let ours = ours?.or_else(|| {
+        named
+            .iter()
+            .find(|g| {
+                g.unique_name
+                    .as_deref()
+                    .is_some_and(|u| u.eq_ignore_ascii_case(&group.unique_name))
+            })
+            .cloned()
+    });
     let our_id = ours.as_ref().map(|g| g.id.clone());
-    let named: Vec<Group> = named?
+    let named: Vec<Group> = named
         .into_iter()
         .filter(|g| Some(&g.id) != our_id.as_ref())
         .collect();
@@ -520,8 +621,11 @@ async fn create(ctx: &ApplyContext<'_>, unique_name: &str, body: &Value) -> Resu
     Ok(())
 }
 
-/// Adds a member; one already there is fine. A group made moments ago may not be known to
-/// the members endpoint yet (Graph says the source object does not exist): that is waited out.
+/// Adds a member. Graph answers 400 both for a member already there and for a group it does
+/// not know yet (a new one still replicating), telling them apart only in English: so a 400
+/// is judged from the tenant instead. The group not readable yet: lag, waited out like a 404.
+/// Otherwise the member must show in the group's list, which lags behind writes, within
+/// [`crate::ownership::INTENT_SETTLE`]; if it never does, the refusal is the error.
 async fn add_member(
     ctx: &ApplyContext<'_>,
     group_id: &str,
@@ -534,23 +638,64 @@ async fn add_member(
         .map_err(|_| ApplyError::Missing("a member reference"))?;
     let body = json!({"@odata.id": reference.as_str()});
     let request = Request::post(format!("groups/{group_id}/members/$ref"), body);
-    let result = ctx
+    let refused = ctx
         .retry_while_replicating(
             "the new group",
-            |e| {
-                e.status() == Some(404)
-                    || (e.status() == Some(400) && e.to_string().contains("do not exist"))
+            |e| e.status() == Some(404),
+            || async {
+                match ctx.client.send(&request).await {
+                    Ok(_) => Ok(None),
+                    Err(refused) if refused.status() == Some(400) => {
+                        match member_state(ctx.client, group_id, member_id).await? {
+                            MemberState::GroupNotYetReadable(not_found) => Err(not_found),
+                            MemberState::Member => Ok(None),
+                            MemberState::NotMember => Ok(Some(refused)),
+                        }
+                    }
+                    Err(other) => Err(other),
+                }
             },
-            || ctx.client.send(&request),
         )
-        .await;
-    match result {
-        Err(ApplyError::Graph(e))
-            if e.status() == Some(400) && e.to_string().contains("already exist") =>
-        {
-            Ok(())
+        .await?;
+    let Some(refused) = refused else {
+        return Ok(());
+    };
+    let listed = ctx
+        .poll_for(
+            "the group's members",
+            crate::ownership::INTENT_SETTLE,
+            || async {
+                let state = member_state(ctx.client, group_id, member_id).await?;
+                Ok::<_, GraphError>(matches!(state, MemberState::Member).then_some(()))
+            },
+        )
+        .await?;
+    match listed {
+        Some(()) => Ok(()),
+        None => Err(refused.into()),
+    }
+}
+
+/// What the tenant says of a member after a refused add.
+enum MemberState {
+    Member,
+    NotMember,
+    GroupNotYetReadable(GraphError),
+}
+
+async fn member_state(
+    client: &GraphClient,
+    group_id: &str,
+    member_id: &str,
+) -> Result<MemberState, GraphError> {
+    let request = Request::get(format!("groups/{group_id}/members")).query("$select", "id");
+    match client.list::<Principal>(request).await {
+        Ok(members) if members.iter().any(|m| m.id.eq_ignore_ascii_case(member_id)) => {
+            Ok(MemberState::Member)
         }
-        other => other.map(|_| ()),
+        Ok(_) => Ok(MemberState::NotMember),
+        Err(e) if e.status() == Some(404) => Ok(MemberState::GroupNotYetReadable(e)),
+        Err(e) => Err(e),
     }
 }
 
@@ -562,6 +707,7 @@ mod tests {
         Principal {
             id: format!("id-{name}"),
             user_principal_name: Some(format!("{name}@contoso.com")),
+            account_enabled: Some(true),
         }
     }
 
@@ -596,7 +742,9 @@ mod tests {
 
     #[test]
     fn members_become_exactly_the_configured_users() {
-        let rows: &[(&str, &[&str], &[&str], bool, &[&str])] = &[
+        // (name, configured, live members, group exists, expected)
+        type Row<'a> = (&'a str, &'a [&'a str], &'a [&'a str], bool, &'a [&'a str]);
+        let rows: &[Row] = &[
             (
                 "a new group gets every member",
                 &["alice", "bob"],
@@ -652,6 +800,14 @@ mod tests {
         };
         let changes = member_changes(&group, &found, None);
         assert_eq!(changes[0].depends_on, vec![address(&group)]);
+        // A removal waits for the group to be ours too (an adoption may fail).
+        let found = LiveGroup {
+            members: vec![principal("mallory")],
+            ..LiveGroup::default()
+        };
+        let removal = &member_changes(&group, &found, Some("g"))[0];
+        assert_eq!(removal.action, Action::Delete);
+        assert_eq!(removal.depends_on, vec![address(&group)]);
         assert!(matches!(
             changes[0].operation_as::<Op>(),
             Some(Op::AddMember { group_id: None, .. })

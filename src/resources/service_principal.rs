@@ -3,6 +3,7 @@
 
 use serde_json::{json, Value};
 
+use super::consent;
 use crate::config::Desired;
 use crate::graph::models::ServicePrincipal;
 use crate::graph::{odata, Request};
@@ -57,7 +58,7 @@ impl ManagedKind for ServicePrincipalKind {
         Ok(())
     }
 
-    /// Deleted before the app, after everything planned before it (its consent).
+    /// Deleted before the app, after its consent.
     fn destroy(&self, draft: &mut DestroyDraft<'_>) {
         let live = draft.live;
         if live.application.is_none() || live.adopting_app() {
@@ -72,7 +73,12 @@ impl ManagedKind for ServicePrincipalKind {
             Op::DeleteServicePrincipal { id: id.to_string() },
         );
         change.before = json!({"id": id, "app_id": live.app_id()});
-        change.depends_on = draft.changes.iter().map(|c| c.address.clone()).collect();
+        change.depends_on = draft
+            .changes
+            .iter()
+            .filter(|c| matches!(c.kind(), consent::GRANT_KIND | consent::ASSIGNMENT_KIND))
+            .map(|c| c.address.clone())
+            .collect();
         draft.changes.push(change);
     }
 }

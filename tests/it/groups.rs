@@ -225,6 +225,10 @@ async fn a_bad_groups_section_says_what_and_where() {
 unique_name = "two words"
 display_name = "X"
 members = ["alice", "bob@contoso.onmicrosoft.com", "BOB@contoso.onmicrosoft.com"]
+
+[[groups]]
+unique_name = "second"
+display_name = "x"
 "#,
         ),
         Faults::default(),
@@ -239,6 +243,8 @@ members = ["alice", "bob@contoso.onmicrosoft.com", "BOB@contoso.onmicrosoft.com"
         "`alice` is not a user principal name",
         "groups[0].members[2]",
         "is listed twice",
+        "groups[1].display_name",
+        "two groups are named `x`",
     ] {
         assert!(
             run.stderr.contains(expected),
@@ -274,4 +280,111 @@ async fn a_new_group_converges_under_replication_lag() {
     let again = cli(&h, &["apply", "--auto-approve"]);
     assert_eq!(again.code, 0, "{}", again.text());
     assert_eq!(again.writes, 0, "converged: {}", again.text());
+}
+
+/// With the licence unreadable, every write but the app's waits for the policy's; the group
+/// the policy names must still come before the policy, or the plan could never run.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreadable_licence_still_lets_a_new_pilot_group_go_first() {
+    let spec = common::provision::tenant_with_swapped_roles(&[("LicenseAssignment.Read.All", "")]);
+    let h = Harness::start_with(&config(GROUP), Faults::default(), spec).await;
+    let apply = cli(&h, &["apply", "--auto-approve"]);
+    assert_eq!(apply.code, 0, "{}", apply.text());
+    assert!(
+        apply
+            .text()
+            .contains("could not check the tenant's Microsoft Entra ID P1 licence"),
+        "{}",
+        apply.text()
+    );
+    let made = group(&h, "mfa-pilot-wave-1")
+        .await
+        .expect("the group exists");
+    let policies = h.snapshot()["conditionalAccessPolicies"].clone();
+    assert_eq!(
+        policies[0]["conditions"]["users"]["includeGroups"],
+        serde_json::json!([made["id"]])
+    );
+}
+
+/// The lockout guard judges an emergency-access group by the members it will have: a plan
+/// that empties it under an enforced policy is refused before anything is written.
+#[tokio::test(flavor = "multi_thread")]
+async fn emptying_the_emergency_access_group_is_refused_before_any_write() {
+    let managed = r#"
+[[groups]]
+unique_name = "break-glass"
+display_name = "Break-Glass"
+members = ["breakglass1@contoso.onmicrosoft.com"]
+
+[conditional_access]
+display_name = "MFA Pilot"
+state = "enabled"
+pilot_groups = ["MFA-Test-Group"]
+emergency_access_groups = ["Break-Glass"]
+"#;
+    let h = Harness::start(&config(managed), Faults::default()).await;
+    let apply = cli(&h, &["apply", "--auto-approve"]);
+    assert_eq!(apply.code, 0, "{}", apply.text());
+
+    h.rewrite_config(&config(&managed.replace(
+        r#"members = ["breakglass1@contoso.onmicrosoft.com"]"#,
+        "members = []",
+    )));
+    let refused = cli(&h, &["apply", "--auto-approve"]);
+    assert_eq!(refused.code, 1, "{}", refused.text());
+    assert!(
+        refused.stderr.contains("emergency-access rule"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(refused.writes, 0, "nothing is written");
+    let id = group(&h, "break-glass").await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        members(&h, &id).await,
+        ["breakglass1@contoso.onmicrosoft.com"]
+    );
+}
+
+/// A renamed group keeps its id, and the policy naming it by its new name finds it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_renamed_pilot_group_is_found_by_its_new_name() {
+    let h = Harness::start(&config(GROUP), Faults::default()).await;
+    assert_eq!(cli(&h, &["apply", "--auto-approve"]).code, 0);
+    let id = group(&h, "mfa-pilot-wave-1").await.unwrap()["id"].clone();
+    h.rewrite_config(&config(
+        &GROUP.replace("MFA-Pilot-Wave-1", "MFA-Pilot-Wave-One"),
+    ));
+    let apply = cli(&h, &["apply", "--auto-approve"]);
+    assert_eq!(apply.code, 0, "{}", apply.text());
+    let renamed = group(&h, "mfa-pilot-wave-1").await.unwrap();
+    assert_eq!(renamed["displayName"], "MFA-Pilot-Wave-One");
+    assert_eq!(renamed["id"], id);
+    let again = cli(&h, &["plan"]);
+    assert_eq!(again.code, 0, "{}", again.text());
+}
+
+/// A group dropped from the config is still destroyed: the record says we made it.
+#[tokio::test(flavor = "multi_thread")]
+async fn destroy_removes_a_made_group_the_config_no_longer_names() {
+    let only_group = r#"
+[[groups]]
+unique_name = "mfa-pilot-wave-1"
+display_name = "MFA-Pilot-Wave-1"
+members = ["alice@contoso.onmicrosoft.com"]
+"#;
+    let h = Harness::start(&config(only_group), Faults::default()).await;
+    assert_eq!(cli(&h, &["apply", "--auto-approve"]).code, 0);
+    h.rewrite_config(&config(""));
+    let destroy = cli(&h, &["destroy", "--auto-approve"]);
+    assert_eq!(destroy.code, 0, "{}", destroy.text());
+    assert!(
+        destroy.stdout.contains("the config no longer names it"),
+        "{}",
+        destroy.stdout
+    );
+    assert!(group(&h, "mfa-pilot-wave-1").await.is_none());
 }

@@ -17,9 +17,10 @@ use crate::graph::models::ConditionalAccessPolicy;
 use crate::graph::{GraphError, Request};
 use crate::kind::{
     Action, Address, ApplyContext, ApplyError, AttributeChange, DestroyDraft, LivePart,
-    ManagedKind, Operation, PlanDraft, PlanError, PlanOptions, Promise, Reader, ResourceChange,
+    ManagedKind, Operation, PlanDraft, PlanError, PlanOptions, PlannedMembers, Promise, Reader,
+    ResourceChange,
 };
-use crate::live::{Licence, LiveState};
+use crate::live::{Licence, LiveConditionalAccess, LiveState};
 use crate::ownership::Entry;
 use crate::preflight::Need;
 
@@ -94,7 +95,13 @@ impl ManagedKind for ConditionalAccessKind {
             warnings,
             reach,
             promised,
-        } = plan(draft.desired, draft.live, draft.options, &draft.promised)?;
+        } = plan(
+            draft.desired,
+            draft.live,
+            draft.options,
+            &draft.promised,
+            draft.facts.get::<PlannedMembers>(),
+        )?;
         // A group this plan makes is written before the policy that names it.
         for change in policy_changes
             .iter_mut()
@@ -172,6 +179,27 @@ impl ManagedKind for ConditionalAccessKind {
     }
 }
 
+/// `ca` with the members `planned` gives each group the policy names.
+fn with_planned_members(
+    ca: &LiveConditionalAccess,
+    resolution: &render::Resolution,
+    planned: &PlannedMembers,
+) -> LiveConditionalAccess {
+    let mut after = ca.clone();
+    for (name, members) in &planned.0 {
+        let named = resolution
+            .groups
+            .iter()
+            .find(|(configured, _)| configured.eq_ignore_ascii_case(name));
+        if let Some((_, id)) = named {
+            after
+                .members
+                .insert(id.to_ascii_lowercase(), Some(members.clone()));
+        }
+    }
+    after
+}
+
 /// The licence read for the config's policy (`None` without `[conditional_access]`).
 fn licence_of<'a>(desired: &Desired, live: &'a LiveState) -> Option<&'a Licence> {
     desired.conditional_access.as_ref()?;
@@ -187,20 +215,35 @@ fn policy_first(
     policy_changes: &[ResourceChange],
     app: &Address,
 ) -> bool {
-    let Some(policy) = policy_changes
-        .iter()
-        .find(|c| c.action != Action::Delete)
-        .map(|c| c.address.clone())
-    else {
+    let Some(policy) = policy_changes.iter().find(|c| c.action != Action::Delete) else {
         return false;
     };
-    for change in changes
-        .iter_mut()
-        .filter(|c| &c.address != app && c.operation.writes_tenant())
-    {
-        change.depends_on.push(policy.clone());
+    // What the policy itself waits for (the app, a group it names) goes before it.
+    let before = prerequisites(changes, &policy.depends_on);
+    for change in changes.iter_mut().filter(|c| {
+        &c.address != app && c.operation.writes_tenant() && !before.contains(&c.address)
+    }) {
+        change.depends_on.push(policy.address.clone());
     }
     true
+}
+
+/// `direct` and everything among `changes` they depend on, however indirectly.
+fn prerequisites(changes: &[ResourceChange], direct: &[Address]) -> Vec<Address> {
+    let mut found: Vec<Address> = direct.to_vec();
+    let mut next = 0;
+    while next < found.len() {
+        let at = found[next].clone();
+        next += 1;
+        for change in changes.iter().filter(|c| c.address == at) {
+            for dependency in &change.depends_on {
+                if !found.contains(dependency) {
+                    found.push(dependency.clone());
+                }
+            }
+        }
+    }
+    found
 }
 
 /// What apply does to a policy.
@@ -290,6 +333,7 @@ fn plan(
     live: &LiveState,
     options: &PlanOptions,
     promised: &[Promise],
+    planned: Option<&PlannedMembers>,
 ) -> Result<PolicyPlan, PlanError> {
     let Some(policy) = &desired.conditional_access else {
         return Ok(PolicyPlan::default());
@@ -303,6 +347,9 @@ fn plan(
         });
     }
     let resolution = render::resolve(policy, ca, promised)?;
+    // Groups judged with the members they will have once this plan has run.
+    let after_plan = planned.map(|p| with_planned_members(ca, &resolution, p));
+    let ca = after_plan.as_ref().unwrap_or(ca);
     let wanted = render::render(policy, &resolution);
     let mut warnings = Vec::new();
     let (existing, mut changes) = find_ours(desired, policy, live, options, &mut warnings)?;

@@ -63,6 +63,12 @@ pub fn resolve(
             .iter()
             .find(|p| p.object == "group" && p.display_name.eq_ignore_ascii_case(name));
         match (found.as_slice(), promise) {
+            ([], Some(Promise { id: Some(id), .. })) => {
+                resolution.groups.insert(name.clone(), id.clone());
+                resolution
+                    .labels
+                    .insert(id.to_ascii_lowercase(), format!("{name} ({id})"));
+            }
             ([], Some(promise)) => {
                 let placeholder = promise.placeholder();
                 resolution.labels.insert(
