@@ -549,3 +549,46 @@ fn destroy_and_render_honour_output_json_with_plan_addresses() {
         "{destroy}"
     );
 }
+
+/// With several configs, `render --output json` reports what it rendered before a config
+/// that cannot be rendered, and the error, and exits 1.
+#[test]
+fn render_json_reports_what_it_did_before_a_failure() {
+    let ws = Workspace::new();
+    ws.cmd(APPLY).assert().success();
+    let second = CONFIG
+        .replace(
+            "unique_name = \"pandora-itsm-mail\"",
+            "unique_name = \"second-mail\"",
+        )
+        .replace("out/pandora-itsm", "out/second");
+    assert_ne!(second, CONFIG, "the second config has its own app");
+    std::fs::write(ws.dir.path().join("examples/second.toml"), second).unwrap();
+    let run = ws
+        .cmd(&[
+            "render",
+            "-f",
+            "examples/pandora-itsm.toml",
+            "-f",
+            "examples/second.toml",
+            "--output",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&run.stdout).expect("one JSON document");
+    let report = report.as_array().expect("one entry per config");
+    assert!(
+        report[0]["rendered"]
+            .as_array()
+            .is_some_and(|r| !r.is_empty()),
+        "{report:?}"
+    );
+    assert!(
+        report[1]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("no outputs")),
+        "{report:?}"
+    );
+}
