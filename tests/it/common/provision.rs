@@ -300,25 +300,13 @@ pub async fn try_apply(
         .map_err(|e| e.to_string())?
         .plan(options)
         .await
-        .map_err(|e| error_text(&e))?;
+        .map_err(|e| entra_mail::graph::error_chain(&e))?;
     let progress = Progress::silent();
     let report = prepared
         .apply(ApplySettings::new(Duration::from_secs(60), &progress))
         .await
-        .map_err(|e| error_text(&e))?;
+        .map_err(|e| entra_mail::graph::error_chain(&e))?;
     Ok((prepared.plan, report))
-}
-
-/// An error with its causes, as the CLI prints them on one line.
-pub fn error_text(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// [`Harness::age_secrets`] for any simulator and tenant.
