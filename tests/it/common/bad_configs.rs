@@ -35,7 +35,7 @@ mailbox = "helpdesk@contoso.com"
 /// (what is wrong, text to replace in BASE, replacement, the exact error).
 pub const CASES: &[(&str, &str, &str, &str)] = &[
     ("unknown top-level key", "[app]\n", "colour = \"red\"\n[app]\n",
-     "t.toml:3:1: `colour`: unknown field `colour`, expected one of `tenant_id`, `app`, `secret`, `permissions`, `api`, `conditional_access`, `outputs`, `pandora_itsm`, `auth`"),
+     "t.toml:3:1: `colour`: unknown field `colour`, expected one of `tenant_id`, `app`, `secret`, `permissions`, `api`, `conditional_access`, `groups`, `outputs`, `pandora_itsm`, `auth`"),
     ("unknown key in a section", "display_name = \"Pandora ITSM mail\"", "displayname = \"Pandora ITSM mail\"",
      "t.toml:5:1: `app.displayname`: unknown field `displayname`, expected one of `unique_name`, `display_name`, `sign_in_audience`, `redirect_uris`; did you mean `display_name`?"),
     ("unknown key in an array of tables", "delegated = [", "delegate = [",
