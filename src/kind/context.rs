@@ -480,6 +480,14 @@ impl<'a> ApplyContext<'a> {
         Ok(())
     }
 
+    /// `DELETE path`; an object already gone (404) is what was wanted.
+    pub async fn delete_if_present(&self, path: &str) -> Result<(), GraphError> {
+        match self.client.delete(path).await {
+            Err(e) if e.status() == Some(404) => Ok(()),
+            other => other.map(|_| ()),
+        }
+    }
+
     /// How many times this run waited for replication.
     pub fn replication_waits(&self) -> u32 {
         *lock(&self.replication_waits)

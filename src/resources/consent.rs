@@ -383,16 +383,11 @@ async fn revoke_app_role(
     resource_sp_id: &str,
     assignment_id: &str,
 ) -> Result<(), ApplyError> {
-    match ctx
-        .client
-        .delete(&format!(
+    Ok(ctx
+        .delete_if_present(&format!(
             "servicePrincipals/{resource_sp_id}/appRoleAssignedTo/{assignment_id}"
         ))
-        .await
-    {
-        Err(e) if e.status() == Some(404) => Ok(()),
-        other => Ok(other?),
-    }
+        .await?)
 }
 
 /// Applies [`Op::CreateGrant`]. A grant that already exists (a lost answer, a
@@ -479,12 +474,7 @@ async fn update_grant(
 
 /// Applies [`Op::DeleteGrant`]; already gone is fine.
 async fn delete_grant(ctx: &ApplyContext<'_>, grant_id: &str) -> Result<(), ApplyError> {
-    match ctx
-        .client
-        .delete(&format!("oauth2PermissionGrants/{grant_id}"))
-        .await
-    {
-        Err(e) if e.status() == Some(404) => Ok(()),
-        other => Ok(other?),
-    }
+    Ok(ctx
+        .delete_if_present(&format!("oauth2PermissionGrants/{grant_id}"))
+        .await?)
 }

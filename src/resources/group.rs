@@ -567,10 +567,7 @@ impl Operation for Op {
                 ctx.client.send(&request).await?;
                 Ok(())
             }
-            Op::Delete { id } => match ctx.client.delete(&format!("groups/{id}")).await {
-                Err(e) if e.status() == Some(404) => Ok(()),
-                other => Ok(other.map(|_| ())?),
-            },
+            Op::Delete { id } => Ok(ctx.delete_if_present(&format!("groups/{id}")).await?),
             Op::AddMember {
                 group,
                 group_id,
@@ -587,10 +584,7 @@ impl Operation for Op {
                 member_id,
             } => {
                 let path = format!("groups/{group_id}/members/{member_id}/$ref");
-                match ctx.client.delete(&path).await {
-                    Err(e) if e.status() == Some(404) => Ok(()),
-                    other => Ok(other.map(|_| ())?),
-                }
+                Ok(ctx.delete_if_present(&path).await?)
             }
         }
     }

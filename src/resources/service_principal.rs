@@ -203,8 +203,7 @@ async fn upsert(ctx: &ApplyContext<'_>, tags: &[String]) -> Result<(), ApplyErro
 
 /// Applies [`Op::DeleteServicePrincipal`]; already gone is fine.
 async fn delete(ctx: &ApplyContext<'_>, id: &str) -> Result<(), ApplyError> {
-    match ctx.client.delete(&format!("servicePrincipals/{id}")).await {
-        Err(e) if e.status() == Some(404) => Ok(()),
-        other => Ok(other?),
-    }
+    Ok(ctx
+        .delete_if_present(&format!("servicePrincipals/{id}"))
+        .await?)
 }

@@ -819,8 +819,5 @@ async fn set_identifier_uris(ctx: &ApplyContext<'_>, template: &str) -> Result<(
 /// Applies [`Op::DeleteApplication`] (its secrets and home-tenant service principal go
 /// with it); already gone is fine.
 async fn delete(ctx: &ApplyContext<'_>, id: &str) -> Result<(), ApplyError> {
-    match ctx.client.delete(&format!("applications/{id}")).await {
-        Err(e) if e.status() == Some(404) => Ok(()),
-        other => Ok(other?),
-    }
+    Ok(ctx.delete_if_present(&format!("applications/{id}")).await?)
 }

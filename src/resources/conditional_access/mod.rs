@@ -909,12 +909,9 @@ async fn switch_after_read_back(
 /// Applies [`Op::DeletePolicy`]; already gone is fine. The record entry goes after
 /// the policy, so a policy never outlives its entry.
 async fn delete(ctx: &ApplyContext<'_>, id: &str) -> Result<(), ApplyError> {
-    match ctx.client.delete(&format!("{POLICIES}/{id}")).await {
-        Err(e) if e.status() == Some(404) => {}
-        other => {
-            other.map_err(explain)?;
-        }
-    }
+    ctx.delete_if_present(&format!("{POLICIES}/{id}"))
+        .await
+        .map_err(explain)?;
     ctx.unrecord(Entry::Policy(id.to_string())).await
 }
 
