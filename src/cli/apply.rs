@@ -202,11 +202,7 @@ async fn apply_many(
     }
     super::tenants::print_report(&outcomes, global.output)?;
     let failed = outcomes.iter().any(super::tenants::TenantOutcome::failed);
-    Ok(if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(super::exit_code(failed))
 }
 
 /// Makes the outputs directory and files private where they are not (the plan warned), on
@@ -385,17 +381,9 @@ pub async fn destroy(global: &GlobalArgs, args: &DestroyArgs) -> anyhow::Result<
         }
     }
     if json {
-        let value = match summaries.len() {
-            1 => summaries.remove(0),
-            _ => serde_json::Value::Array(summaries),
-        };
-        println!("{}", serde_json::to_string_pretty(&value)?);
+        return super::finish_json_reports(summaries, failed);
     }
-    Ok(if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(super::exit_code(failed))
 }
 
 /// Plans and runs one config's destroy; its JSON summary.

@@ -157,6 +157,29 @@ pub async fn run(cli: Cli) -> ExitCode {
     }
 }
 
+/// Prints the JSON report of a command run over one config or several (one document: the
+/// config's report, or a list of them); the exit code, failed or not.
+pub(crate) fn finish_json_reports(
+    mut reports: Vec<serde_json::Value>,
+    failed: bool,
+) -> anyhow::Result<ExitCode> {
+    let value = match reports.len() {
+        1 => reports.remove(0),
+        _ => serde_json::Value::Array(reports),
+    };
+    println!("{}", serde_json::to_string_pretty(&value)?);
+    Ok(exit_code(failed))
+}
+
+/// `FAILURE` when something failed, else `SUCCESS`.
+pub(crate) fn exit_code(failed: bool) -> ExitCode {
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
 /// An error and its causes on one line (summary tables, JSON reports).
 pub(crate) fn one_line(error: &anyhow::Error) -> String {
     crate::graph::error_chain(error.as_ref())

@@ -44,15 +44,7 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         }
     }
     if global.output == OutputFormat::Json {
-        let value = match summaries.len() {
-            1 => summaries.remove(0),
-            _ => serde_json::Value::Array(summaries),
-        };
-        println!("{}", serde_json::to_string_pretty(&value)?);
+        return super::finish_json_reports(summaries, failed);
     }
-    Ok(if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(super::exit_code(failed))
 }
