@@ -271,16 +271,7 @@ impl ManagedKind for GroupKind {
                 ));
                 continue;
             }
-            let mut change = ResourceChange::new(
-                address(group),
-                Action::Delete,
-                Op::Delete {
-                    id: ours.id.clone(),
-                },
-            );
-            change.before = json!({"id": ours.id, "display_name": ours.display_name});
-            change.reason = Some("made by entra-mail, as its record says".into());
-            change.depends_on = draft.changes.iter().map(|c| c.address.clone()).collect();
+            let change = delete_change(draft, address(group), ours, "");
             draft.changes.push(change);
         }
         let recorded = live
@@ -289,21 +280,31 @@ impl ManagedKind for GroupKind {
             .map_or(&[][..], |g| &g.0[..]);
         for made in recorded.iter().filter(|g| live.record.made(KIND, &g.id)) {
             let name = made.unique_name.clone().unwrap_or_else(|| made.id.clone());
-            let mut change = ResourceChange::new(
+            let change = delete_change(
+                draft,
                 Address::new(KIND, name),
-                Action::Delete,
-                Op::Delete {
-                    id: made.id.clone(),
-                },
+                made,
+                "; the config no longer names it",
             );
-            change.before = json!({"id": made.id, "display_name": made.display_name});
-            change.reason = Some(
-                "made by entra-mail, as its record says; the config no longer names it".into(),
-            );
-            change.depends_on = draft.changes.iter().map(|c| c.address.clone()).collect();
             draft.changes.push(change);
         }
     }
+}
+
+/// The delete of a group the record says entra-mail made, after every delete planned before
+/// it (the policies that name it); `why` adds to the reason.
+fn delete_change(draft: &DestroyDraft<'_>, at: Address, made: &Group, why: &str) -> ResourceChange {
+    let mut change = ResourceChange::new(
+        at,
+        Action::Delete,
+        Op::Delete {
+            id: made.id.clone(),
+        },
+    );
+    change.before = json!({"id": made.id, "display_name": made.display_name});
+    change.reason = Some(format!("made by entra-mail, as its record says{why}"));
+    change.depends_on = draft.changes.iter().map(|c| c.address.clone()).collect();
+    change
 }
 
 /// The group's members once the plan has run: exactly the configured users.
