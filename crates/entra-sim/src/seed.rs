@@ -135,6 +135,10 @@ pub fn tenant(inner: &mut Inner, spec: &TenantSpec) -> Tenant {
     ] {
         let user_id = inner.new_guid();
         let mut user = Obj::new(user_data(&user_id, &format!("{name}@{domain}"), display));
+        // Mail also reaches each user at the custom domain, as an alias (a proxy address).
+        if let Some(Value::Array(addresses)) = user.data.get_mut("proxyAddresses") {
+            addresses.push(json!(format!("smtp:{name}@{}.com", spec.domain_label)));
+        }
         user.hidden.directory_roles = roles.into_iter().map(String::from).collect();
         user.hidden.mfa_registered = mfa;
         user_ids.push(user_id);

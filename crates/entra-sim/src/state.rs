@@ -259,6 +259,7 @@ pub fn user_data(id: &str, upn: &str, display: &str) -> Map<String, Value> {
         "displayName": display,
         "userPrincipalName": upn,
         "mail": upn,
+        "proxyAddresses": [format!("SMTP:{upn}")],
         "accountEnabled": true,
     }))
 }

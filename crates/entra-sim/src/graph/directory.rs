@@ -40,6 +40,7 @@ pub fn route(
                     "displayName",
                     "userPrincipalName",
                     "mail",
+                    "proxyAddresses",
                     "accountEnabled",
                 ],
             )
