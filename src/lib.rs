@@ -12,6 +12,7 @@ pub mod cli;
 pub mod cloud;
 pub mod config;
 pub mod graph;
+pub mod helpdesk;
 pub mod http;
 pub mod kind;
 pub mod live;

@@ -8,18 +8,10 @@ use handlebars::{Context, Handlebars, Helper, HelperResult, Output, RenderContex
 use serde_json::{json, Value};
 
 use crate::config::templates::{builtin, file_output_name};
-use crate::config::{Desired, IncomingProtocol, TemplateRef};
+use crate::config::{Desired, DesiredHelpdesk, IncomingProtocol, TemplateRef};
 use crate::fsutil::{read_bounded, INPUT_LIMIT};
+use crate::helpdesk::{NextStep, Product};
 use crate::outputs::Outputs;
-
-/// Pandora ITSM's mail setup page under its public URL, where it receives the OAuth answer.
-/// Versions differ (see templates/pandora-itsm.md.hbs); this is the classic route.
-pub fn pandora_redirect_uri(public_url: &str) -> String {
-    format!(
-        "{}/index.php?sec=godmode&sec2=godmode/setup/setup_mail",
-        public_url.trim_end_matches('/')
-    )
-}
 
 /// A rendered file, ready to write. It may hold the client secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,19 +39,13 @@ pub fn template_data(desired: &Desired, outputs: &Outputs) -> Value {
     let secret = outputs.secret.as_ref().map(|s| {
         json!({"value": s.value.expose(), "key_id": s.key_id, "expires": s.expires.date().to_string()})
     });
-    let pandora = desired.pandora_itsm.as_ref().map(|p| {
-        let (protocol, host, port) = match p.incoming {
-            IncomingProtocol::Imap => ("IMAP", &p.imap_host, p.imap_port),
-            IncomingProtocol::Pop => ("POP3", &p.pop_host, p.pop_port),
-        };
-        json!({
-            "public_url": p.public_url,
-            "mailbox": p.mailbox,
-            "incoming": {"protocol": protocol, "host": host, "port": port},
-            "smtp": {"host": p.smtp_host, "port": p.smtp_port},
-            "redirect_uri": pandora_redirect_uri(&p.public_url),
-        })
-    });
+    let helpdesk = desired
+        .helpdesk
+        .as_ref()
+        .map(|h| helpdesk_data(desired, h, outputs));
+    let pandora = helpdesk
+        .clone()
+        .filter(|_| desired.helpdesk.as_ref().map(|h| h.product) == Some(Product::PandoraItsm));
     json!({
         "tenant": {"id": outputs.tenant_id},
         "app": {
@@ -70,9 +56,73 @@ pub fn template_data(desired: &Desired, outputs: &Outputs) -> Value {
             "unique_name": desired.app.unique_name,
         },
         "secret": secret,
+        "helpdesk": helpdesk,
+        // The name the first templates used, kept for users' own templates.
         "pandora": pandora,
         "generated_by": crate::USER_AGENT,
     })
+}
+
+/// Where Entra signs users in and issues tokens, for sheets that ask for the endpoints.
+const AUTHORITY: &str = "https://login.microsoftonline.com";
+
+fn helpdesk_data(desired: &Desired, h: &DesiredHelpdesk, outputs: &Outputs) -> Value {
+    let profile = h.profile();
+    let (protocol, host, port) = match h.incoming {
+        IncomingProtocol::Imap => ("IMAP", &h.imap_host, h.imap_port),
+        IncomingProtocol::Pop => ("POP3", &h.pop_host, h.pop_port),
+    };
+    // The URIs registered on the app, which the helpdesk must sign in with.
+    let redirect_uris = &desired.app.redirect_uris;
+    let tenant = outputs.tenant_id;
+    json!({
+        "product": profile.key,
+        "name": profile.name,
+        "public_url": h.public_url,
+        "mailbox": h.mailbox,
+        "incoming": {"protocol": protocol, "host": host, "port": port},
+        "imap": {"host": h.imap_host, "port": h.imap_port},
+        "pop": {"host": h.pop_host, "port": h.pop_port},
+        "smtp": {"host": h.smtp_host, "port": h.smtp_port},
+        "redirect_uris": redirect_uris,
+        "redirect_uri": redirect_uris.first(),
+        "scopes": profile.sign_in_scopes(h.incoming),
+        "authorize_url": format!("{AUTHORITY}/{tenant}/oauth2/v2.0/authorize"),
+        "token_url": format!("{AUTHORITY}/{tenant}/oauth2/v2.0/token"),
+        "folder": h.folder,
+        "queue": h.queue,
+        // rt-mailgate's arguments (Request Tracker); both values are validated to need no quoting.
+        "command_args": h.queue.as_ref().map(|queue| {
+            format!("--url={} --queue={queue} --action=correspond", h.public_url)
+        }),
+        "rbac_scope_name": format!("entra-mail {}", desired.app.unique_name),
+        "where": profile.settings_path,
+        "next_steps": next_steps(desired),
+    })
+}
+
+/// The admin's next steps for the config's helpdesk (none without one).
+pub fn next_steps(desired: &Desired) -> Vec<NextStep> {
+    let Some(helpdesk) = &desired.helpdesk else {
+        return Vec::new();
+    };
+    let rendered: Vec<(String, String)> = desired
+        .outputs
+        .templates
+        .iter()
+        .filter_map(|t| match t {
+            TemplateRef::Builtin(name) => {
+                builtin(name).map(|b| (name.clone(), b.output_file.to_string()))
+            }
+            TemplateRef::File(_) => None,
+        })
+        .collect();
+    crate::helpdesk::next_steps(
+        helpdesk.profile(),
+        &helpdesk.mailbox,
+        helpdesk.incoming,
+        &rendered,
+    )
 }
 
 fn json_helper(

@@ -23,7 +23,7 @@ pub struct Desired {
     pub conditional_access: Option<DesiredPolicy>,
     pub groups: Vec<DesiredGroup>,
     pub outputs: DesiredOutputs,
-    pub pandora_itsm: Option<DesiredPandoraItsm>,
+    pub helpdesk: Option<DesiredHelpdesk>,
     pub auth: DesiredAuth,
 }
 
@@ -162,8 +162,10 @@ impl fmt::Display for TemplateRef {
     }
 }
 
+/// The helpdesk the app serves (`[helpdesk]`, or the older `[pandora_itsm]`).
 #[derive(Debug, Clone, Serialize)]
-pub struct DesiredPandoraItsm {
+pub struct DesiredHelpdesk {
+    pub product: crate::helpdesk::Product,
     pub public_url: String,
     pub mailbox: String,
     pub incoming: IncomingProtocol,
@@ -173,4 +175,18 @@ pub struct DesiredPandoraItsm {
     pub pop_port: u16,
     pub smtp_host: String,
     pub smtp_port: u16,
+    /// Request Tracker only: the folder wsgetmail reads and the queue it delivers to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub folder: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
+    /// Written as `[pandora_itsm]`, the older name (problems are reported there).
+    #[serde(skip)]
+    pub from_pandora_section: bool,
+}
+
+impl DesiredHelpdesk {
+    pub fn profile(&self) -> &'static crate::helpdesk::Profile {
+        self.product.profile()
+    }
 }

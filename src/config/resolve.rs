@@ -13,6 +13,7 @@ use super::policy;
 use super::schema::*;
 use super::templates;
 use crate::fsutil::{read_bounded, INPUT_LIMIT};
+use crate::helpdesk::Product;
 use crate::well_known;
 
 /// Defaults, named so README and `validate` agree with the code.
@@ -25,13 +26,14 @@ pub mod defaults {
     pub const POLICY_DISPLAY_NAME: &str = "MFA Pilot";
     /// Joined with `app.unique_name`, so configs side by side keep apart outputs (and secrets).
     pub const OUTPUTS_DIRECTORY: &str = "entra-mail-out";
-    pub const TEMPLATES: &[&str] = &["pandora-itsm", "pandora-itsm-json"];
     pub const IMAP_HOST: &str = "outlook.office365.com";
     pub const IMAP_PORT: u16 = 993;
     pub const POP_HOST: &str = "outlook.office365.com";
     pub const POP_PORT: u16 = 995;
     pub const SMTP_HOST: &str = "smtp.office365.com";
     pub const SMTP_PORT: u16 = 587;
+    pub const RT_FOLDER: &str = "Inbox";
+    pub const RT_QUEUE: &str = "General";
 }
 
 /// Entra's limits that a config can break.
@@ -103,10 +105,13 @@ pub fn resolve(file: FileConfig, source: &Path) -> Result<Desired, Vec<Problem>>
         &mut problems,
         "the directory (tenant) ID",
     );
-    let app = resolve_app(file.app, &root.key("app"), &mut problems);
+    let helpdesk = resolve_helpdesk(file.helpdesk, file.pandora_itsm, &root, &mut problems);
+    let app = resolve_app(file.app, helpdesk.as_ref(), &root, &mut problems);
     let secret = resolve_secret(file.secret, &root.key("secret"), &mut problems);
-    let permissions =
-        resolve_permissions(file.permissions, &root.key("permissions"), &mut problems);
+    let permissions = match file.permissions {
+        Some(sections) => resolve_permissions(sections, &root.key("permissions"), &mut problems),
+        None => profile_permissions(helpdesk.as_ref(), &root, &mut problems),
+    };
     let api = file
         .api
         .map(|api| resolve_api(api, &root.key("api"), &mut problems));
@@ -114,18 +119,14 @@ pub fn resolve(file: FileConfig, source: &Path) -> Result<Desired, Vec<Problem>>
         .conditional_access
         .map(|ca| resolve_policy(ca, &root.key("conditional_access"), base_dir, &mut problems));
     let groups = resolve_groups(file.groups, &root.key("groups"), &mut problems);
-    let has_pandora = file.pandora_itsm.is_some();
     let outputs = resolve_outputs(
         file.outputs,
         &root.key("outputs"),
         base_dir,
         &app.unique_name,
-        has_pandora,
+        helpdesk.as_ref().map(|h| h.product),
         &mut problems,
     );
-    let pandora_itsm = file
-        .pandora_itsm
-        .map(|p| resolve_pandora(p, &root.key("pandora_itsm"), &mut problems));
     let auth = file.auth.map_or_else(DesiredAuth::default, |a| {
         let prefix_ok = a.env_prefix.as_deref().is_none_or(|p| {
             !p.is_empty()
@@ -157,7 +158,7 @@ pub fn resolve(file: FileConfig, source: &Path) -> Result<Desired, Vec<Problem>>
         conditional_access,
         groups,
         outputs,
-        pandora_itsm,
+        helpdesk,
         auth,
     })
 }
@@ -243,7 +244,13 @@ fn resolve_groups(
     resolved
 }
 
-fn resolve_app(app: AppSection, path: &KeyPath, problems: &mut Problems) -> DesiredApp {
+fn resolve_app(
+    app: AppSection,
+    helpdesk: Option<&DesiredHelpdesk>,
+    root: &KeyPath,
+    problems: &mut Problems,
+) -> DesiredApp {
+    let path = &root.key("app");
     // It names the default outputs directory too, so `.` or `..` would point elsewhere.
     let unique_name_ok = app
         .unique_name
@@ -264,9 +271,25 @@ fn resolve_app(app: AppSection, path: &KeyPath, problems: &mut Problems) -> Desi
         );
     }
     display_name(&app.display_name, path.key("display_name"), problems);
-    if app.redirect_uris.len() > limits::REDIRECT_URIS_MAX {
+    let redirect_uris = match app.redirect_uris {
+        Some(uris) => {
+            check_redirect_uris(&uris, &path.key("redirect_uris"), problems);
+            uris
+        }
+        None => derived_redirect_uris(helpdesk, root, problems),
+    };
+    DesiredApp {
+        unique_name: app.unique_name,
+        display_name: app.display_name,
+        sign_in_audience: app.sign_in_audience.unwrap_or(SignInAudience::AzureADMyOrg),
+        redirect_uris,
+    }
+}
+
+fn check_redirect_uris(uris: &[String], path: &KeyPath, problems: &mut Problems) {
+    if uris.len() > limits::REDIRECT_URIS_MAX {
         problems.at(
-            path.key("redirect_uris"),
+            path.clone(),
             format!(
                 "at most {} redirect URIs are allowed",
                 limits::REDIRECT_URIS_MAX
@@ -274,20 +297,74 @@ fn resolve_app(app: AppSection, path: &KeyPath, problems: &mut Problems) -> Desi
         );
     }
     let mut seen = HashSet::new();
-    for (i, uri) in app.redirect_uris.iter().enumerate() {
-        let at = path.key("redirect_uris").index(i);
+    for (i, uri) in uris.iter().enumerate() {
+        let at = path.index(i);
         if let Some(message) = redirect_uri_problem(uri) {
             problems.at(at, message);
         } else if !seen.insert(uri.as_str()) {
             problems.at(at, format!("`{uri}` is listed twice"));
         }
     }
-    DesiredApp {
-        unique_name: app.unique_name,
-        display_name: app.display_name,
-        sign_in_audience: app.sign_in_audience.unwrap_or(SignInAudience::AzureADMyOrg),
-        redirect_uris: app.redirect_uris,
+}
+
+/// The helpdesk profile's redirect URIs under its `public_url`: checked as if written by
+/// hand, each problem reported at `public_url` (where it comes from).
+fn derived_redirect_uris(
+    helpdesk: Option<&DesiredHelpdesk>,
+    root: &KeyPath,
+    problems: &mut Problems,
+) -> Vec<String> {
+    let Some(helpdesk) = helpdesk else {
+        return Vec::new();
+    };
+    let uris = helpdesk.profile().redirect_uris(&helpdesk.public_url);
+    for uri in &uris {
+        if let Some(message) = redirect_uri_problem(uri) {
+            problems.at(
+                root.key(helpdesk_section(helpdesk)).key("public_url"),
+                format!(
+                    "the redirect URI {} signs in with is derived from it, and Entra would refuse it: {message}; or list the redirect URIs in app.redirect_uris",
+                    helpdesk.profile().name
+                ),
+            );
+            break;
+        }
     }
+    uris
+}
+
+/// The section a helpdesk was configured in.
+fn helpdesk_section(helpdesk: &DesiredHelpdesk) -> &'static str {
+    if helpdesk.from_pandora_section {
+        "pandora_itsm"
+    } else {
+        "helpdesk"
+    }
+}
+
+/// The helpdesk profile's permissions, on Microsoft Graph with admin consent, when the config
+/// lists none.
+fn profile_permissions(
+    helpdesk: Option<&DesiredHelpdesk>,
+    root: &KeyPath,
+    problems: &mut Problems,
+) -> Vec<DesiredPermission> {
+    let Some(profile) = helpdesk.map(DesiredHelpdesk::profile) else {
+        return Vec::new();
+    };
+    let delegated = helpdesk
+        .map(|h| profile.delegated_for(h.incoming))
+        .unwrap_or_default();
+    if delegated.is_empty() {
+        return Vec::new();
+    }
+    let section = PermissionSection {
+        resource: "Microsoft Graph".into(),
+        delegated,
+        application: Vec::new(),
+        admin_consent: Some(true),
+    };
+    resolve_permissions(vec![section], &root.key("permissions"), problems)
 }
 
 /// Entra's rules for a web redirect URI.
@@ -773,7 +850,7 @@ fn resolve_outputs(
     path: &KeyPath,
     base_dir: &Path,
     unique_name: &str,
-    has_pandora: bool,
+    product: Option<Product>,
     problems: &mut Problems,
 ) -> DesiredOutputs {
     let (directory, templates) = match outputs {
@@ -784,13 +861,15 @@ fn resolve_outputs(
         Some(directory) => base_dir.join(directory),
         None => base_dir.join(defaults::OUTPUTS_DIRECTORY).join(unique_name),
     };
-    // The built-in templates describe Pandora ITSM; without its section there is nothing to render.
+    // The built-in templates describe a helpdesk; without one there is nothing to render.
     let names = templates.unwrap_or_else(|| {
-        if has_pandora {
-            defaults::TEMPLATES.iter().map(|s| s.to_string()).collect()
-        } else {
-            Vec::new()
-        }
+        product.map_or_else(Vec::new, |p| {
+            p.profile()
+                .templates()
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
+        })
     });
     let mut resolved = Vec::new();
     // Each rendered file's name, lowercased (case-insensitive file systems), with its template.
@@ -820,11 +899,22 @@ fn resolve_outputs(
             output_files.push((lower, i));
         }
         if templates::builtin(name).is_some() {
-            if !has_pandora && name.starts_with("pandora-itsm") {
-                problems.at(
+            let describes = crate::helpdesk::product_of_template(name);
+            match (product, describes) {
+                (None, _) => problems.at(
                     at.clone(),
-                    format!("the built-in template `{name}` needs a [pandora_itsm] section (public_url, mailbox)"),
-                );
+                    format!("the built-in template `{name}` describes a helpdesk: it needs a [helpdesk] section (product, public_url, mailbox)"),
+                ),
+                (Some(product), Some(describes)) if product != describes => problems.at(
+                    at.clone(),
+                    format!(
+                        "the built-in template `{name}` is {}'s sheet, and this config's helpdesk is {}; use `{}`",
+                        describes.profile().name,
+                        product.profile().name,
+                        product.profile().sheet
+                    ),
+                ),
+                _ => {}
             }
             resolved.push(TemplateRef::Builtin(name.clone()));
         } else if name.ends_with(".hbs") {
@@ -862,40 +952,89 @@ fn resolve_outputs(
     }
 }
 
-fn resolve_pandora(
-    p: PandoraItsmSection,
-    path: &KeyPath,
+/// `[helpdesk]`, or the older `[pandora_itsm]` (Pandora ITSM's, with the same keys).
+fn resolve_helpdesk(
+    helpdesk: Option<HelpdeskSection>,
+    pandora: Option<PandoraItsmSection>,
+    root: &KeyPath,
     problems: &mut Problems,
-) -> DesiredPandoraItsm {
-    match Url::parse(&p.public_url) {
+) -> Option<DesiredHelpdesk> {
+    let (section, from_pandora_section) = match (helpdesk, pandora) {
+        (Some(helpdesk), None) => (helpdesk, false),
+        (None, Some(p)) => (
+            HelpdeskSection {
+                product: Some(Product::PandoraItsm),
+                public_url: p.public_url,
+                mailbox: p.mailbox,
+                incoming: p.incoming,
+                imap_host: p.imap_host,
+                imap_port: p.imap_port,
+                pop_host: p.pop_host,
+                pop_port: p.pop_port,
+                smtp_host: p.smtp_host,
+                smtp_port: p.smtp_port,
+                folder: None,
+                queue: None,
+            },
+            true,
+        ),
+        (Some(helpdesk), Some(_)) => {
+            problems.at(
+                root.key("pandora_itsm"),
+                "give [helpdesk] or [pandora_itsm] (its older name, for Pandora ITSM), not both",
+            );
+            (helpdesk, false)
+        }
+        (None, None) => return None,
+    };
+    let path = &root.key(if from_pandora_section {
+        "pandora_itsm"
+    } else {
+        "helpdesk"
+    });
+    let product = section.product.unwrap_or(Product::PandoraItsm);
+    let profile = product.profile();
+    match Url::parse(&section.public_url) {
         Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {}
         _ => problems.at(
             path.key("public_url"),
             format!(
-                "`{}` is not an http(s) URL; give Pandora ITSM's public address, like https://itsm.example.com/pandoraitsm",
-                p.public_url
+                "`{}` is not an http(s) URL; give {}'s public address, like https://helpdesk.contoso.com",
+                section.public_url, profile.name
             ),
         ),
     }
-    if !is_user_principal_name(&p.mailbox) {
+    mailbox(&section.mailbox, path.key("mailbox"), problems);
+    if section.public_url.contains(|c: char| {
+        c.is_whitespace() || c.is_control() || matches!(c, '\'' | '"' | '\\' | '`')
+    }) {
         problems.at(
-            path.key("mailbox"),
-            format!("`{}` is not an email address", p.mailbox),
+            path.key("public_url"),
+            "a public URL has no spaces, quotes or backslashes (it is written into scripts and configuration files)",
+        );
+    }
+    if section.incoming == Some(IncomingProtocol::Pop) && !profile.reads_pop {
+        problems.at(
+            path.key("incoming"),
+            format!(
+                "{} reads mail over IMAP only; use incoming = \"imap\"",
+                profile.name
+            ),
         );
     }
     for (key, port) in [
-        ("imap_port", p.imap_port),
-        ("pop_port", p.pop_port),
-        ("smtp_port", p.smtp_port),
+        ("imap_port", section.imap_port),
+        ("pop_port", section.pop_port),
+        ("smtp_port", section.smtp_port),
     ] {
         if port == Some(0) {
             problems.at(path.key(key), "0 is not a port; use 1 to 65535");
         }
     }
     for (key, host) in [
-        ("imap_host", &p.imap_host),
-        ("pop_host", &p.pop_host),
-        ("smtp_host", &p.smtp_host),
+        ("imap_host", &section.imap_host),
+        ("pop_host", &section.pop_host),
+        ("smtp_host", &section.smtp_host),
     ] {
         if let Some(host) = host {
             if url::Host::parse(host).is_err() || host.contains(['/', ':']) {
@@ -903,16 +1042,62 @@ fn resolve_pandora(
             }
         }
     }
-    DesiredPandoraItsm {
-        public_url: p.public_url,
-        mailbox: p.mailbox,
-        incoming: p.incoming.unwrap_or(IncomingProtocol::Imap),
-        imap_host: p.imap_host.unwrap_or_else(|| defaults::IMAP_HOST.into()),
-        imap_port: p.imap_port.unwrap_or(defaults::IMAP_PORT),
-        pop_host: p.pop_host.unwrap_or_else(|| defaults::POP_HOST.into()),
-        pop_port: p.pop_port.unwrap_or(defaults::POP_PORT),
-        smtp_host: p.smtp_host.unwrap_or_else(|| defaults::SMTP_HOST.into()),
-        smtp_port: p.smtp_port.unwrap_or(defaults::SMTP_PORT),
+    for (key, value) in [("folder", &section.folder), ("queue", &section.queue)] {
+        let Some(value) = value else { continue };
+        if product != Product::RequestTracker {
+            problems.at(
+                path.key(key),
+                format!(
+                    "only product = \"request-tracker\" reads `{key}`; {} does not",
+                    profile.name
+                ),
+            );
+        } else if value.is_empty()
+            || value.len() > 255
+            || value
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace() || matches!(c, '\'' | '"' | '`' | '$'))
+        {
+            problems.at(
+                path.key(key),
+                format!("`{value}` must be 1 to 255 characters without spaces, quotes, `$` or backquotes (it is passed on rt-mailgate's command line)"),
+            );
+        }
+    }
+    Some(DesiredHelpdesk {
+        product,
+        public_url: section.public_url,
+        mailbox: section.mailbox,
+        incoming: section.incoming.unwrap_or(IncomingProtocol::Imap),
+        imap_host: section
+            .imap_host
+            .unwrap_or_else(|| defaults::IMAP_HOST.into()),
+        imap_port: section.imap_port.unwrap_or(defaults::IMAP_PORT),
+        pop_host: section
+            .pop_host
+            .unwrap_or_else(|| defaults::POP_HOST.into()),
+        pop_port: section.pop_port.unwrap_or(defaults::POP_PORT),
+        smtp_host: section
+            .smtp_host
+            .unwrap_or_else(|| defaults::SMTP_HOST.into()),
+        smtp_port: section.smtp_port.unwrap_or(defaults::SMTP_PORT),
+        folder: (product == Product::RequestTracker)
+            .then(|| section.folder.unwrap_or_else(|| defaults::RT_FOLDER.into())),
+        queue: (product == Product::RequestTracker)
+            .then(|| section.queue.unwrap_or_else(|| defaults::RT_QUEUE.into())),
+        from_pandora_section,
+    })
+}
+
+/// A mailbox address that the Exchange Online script can quote as it is.
+fn mailbox(value: &str, path: KeyPath, problems: &mut Problems) {
+    if !is_user_principal_name(value) {
+        problems.at(path, format!("`{value}` is not an email address"));
+    } else if value.contains(['\'', '"', '`', '$']) {
+        problems.at(
+            path,
+            format!("`{value}` holds a quote or `$`, which the Exchange Online script cannot quote safely; use an address of the mailbox without them (an alias)"),
+        );
     }
 }
 
@@ -935,7 +1120,13 @@ fn guid(value: &str, path: KeyPath, problems: &mut Problems, what: &str) -> Opti
 }
 
 fn display_name(value: &str, path: KeyPath, problems: &mut Problems) {
-    if value.trim().is_empty() || value.chars().count() > limits::DISPLAY_NAME_MAX {
+    if value.chars().any(char::is_control) {
+        // It is written into sheets and script comments, where a line break would be code.
+        problems.at(
+            path,
+            "a display name cannot hold a line break or other control character",
+        );
+    } else if value.trim().is_empty() || value.chars().count() > limits::DISPLAY_NAME_MAX {
         problems.at(
             path,
             format!(

@@ -11,13 +11,15 @@ pub struct FileConfig {
     pub tenant_id: String,
     pub app: AppSection,
     pub secret: Option<SecretSection>,
-    #[serde(default)]
-    pub permissions: Vec<PermissionSection>,
+    /// None: the helpdesk profile's.
+    pub permissions: Option<Vec<PermissionSection>>,
     pub api: Option<ApiSection>,
     pub conditional_access: Option<ConditionalAccessSection>,
     #[serde(default)]
     pub groups: Vec<GroupSection>,
     pub outputs: Option<OutputsSection>,
+    pub helpdesk: Option<HelpdeskSection>,
+    /// The older name of `[helpdesk]`, for Pandora ITSM only.
     pub pandora_itsm: Option<PandoraItsmSection>,
     pub auth: Option<AuthSection>,
 }
@@ -51,8 +53,8 @@ pub struct AppSection {
     pub unique_name: String,
     pub display_name: String,
     pub sign_in_audience: Option<SignInAudience>,
-    #[serde(default)]
-    pub redirect_uris: Vec<String>,
+    /// None: the helpdesk profile's, derived from its `public_url`.
+    pub redirect_uris: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
@@ -197,6 +199,26 @@ pub struct PandoraItsmSection {
     pub smtp_port: Option<u16>,
 }
 
+/// The helpdesk that reads and sends the mail: its profile supplies the defaults.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HelpdeskSection {
+    /// Pandora ITSM when absent.
+    pub product: Option<crate::helpdesk::Product>,
+    pub public_url: String,
+    pub mailbox: String,
+    pub incoming: Option<IncomingProtocol>,
+    pub imap_host: Option<String>,
+    pub imap_port: Option<u16>,
+    pub pop_host: Option<String>,
+    pub pop_port: Option<u16>,
+    pub smtp_host: Option<String>,
+    pub smtp_port: Option<u16>,
+    /// Request Tracker: the folder wsgetmail reads, and the queue it delivers to.
+    pub folder: Option<String>,
+    pub queue: Option<String>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum IncomingProtocol {
@@ -238,6 +260,7 @@ fn known_keys(shape: &str) -> Option<&'static [&'static str]> {
         "conditional_access" => field_names::<ConditionalAccessSection>(),
         "groups[]" => field_names::<GroupSection>(),
         "outputs" => field_names::<OutputsSection>(),
+        "helpdesk" => field_names::<HelpdeskSection>(),
         "pandora_itsm" => field_names::<PandoraItsmSection>(),
         "auth" => field_names::<AuthSection>(),
         _ => return None,

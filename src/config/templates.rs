@@ -13,6 +13,8 @@ pub struct BuiltinTemplate {
     pub source: &'static str,
 }
 
+/// Every built-in template: each helpdesk's sheet (Markdown and JSON) and the Exchange
+/// Online scripts. `crate::helpdesk` says which a helpdesk renders by default.
 pub const BUILTIN_TEMPLATES: &[BuiltinTemplate] = &[
     BuiltinTemplate {
         name: "pandora-itsm",
@@ -23,6 +25,76 @@ pub const BUILTIN_TEMPLATES: &[BuiltinTemplate] = &[
         name: "pandora-itsm-json",
         output_file: "pandora-itsm.json",
         source: include_str!("../../templates/pandora-itsm.json.hbs"),
+    },
+    BuiltinTemplate {
+        name: "glpi",
+        output_file: "glpi.md",
+        source: include_str!("../../templates/glpi.md.hbs"),
+    },
+    BuiltinTemplate {
+        name: "glpi-json",
+        output_file: "glpi.json",
+        source: include_str!("../../templates/glpi.json.hbs"),
+    },
+    BuiltinTemplate {
+        name: "zammad",
+        output_file: "zammad.md",
+        source: include_str!("../../templates/zammad.md.hbs"),
+    },
+    BuiltinTemplate {
+        name: "zammad-json",
+        output_file: "zammad.json",
+        source: include_str!("../../templates/zammad.json.hbs"),
+    },
+    BuiltinTemplate {
+        name: "itop",
+        output_file: "itop.md",
+        source: include_str!("../../templates/itop.md.hbs"),
+    },
+    BuiltinTemplate {
+        name: "itop-json",
+        output_file: "itop.json",
+        source: include_str!("../../templates/itop.json.hbs"),
+    },
+    BuiltinTemplate {
+        name: "znuny",
+        output_file: "znuny.md",
+        source: include_str!("../../templates/znuny.md.hbs"),
+    },
+    BuiltinTemplate {
+        name: "znuny-json",
+        output_file: "znuny.json",
+        source: include_str!("../../templates/znuny.json.hbs"),
+    },
+    BuiltinTemplate {
+        name: "osticket",
+        output_file: "osticket.md",
+        source: include_str!("../../templates/osticket.md.hbs"),
+    },
+    BuiltinTemplate {
+        name: "osticket-json",
+        output_file: "osticket.json",
+        source: include_str!("../../templates/osticket.json.hbs"),
+    },
+    BuiltinTemplate {
+        name: "request-tracker",
+        output_file: "request-tracker.md",
+        source: include_str!("../../templates/request-tracker.md.hbs"),
+    },
+    BuiltinTemplate {
+        name: "wsgetmail",
+        output_file: "wsgetmail.json",
+        source: include_str!("../../templates/wsgetmail.json.hbs"),
+    },
+    BuiltinTemplate {
+        name: "exchange-online",
+        output_file: "exchange-online.ps1",
+        source: include_str!("../../templates/exchange-online.ps1.hbs"),
+    },
+    BuiltinTemplate {
+        name: "exchange-online-rbac",
+        output_file: "exchange-online-rbac.ps1",
+        source: include_str!("../../templates/exchange-online-rbac.ps1.hbs"),
     },
 ];
 
