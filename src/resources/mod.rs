@@ -9,6 +9,7 @@ pub mod client_secret;
 pub mod conditional_access;
 pub mod consent;
 pub mod group;
+pub mod helpdesk;
 pub mod outputs_files;
 pub mod service_principal;
 
@@ -27,6 +28,7 @@ pub static KINDS: &[&dyn ManagedKind] = &[
     &consent::ConsentKind,
     &group::GroupKind,
     &conditional_access::ConditionalAccessKind,
+    &helpdesk::HelpdeskKind,
     &outputs_files::OutputsKind,
 ];
 

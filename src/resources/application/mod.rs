@@ -94,7 +94,6 @@ impl ManagedKind for ApplicationKind {
                 draft.options.now,
             ));
         }
-        draft.warnings.extend(redirect_uri_warning(desired));
         Ok(())
     }
 
@@ -180,15 +179,6 @@ impl Operation for Op {
             Op::DeleteApplication { id } => delete(ctx, id).await,
         }
     }
-}
-
-/// Pandora ITSM sends its own redirect URI; the app must list it.
-fn redirect_uri_warning(desired: &Desired) -> Option<String> {
-    let pandora = desired.pandora_itsm.as_ref()?;
-    let expected = crate::render::pandora_redirect_uri(&pandora.public_url);
-    (!desired.app.redirect_uris.contains(&expected)).then(|| {
-        format!("app.redirect_uris does not include Pandora ITSM's mail setup page `{expected}`; add it if your Pandora ITSM version signs in there")
-    })
 }
 
 /// Namespace of the scope ids we derive (UUID v5 of `unique_name/value`), so a scope keeps

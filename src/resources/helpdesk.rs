@@ -1,0 +1,238 @@
+//! The helpdesk's side of the tenant: checked, never written. Plan warns when the mailbox
+//! does not resolve to a user or shared mailbox, when the app's redirect URIs miss every one
+//! the helpdesk signs in with, and when the app will reach every mailbox in the tenant.
+
+use serde::Deserialize;
+
+use crate::config::{Desired, DesiredHelpdesk};
+use crate::graph::{GraphClient, GraphError, Request};
+use crate::helpdesk::{Flow, Profile};
+use crate::kind::{LivePart, ManagedKind, PlanDraft, PlanError, Reader};
+use crate::preflight::{optional, Need};
+
+pub const KIND: &str = "helpdesk";
+
+/// What the tenant says of the helpdesk's mailbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailboxFound {
+    /// A user (or a shared mailbox's user object) whose address it is.
+    Mailbox { user_principal_name: String },
+    /// A user signs in with that name but has no mailbox.
+    NoMailbox { user_principal_name: String },
+    /// Nothing in the directory has that address.
+    Missing,
+    /// The run may not read users; the reason.
+    NotChecked(String),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MailUser {
+    user_principal_name: Option<String>,
+    mail: Option<String>,
+}
+
+const SELECT: &str = "id,userPrincipalName,mail";
+
+/// The helpdesk kind: reads the mailbox, plans warnings only.
+pub struct HelpdeskKind;
+
+#[async_trait::async_trait]
+impl ManagedKind for HelpdeskKind {
+    fn name(&self) -> &'static str {
+        KIND
+    }
+
+    fn needs(&self, desired: &Desired) -> Vec<Need> {
+        if desired.helpdesk.is_none() {
+            return Vec::new();
+        }
+        vec![optional(
+            "check that the helpdesk's mailbox exists",
+            &[
+                &["User.ReadBasic.All"],
+                &["User.Read.All"],
+                &["Directory.Read.All"],
+            ],
+        )]
+    }
+
+    async fn read(&self, reader: &Reader<'_>) -> Result<Option<LivePart>, GraphError> {
+        let Some(helpdesk) = &reader.desired.helpdesk else {
+            return Ok(None);
+        };
+        let found = match find_mailbox(reader.client, &helpdesk.mailbox).await {
+            Err(e) if e.status() == Some(403) => MailboxFound::NotChecked(format!(
+                "this sign-in may not read users ({}); grant User.ReadBasic.All to check it",
+                e.api()
+                    .map_or("Authorization_RequestDenied", |api| api.code.as_str())
+            )),
+            found => found?,
+        };
+        Ok(Some(Box::new(move |live| live.parts.put(found))))
+    }
+
+    fn plan(&self, draft: &mut PlanDraft<'_>) -> Result<(), PlanError> {
+        let Some(helpdesk) = &draft.desired.helpdesk else {
+            return Ok(());
+        };
+        let found = draft.live.parts.get::<MailboxFound>();
+        draft.warnings.extend(mailbox_warning(helpdesk, found));
+        draft
+            .warnings
+            .extend(redirect_uri_warning(draft.desired, helpdesk));
+        draft
+            .warnings
+            .extend(mailbox_reach_warning(draft.desired, helpdesk));
+        Ok(())
+    }
+}
+
+/// The user whose address `mailbox` is: by primary address, then by any of its addresses,
+/// then a user who signs in with that name (and has no mailbox, or it would have been found).
+async fn find_mailbox(client: &GraphClient, mailbox: &str) -> Result<MailboxFound, GraphError> {
+    let literal = mailbox.replace('\'', "''");
+    let by = |filter: String| {
+        Request::get("users")
+            .query("$filter", filter)
+            .query("$select", SELECT)
+    };
+    let primary: Vec<MailUser> = client.list(by(format!("mail eq '{literal}'"))).await?;
+    let users = if primary.is_empty() {
+        match client
+            .list(by(format!("proxyAddresses/any(a:a eq 'smtp:{literal}')")))
+            .await
+        {
+            Ok(users) => users,
+            // A basic-profile permission cannot filter on proxyAddresses: go on without.
+            Err(e) if matches!(e.status(), Some(400 | 403)) => Vec::new(),
+            Err(e) => return Err(e),
+        }
+    } else {
+        primary
+    };
+    if let Some(user) = users.into_iter().next() {
+        return Ok(MailboxFound::Mailbox {
+            user_principal_name: user.user_principal_name.unwrap_or_default(),
+        });
+    }
+    let path = format!(
+        "users/{}?$select={SELECT}",
+        percent_encoding::utf8_percent_encode(mailbox, percent_encoding::NON_ALPHANUMERIC)
+    );
+    Ok(match client.get_optional::<MailUser>(&path).await? {
+        Some(user) if user.mail.is_some() => MailboxFound::Mailbox {
+            user_principal_name: user.user_principal_name.unwrap_or_default(),
+        },
+        Some(user) => MailboxFound::NoMailbox {
+            user_principal_name: user.user_principal_name.unwrap_or_default(),
+        },
+        None => MailboxFound::Missing,
+    })
+}
+
+fn mailbox_warning(helpdesk: &DesiredHelpdesk, found: Option<&MailboxFound>) -> Option<String> {
+    let (mailbox, name) = (&helpdesk.mailbox, helpdesk.profile().name);
+    match found? {
+        MailboxFound::Mailbox { .. } => None,
+        MailboxFound::NoMailbox { user_principal_name } => Some(format!(
+            "the mailbox `{mailbox}` is the user {user_principal_name}, who has no mailbox (no Exchange Online licence?): {name} cannot read or send mail until it has one"
+        )),
+        MailboxFound::Missing => Some(format!(
+            "the mailbox `{mailbox}` does not resolve in this tenant to a user or shared mailbox: {name} cannot read or send mail without it; create it (a shared mailbox needs no licence) or fix the mailbox in the config"
+        )),
+        MailboxFound::NotChecked(reason) => Some(format!(
+            "could not check that the mailbox `{mailbox}` exists: {reason}"
+        )),
+    }
+}
+
+/// Redirect URIs given by hand that miss every one the helpdesk signs in with.
+fn redirect_uri_warning(desired: &Desired, helpdesk: &DesiredHelpdesk) -> Option<String> {
+    let profile = helpdesk.profile();
+    let expected = profile.redirect_uris(&helpdesk.public_url);
+    if profile.flow != Flow::Delegated
+        || expected.is_empty()
+        || expected
+            .iter()
+            .any(|u| desired.app.redirect_uris.contains(u))
+    {
+        return None;
+    }
+    Some(format!(
+        "app.redirect_uris lists none of the redirect URIs {} signs in with under {} ({}); sign-in fails with AADSTS50011 unless your {} sends one of the listed ones",
+        profile.name,
+        helpdesk.public_url,
+        expected
+            .iter()
+            .map(|u| format!("`{u}`"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        profile.name
+    ))
+}
+
+/// Application permissions on mail that admin consent will hold once the plan has run: each
+/// reaches every mailbox in the tenant, and Exchange Online RBAC adds to them, never narrows.
+fn tenant_wide_mail_permissions(desired: &Desired) -> Vec<String> {
+    desired
+        .permissions
+        .iter()
+        .filter(|p| p.admin_consent)
+        .flat_map(|p| p.application.iter())
+        .filter(|value| reaches_every_mailbox(value))
+        .cloned()
+        .collect()
+}
+
+fn reaches_every_mailbox(permission: &str) -> bool {
+    permission.starts_with("Mail")
+        || matches!(
+            permission,
+            "IMAP.AccessAsApp"
+                | "POP.AccessAsApp"
+                | "SMTP.SendAsApp"
+                | "full_access_as_app"
+                | "EWS.AccessAsApp"
+        )
+}
+
+fn mailbox_reach_warning(desired: &Desired, helpdesk: &DesiredHelpdesk) -> Option<String> {
+    let profile: &Profile = helpdesk.profile();
+    let tenant_wide = tenant_wide_mail_permissions(desired);
+    let script = crate::config::templates::builtin(crate::helpdesk::RBAC_SCRIPT)
+        .map_or("the Exchange Online RBAC script", |t| t.output_file);
+    if !tenant_wide.is_empty() {
+        return Some(format!(
+            "the app will hold {} with admin consent: it reaches every mailbox in the tenant, not only `{}`, and Exchange Online RBAC (`{script}`) adds to an Entra grant, it never narrows one; remove the permission or its admin_consent and let the script grant it on the one mailbox",
+            tenant_wide.join(", "),
+            helpdesk.mailbox
+        ));
+    }
+    (profile.flow == Flow::AppOnly).then(|| {
+        format!(
+            "{} reads mail without a user: until `{script}` has run in Exchange Online PowerShell the app reaches no mailbox; it then reaches `{}` only",
+            profile.name, helpdesk.mailbox
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mail_permissions_reach_every_mailbox_and_others_do_not() {
+        for value in [
+            "Mail.ReadWrite",
+            "Mail.Read",
+            "MailboxSettings.Read",
+            "IMAP.AccessAsApp",
+        ] {
+            assert!(reaches_every_mailbox(value), "{value}");
+        }
+        for value in ["User.Read.All", "Calendars.Read", "SMTP.Send"] {
+            assert!(!reaches_every_mailbox(value), "{value}");
+        }
+    }
+}
