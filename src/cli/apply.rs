@@ -272,6 +272,7 @@ async fn apply_one(
         }
         summary["graph_requests"] = requests.into();
         summary["graph_writes"] = writes.into();
+        summary["next_steps"] = say_next_steps(desired, global.output, to_stderr);
         return Ok(summary);
     }
     if !confirm("\nApply these changes?", args.auto_approve)? {
@@ -324,7 +325,67 @@ async fn apply_one(
     summary["retries"] = client.wait_stats().retries.into();
     summary["retry_wait_seconds"] = client.wait_stats().waited.as_secs_f64().into();
     summary["outputs"] = serde_json::json!(outputs_path);
+    summary["next_steps"] = say_next_steps(desired, global.output, to_stderr);
     Ok(summary)
+}
+
+/// The admin's next steps, with real paths: as numbered prose on a terminal, as one line
+/// pointing at the sheet that lists them when the text goes to a log, and in the JSON
+/// report (returned) always.
+fn say_next_steps(
+    desired: &crate::config::Desired,
+    output: OutputFormat,
+    to_stderr: bool,
+) -> serde_json::Value {
+    use std::io::IsTerminal;
+    let steps = crate::render::next_steps(desired);
+    let directory = &desired.outputs.directory;
+    let json = serde_json::json!(steps
+        .iter()
+        .map(|step| serde_json::json!({
+            "number": step.number,
+            "text": step.text,
+            "path": step.file.as_ref().map(|f| directory.join(f)),
+        }))
+        .collect::<Vec<_>>());
+    if steps.is_empty() || output == OutputFormat::Json {
+        return json;
+    }
+    let on_terminal = if to_stderr {
+        std::io::stderr().is_terminal()
+    } else {
+        std::io::stdout().is_terminal()
+    };
+    report_line(to_stderr, &next_steps_text(&steps, directory, on_terminal));
+    json
+}
+
+/// Numbered prose for a person; for a log, one line naming the sheet whose end lists them
+/// (prose when no sheet is rendered, as nothing else would).
+fn next_steps_text(
+    steps: &[crate::helpdesk::NextStep],
+    directory: &std::path::Path,
+    on_terminal: bool,
+) -> String {
+    let sheet = steps
+        .first()
+        .and_then(|s| s.file.as_ref())
+        .filter(|f| f.ends_with(".md"));
+    if let (false, Some(sheet)) = (on_terminal, sheet) {
+        return format!(
+            "Next steps for the admin: {}, listed at the end of {} (and under \"next_steps\" with --output json).\n",
+            steps.len(),
+            directory.join(sheet).display()
+        );
+    }
+    let mut text = String::from("\nNext steps:\n");
+    for step in steps {
+        text.push_str(&format!("  {}. {}\n", step.number, step.text));
+        if let Some(file) = &step.file {
+            text.push_str(&format!("     {}\n", directory.join(file).display()));
+        }
+    }
+    text
 }
 
 /// ", waited 4.2 s (3 retries after throttling or unavailability, 2 replication waits)".
@@ -518,4 +579,49 @@ async fn remove_dead_outputs(
         }
     }
     OutputsNote::Removed(crate::render::remove_all(desired))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::helpdesk::NextStep;
+
+    fn steps() -> Vec<NextStep> {
+        vec![
+            NextStep {
+                number: 1,
+                text: "Open the sheet".into(),
+                file: Some("glpi.md".into()),
+            },
+            NextStep {
+                number: 2,
+                text: "Enter the values".into(),
+                file: None,
+            },
+        ]
+    }
+
+    #[test]
+    fn a_terminal_gets_numbered_steps_with_real_paths() {
+        let text = next_steps_text(&steps(), std::path::Path::new("out/x"), true);
+        assert!(
+            text.contains("  1. Open the sheet\n     out/x/glpi.md\n"),
+            "{text}"
+        );
+        assert!(text.contains("  2. Enter the values\n"), "{text}");
+    }
+
+    #[test]
+    fn a_log_gets_one_line_naming_the_sheet() {
+        let text = next_steps_text(&steps(), std::path::Path::new("out/x"), false);
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(
+            text.contains("2, listed at the end of out/x/glpi.md"),
+            "{text}"
+        );
+        let mut without_sheet = steps();
+        without_sheet.remove(0);
+        let text = next_steps_text(&without_sheet, std::path::Path::new("out/x"), false);
+        assert!(text.contains("  2. Enter the values"), "{text}");
+    }
 }
