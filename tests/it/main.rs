@@ -14,6 +14,7 @@ mod doctor;
 mod fuzz;
 mod graph_client;
 mod groups;
+mod helpdesk;
 mod multi_tenant;
 mod ownership;
 mod provision;
