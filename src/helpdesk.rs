@@ -100,7 +100,7 @@ pub const PROFILES: &[Profile] = &[
         script: MAILBOX_SCRIPT,
         settings_path: "Setup → Setup → Email setup",
         enter_values: "In Pandora ITSM, open Setup → Setup → Email setup, enter the values from the sheet and authorise the mailbox",
-        extra_steps: &["Turn on Pandora ITSM's dual authentication (the sheet's \"Second factor\" section says where)"],
+        extra_steps: &["Turn on Pandora ITSM's dual authentication: its global switch, then each user enrols an authenticator app (the sheet's \"Second factor\" section)"],
     },
     Profile {
         product: Product::Glpi,
@@ -312,7 +312,7 @@ pub fn next_steps(
     if let Some(sheet) = file_of(profile.sheet) {
         steps.push((
             format!(
-                "Open the {} sheet: it holds the values to enter (and the client secret)",
+                "Open the {} sheet: it holds the values to enter (and the client secret, when this machine holds it)",
                 profile.name
             ),
             Some(sheet),
@@ -328,7 +328,7 @@ pub fn next_steps(
                 }
             ),
             Flow::AppOnly => format!(
-                "Run the Exchange Online script in Exchange Online PowerShell before anything else: until it has run the app reaches no mailbox, and then only {mailbox}"
+                "Run the Exchange Online script in Exchange Online PowerShell before the helpdesk reads mail: until it has run the app reaches no mailbox, and then only {mailbox}"
             ),
         };
         steps.push((text, Some(script)));

@@ -43,9 +43,17 @@ pub fn template_data(desired: &Desired, outputs: &Outputs) -> Value {
         .helpdesk
         .as_ref()
         .map(|h| helpdesk_data(desired, h, outputs));
-    let pandora = helpdesk
-        .clone()
-        .filter(|_| desired.helpdesk.as_ref().map(|h| h.product) == Some(Product::PandoraItsm));
+    let pandora = desired
+        .helpdesk
+        .as_ref()
+        .filter(|h| h.product == Product::PandoraItsm)
+        .and_then(|h| {
+            let mut pandora = helpdesk.clone()?;
+            // What `pandora.redirect_uri` always was, for users' own templates: the classic
+            // route of the mail setup page.
+            pandora["redirect_uri"] = json!(h.profile().redirect_uris(&h.public_url).last());
+            Some(pandora)
+        });
     json!({
         "tenant": {"id": outputs.tenant_id},
         "app": {
@@ -80,6 +88,9 @@ fn helpdesk_data(desired: &Desired, h: &DesiredHelpdesk, outputs: &Outputs) -> V
         "name": profile.name,
         "public_url": h.public_url,
         "mailbox": h.mailbox,
+        // As the inside of a PowerShell single-quoted string (config validation refuses the
+        // look-alike quotes PowerShell also ends such a string at).
+        "mailbox_ps": h.mailbox.replace('\'', "''"),
         "incoming": {"protocol": protocol, "host": host, "port": port},
         "imap": {"host": h.imap_host, "port": h.imap_port},
         "pop": {"host": h.pop_host, "port": h.pop_port},
@@ -98,6 +109,9 @@ fn helpdesk_data(desired: &Desired, h: &DesiredHelpdesk, outputs: &Outputs) -> V
         "rbac_scope_name": format!("entra-mail {}", desired.app.unique_name),
         "where": profile.settings_path,
         "next_steps": next_steps(desired),
+        // The files this config renders, by what they are (null when it does not).
+        "sheet": rendered_file(desired, profile.sheet),
+        "script": rendered_file(desired, profile.script),
     })
 }
 
@@ -106,7 +120,17 @@ pub fn next_steps(desired: &Desired) -> Vec<NextStep> {
     let Some(helpdesk) = &desired.helpdesk else {
         return Vec::new();
     };
-    let rendered: Vec<(String, String)> = desired
+    crate::helpdesk::next_steps(
+        helpdesk.profile(),
+        &helpdesk.mailbox,
+        helpdesk.incoming,
+        &rendered_builtins(desired),
+    )
+}
+
+/// The built-in templates the config renders, with the file each renders to.
+fn rendered_builtins(desired: &Desired) -> Vec<(String, String)> {
+    desired
         .outputs
         .templates
         .iter()
@@ -116,13 +140,15 @@ pub fn next_steps(desired: &Desired) -> Vec<NextStep> {
             }
             TemplateRef::File(_) => None,
         })
-        .collect();
-    crate::helpdesk::next_steps(
-        helpdesk.profile(),
-        &helpdesk.mailbox,
-        helpdesk.incoming,
-        &rendered,
-    )
+        .collect()
+}
+
+/// The file the built-in template `name` renders to, when the config renders it.
+fn rendered_file(desired: &Desired, name: &str) -> Option<String> {
+    rendered_builtins(desired)
+        .into_iter()
+        .find(|(template, _)| template == name)
+        .map(|(_, file)| file)
 }
 
 fn json_helper(
@@ -143,6 +169,15 @@ pub fn render_all(desired: &Desired, outputs: &Outputs) -> Result<Vec<RenderedFi
     registry.set_strict_mode(true);
     registry.register_escape_fn(handlebars::no_escape);
     registry.register_helper("json", Box::new(json_helper));
+    // The mailbox script, which sheets may hold as well as render to its own file.
+    if let Some(script) = builtin(crate::helpdesk::MAILBOX_SCRIPT) {
+        registry
+            .register_partial(crate::helpdesk::MAILBOX_SCRIPT, script.source)
+            .map_err(|e| RenderError::Template {
+                template: crate::helpdesk::MAILBOX_SCRIPT.into(),
+                message: e.to_string(),
+            })?;
+    }
     let data = template_data(desired, outputs);
     let mut files = Vec::new();
     for template in &desired.outputs.templates {

@@ -141,6 +141,7 @@ async fn apply_many(
                     print!("{}", report::text(&prepared.plan, report::Style::detect()));
                 }
                 let mut outcome = super::plan::outcome_of(config.clone(), &prepared.plan);
+                outcome.next_steps = Some(next_steps_json(&prepared.session.desired));
                 if prepared.plan.has_changes() {
                     ready.push((outcomes.len(), prepared));
                 } else if let Err(error) = narrow_outputs(&prepared.session.desired, |line| {
@@ -200,7 +201,16 @@ async fn apply_many(
             }
         }
     }
+    for outcome in &mut outcomes {
+        // Steps are for tenants that are set up.
+        if !matches!(outcome.result, "changed" | "no_changes") {
+            outcome.next_steps = None;
+        }
+    }
     super::tenants::print_report(&outcomes, global.output)?;
+    if text {
+        print!("{}", super::tenants::next_steps_text(&outcomes));
+    }
     let failed = outcomes.iter().any(super::tenants::TenantOutcome::failed);
     Ok(super::exit_code(failed))
 }
@@ -329,9 +339,8 @@ async fn apply_one(
     Ok(summary)
 }
 
-/// The admin's next steps, with real paths: as numbered prose on a terminal, as one line
-/// pointing at the sheet that lists them when the text goes to a log, and in the JSON
-/// report (returned) always.
+/// The admin's next steps, with real paths: numbered prose on a terminal, one line each in
+/// a log, and in the JSON report (returned) always.
 fn say_next_steps(
     desired: &crate::config::Desired,
     output: OutputFormat,
@@ -339,50 +348,63 @@ fn say_next_steps(
 ) -> serde_json::Value {
     use std::io::IsTerminal;
     let steps = crate::render::next_steps(desired);
+    if !steps.is_empty() && output == OutputFormat::Text {
+        let on_terminal = if to_stderr {
+            std::io::stderr().is_terminal()
+        } else {
+            std::io::stdout().is_terminal()
+        };
+        report_line(
+            to_stderr,
+            &next_steps_text(&steps, &desired.outputs.directory, on_terminal),
+        );
+    }
+    next_steps_json(desired)
+}
+
+/// The next steps as the JSON report holds them: `number`, `text`, `path` (or null).
+pub(super) fn next_steps_json(desired: &crate::config::Desired) -> serde_json::Value {
     let directory = &desired.outputs.directory;
-    let json = serde_json::json!(steps
+    serde_json::json!(crate::render::next_steps(desired)
         .iter()
         .map(|step| serde_json::json!({
             "number": step.number,
             "text": step.text,
             "path": step.file.as_ref().map(|f| directory.join(f)),
         }))
-        .collect::<Vec<_>>());
-    if steps.is_empty() || output == OutputFormat::Json {
-        return json;
-    }
-    let on_terminal = if to_stderr {
-        std::io::stderr().is_terminal()
-    } else {
-        std::io::stdout().is_terminal()
-    };
-    report_line(to_stderr, &next_steps_text(&steps, directory, on_terminal));
-    json
+        .collect::<Vec<_>>())
 }
 
-/// Numbered prose for a person; for a log, one line naming the sheet whose end lists them
-/// (prose when no sheet is rendered, as nothing else would).
+/// Numbered prose for a person; for a log, one line per step that a search finds whole.
 fn next_steps_text(
     steps: &[crate::helpdesk::NextStep],
     directory: &std::path::Path,
     on_terminal: bool,
 ) -> String {
-    let sheet = steps
-        .first()
-        .and_then(|s| s.file.as_ref())
-        .filter(|f| f.ends_with(".md"));
-    if let (false, Some(sheet)) = (on_terminal, sheet) {
-        return format!(
-            "Next steps for the admin: {}, listed at the end of {} (and under \"next_steps\" with --output json).\n",
-            steps.len(),
-            directory.join(sheet).display()
-        );
+    let path_of = |step: &crate::helpdesk::NextStep| {
+        step.file
+            .as_ref()
+            .map(|file| directory.join(file).display().to_string())
+    };
+    if !on_terminal {
+        return steps
+            .iter()
+            .map(|step| {
+                let path = path_of(step).map_or(String::new(), |p| format!(": {p}"));
+                format!(
+                    "next step {}/{}: {}{path}\n",
+                    step.number,
+                    steps.len(),
+                    step.text
+                )
+            })
+            .collect();
     }
     let mut text = String::from("\nNext steps:\n");
     for step in steps {
         text.push_str(&format!("  {}. {}\n", step.number, step.text));
-        if let Some(file) = &step.file {
-            text.push_str(&format!("     {}\n", directory.join(file).display()));
+        if let Some(path) = path_of(step) {
+            text.push_str(&format!("     {path}\n"));
         }
     }
     text
@@ -612,16 +634,11 @@ mod tests {
     }
 
     #[test]
-    fn a_log_gets_one_line_naming_the_sheet() {
+    fn a_log_gets_one_line_per_step() {
         let text = next_steps_text(&steps(), std::path::Path::new("out/x"), false);
-        assert_eq!(text.lines().count(), 1, "{text}");
-        assert!(
-            text.contains("2, listed at the end of out/x/glpi.md"),
-            "{text}"
+        assert_eq!(
+            text,
+            "next step 1/2: Open the sheet: out/x/glpi.md\nnext step 2/2: Enter the values\n"
         );
-        let mut without_sheet = steps();
-        without_sheet.remove(0);
-        let text = next_steps_text(&without_sheet, std::path::Path::new("out/x"), false);
-        assert!(text.contains("  2. Enter the values"), "{text}");
     }
 }

@@ -199,6 +199,7 @@ pub fn outcome_of(config: std::path::PathBuf, plan: &Plan) -> super::tenants::Te
         remove: plan.count(Action::Delete),
         error: None,
         plan: Some(report::json(plan)),
+        next_steps: None,
     }
 }
 

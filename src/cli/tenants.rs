@@ -55,6 +55,9 @@ pub struct TenantOutcome {
     pub error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plan: Option<serde_json::Value>,
+    /// The admin's next steps after an apply (`number`, `text`, `path`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_steps: Option<serde_json::Value>,
 }
 
 impl TenantOutcome {
@@ -74,6 +77,7 @@ impl TenantOutcome {
             remove: 0,
             error: Some(error),
             plan: None,
+            next_steps: None,
         }
     }
 
@@ -92,6 +96,29 @@ pub fn print_report(outcomes: &[TenantOutcome], output: super::OutputFormat) -> 
         ),
     }
     Ok(())
+}
+
+/// Each set-up tenant's next steps, one line each, after the summary of a run over several.
+pub fn next_steps_text(outcomes: &[TenantOutcome]) -> String {
+    let mut out = String::new();
+    for outcome in outcomes {
+        let Some(steps) = outcome.next_steps.as_ref().and_then(|s| s.as_array()) else {
+            continue;
+        };
+        for step in steps {
+            let path = step["path"]
+                .as_str()
+                .map_or(String::new(), |p| format!(": {p}"));
+            out.push_str(&format!(
+                "{}: next step {}/{}: {}{path}\n",
+                outcome.config.display(),
+                step["number"],
+                steps.len(),
+                step["text"].as_str().unwrap_or_default()
+            ));
+        }
+    }
+    out
 }
 
 /// The table printed after a run over several tenants.

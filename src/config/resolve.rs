@@ -124,7 +124,7 @@ pub fn resolve(file: FileConfig, source: &Path) -> Result<Desired, Vec<Problem>>
         &root.key("outputs"),
         base_dir,
         &app.unique_name,
-        helpdesk.as_ref().map(|h| h.product),
+        helpdesk.as_ref(),
         &mut problems,
     );
     let auth = file.auth.map_or_else(DesiredAuth::default, |a| {
@@ -314,7 +314,8 @@ fn derived_redirect_uris(
     root: &KeyPath,
     problems: &mut Problems,
 ) -> Vec<String> {
-    let Some(helpdesk) = helpdesk else {
+    // The older `[pandora_itsm]` section derives nothing: its configs keep what they had.
+    let Some(helpdesk) = helpdesk.filter(|h| !h.from_pandora_section) else {
         return Vec::new();
     };
     let uris = helpdesk.profile().redirect_uris(&helpdesk.public_url);
@@ -349,12 +350,11 @@ fn profile_permissions(
     root: &KeyPath,
     problems: &mut Problems,
 ) -> Vec<DesiredPermission> {
-    let Some(profile) = helpdesk.map(DesiredHelpdesk::profile) else {
+    let Some(helpdesk) = helpdesk.filter(|h| !h.from_pandora_section) else {
         return Vec::new();
     };
-    let delegated = helpdesk
-        .map(|h| profile.delegated_for(h.incoming))
-        .unwrap_or_default();
+    let profile = helpdesk.profile();
+    let delegated = profile.delegated_for(helpdesk.incoming);
     if delegated.is_empty() {
         return Vec::new();
     }
@@ -850,9 +850,10 @@ fn resolve_outputs(
     path: &KeyPath,
     base_dir: &Path,
     unique_name: &str,
-    product: Option<Product>,
+    helpdesk: Option<&DesiredHelpdesk>,
     problems: &mut Problems,
 ) -> DesiredOutputs {
+    let product = helpdesk.map(|h| h.product);
     let (directory, templates) = match outputs {
         Some(o) => (o.directory, o.templates),
         None => (None, None),
@@ -863,13 +864,20 @@ fn resolve_outputs(
     };
     // The built-in templates describe a helpdesk; without one there is nothing to render.
     let names = templates.unwrap_or_else(|| {
-        product.map_or_else(Vec::new, |p| {
-            p.profile()
+        match helpdesk {
+            None => Vec::new(),
+            // The older section keeps the templates it always had.
+            Some(h) if h.from_pandora_section => ["pandora-itsm", "pandora-itsm-json"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            Some(h) => h
+                .profile()
                 .templates()
                 .iter()
                 .map(|s| s.to_string())
-                .collect()
-        })
+                .collect(),
+        }
     });
     let mut resolved = Vec::new();
     // Each rendered file's name, lowercased (case-insensitive file systems), with its template.
@@ -915,6 +923,9 @@ fn resolve_outputs(
                     ),
                 ),
                 _ => {}
+            }
+            if let Some(problem) = product.and_then(|p| script_for_another_flow(name, p)) {
+                problems.at(at.clone(), problem);
             }
             resolved.push(TemplateRef::Builtin(name.clone()));
         } else if name.ends_with(".hbs") {
@@ -995,6 +1006,13 @@ fn resolve_helpdesk(
     let product = section.product.unwrap_or(Product::PandoraItsm);
     let profile = product.profile();
     match Url::parse(&section.public_url) {
+        Ok(url) if url.query().is_some() || url.fragment().is_some() => problems.at(
+            path.key("public_url"),
+            format!(
+                "`{}` has a query or fragment; give {}'s base address, which its paths are added to",
+                section.public_url, profile.name
+            ),
+        ),
         Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {}
         _ => problems.at(
             path.key("public_url"),
@@ -1052,15 +1070,15 @@ fn resolve_helpdesk(
                     profile.name
                 ),
             );
-        } else if value.is_empty()
+        } else if value.trim().is_empty()
             || value.len() > 255
             || value
                 .chars()
-                .any(|c| c.is_control() || c.is_whitespace() || matches!(c, '\'' | '"' | '`' | '$'))
+                .any(|c| c.is_control() || matches!(c, '"' | '\\'))
         {
             problems.at(
                 path.key(key),
-                format!("`{value}` must be 1 to 255 characters without spaces, quotes, `$` or backquotes (it is passed on rt-mailgate's command line)"),
+                format!("`{value}` must be 1 to 255 characters without a double quote, backslash or control character"),
             );
         }
     }
@@ -1089,14 +1107,43 @@ fn resolve_helpdesk(
     })
 }
 
-/// A mailbox address that the Exchange Online script can quote as it is.
+/// A script built for the other way of signing in: the RBAC script would grant a delegated
+/// helpdesk's app mail access of its own, and the mailbox script does nothing for an app-only one.
+fn script_for_another_flow(name: &str, product: Product) -> Option<String> {
+    use crate::helpdesk::{Flow, MAILBOX_SCRIPT, RBAC_SCRIPT};
+    let profile = product.profile();
+    let wanted = match name {
+        MAILBOX_SCRIPT => Flow::Delegated,
+        RBAC_SCRIPT => Flow::AppOnly,
+        _ => return None,
+    };
+    (profile.flow != wanted).then(|| {
+        format!(
+            "the built-in template `{name}` is for helpdesks that sign in {}; {} signs in {}, so use `{}`",
+            describe(wanted),
+            profile.name,
+            describe(profile.flow),
+            profile.script
+        )
+    })
+}
+
+fn describe(flow: crate::helpdesk::Flow) -> &'static str {
+    match flow {
+        crate::helpdesk::Flow::Delegated => "as a user",
+        crate::helpdesk::Flow::AppOnly => "as the app alone",
+    }
+}
+
+/// A mailbox address the sheets and scripts can hold as it is: ASCII (no look-alike quotes),
+/// none of the characters that end a quoted string or a table cell.
 fn mailbox(value: &str, path: KeyPath, problems: &mut Problems) {
     if !is_user_principal_name(value) {
         problems.at(path, format!("`{value}` is not an email address"));
-    } else if value.contains(['\'', '"', '`', '$']) {
+    } else if !value.is_ascii() || value.contains(['"', '`', '$', '\\', '|']) {
         problems.at(
             path,
-            format!("`{value}` holds a quote or `$`, which the Exchange Online script cannot quote safely; use an address of the mailbox without them (an alias)"),
+            format!("`{value}` holds a character the sheets and the Exchange Online script cannot hold safely (non-ASCII, a double quote, `$`, a backquote, a backslash or `|`); use an address of the mailbox without them (an alias)"),
         );
     }
 }

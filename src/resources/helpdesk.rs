@@ -15,12 +15,19 @@ pub const KIND: &str = "helpdesk";
 /// What the tenant says of the helpdesk's mailbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MailboxFound {
-    /// A user (or a shared mailbox's user object) whose address it is.
-    Mailbox { user_principal_name: String },
+    /// A user (or a shared mailbox's user object) whose address it is, with its primary
+    /// address.
+    Mailbox {
+        user_principal_name: String,
+        primary: Option<String>,
+    },
     /// A user signs in with that name but has no mailbox.
     NoMailbox { user_principal_name: String },
     /// Nothing in the directory has that address.
     Missing,
+    /// No user has it as primary address or user name; aliases were not searched (the
+    /// sign-in reads basic profiles only).
+    NotPrimary,
     /// The run may not read users; the reason.
     NotChecked(String),
 }
@@ -61,14 +68,7 @@ impl ManagedKind for HelpdeskKind {
         let Some(helpdesk) = &reader.desired.helpdesk else {
             return Ok(None);
         };
-        let found = match find_mailbox(reader.client, &helpdesk.mailbox).await {
-            Err(e) if e.status() == Some(403) => MailboxFound::NotChecked(format!(
-                "this sign-in may not read users ({}); grant User.ReadBasic.All to check it",
-                e.api()
-                    .map_or("Authorization_RequestDenied", |api| api.code.as_str())
-            )),
-            found => found?,
-        };
+        let found = find_mailbox(reader.client, &helpdesk.mailbox).await;
         Ok(Some(Box::new(move |live| live.parts.put(found))))
     }
 
@@ -88,32 +88,53 @@ impl ManagedKind for HelpdeskKind {
     }
 }
 
-/// The user whose address `mailbox` is: by primary address, then by any of its addresses,
-/// then a user who signs in with that name (and has no mailbox, or it would have been found).
-async fn find_mailbox(client: &GraphClient, mailbox: &str) -> Result<MailboxFound, GraphError> {
-    let literal = mailbox.replace('\'', "''");
-    let by = |filter: String| {
-        Request::get("users")
-            .query("$filter", filter)
-            .query("$select", SELECT)
-    };
-    let primary: Vec<MailUser> = client.list(by(format!("mail eq '{literal}'"))).await?;
-    let users = if primary.is_empty() {
-        match client
-            .list(by(format!("proxyAddresses/any(a:a eq 'smtp:{literal}')")))
-            .await
-        {
-            Ok(users) => users,
-            // A basic-profile permission cannot filter on proxyAddresses: go on without.
-            Err(e) if matches!(e.status(), Some(400 | 403)) => Vec::new(),
-            Err(e) => return Err(e),
-        }
+/// The user whose address `mailbox` is (its primary address or an alias), else a user who
+/// signs in with that name (and has no mailbox, or it would have been found). A check that
+/// only warns never stops the run: a lookup that fails says so.
+async fn find_mailbox(client: &GraphClient, mailbox: &str) -> MailboxFound {
+    match lookup(client, mailbox, true).await {
+        Ok(found) => found,
+        // A basic-profile reader may not filter on proxyAddresses: without aliases.
+        Err(e) if e.status() == Some(403) => match lookup(client, mailbox, false).await {
+            Ok(MailboxFound::Missing) => MailboxFound::NotPrimary,
+            Ok(found) => found,
+            Err(e) => not_checked(&e),
+        },
+        Err(e) => not_checked(&e),
+    }
+}
+
+fn not_checked(error: &GraphError) -> MailboxFound {
+    MailboxFound::NotChecked(if error.status() == Some(403) {
+        "this sign-in may not read users; grant User.Read.All to check it".to_string()
     } else {
-        primary
+        format!("the lookup failed: {}", crate::graph::error_chain(error))
+    })
+}
+
+async fn lookup(
+    client: &GraphClient,
+    mailbox: &str,
+    with_aliases: bool,
+) -> Result<MailboxFound, GraphError> {
+    let literal = mailbox.replace('\'', "''");
+    let filter = if with_aliases {
+        format!("mail eq '{literal}' or proxyAddresses/any(a:a eq 'smtp:{literal}')")
+    } else {
+        format!("mail eq '{literal}'")
     };
+    // One request, in the first wave.
+    let users: Vec<MailUser> = client
+        .list(
+            Request::get("users")
+                .query("$filter", filter)
+                .query("$select", SELECT),
+        )
+        .await?;
     if let Some(user) = users.into_iter().next() {
         return Ok(MailboxFound::Mailbox {
             user_principal_name: user.user_principal_name.unwrap_or_default(),
+            primary: user.mail,
         });
     }
     let path = format!(
@@ -121,8 +142,12 @@ async fn find_mailbox(client: &GraphClient, mailbox: &str) -> Result<MailboxFoun
         percent_encoding::utf8_percent_encode(mailbox, percent_encoding::NON_ALPHANUMERIC)
     );
     Ok(match client.get_optional::<MailUser>(&path).await? {
-        Some(user) if user.mail.is_some() => MailboxFound::Mailbox {
-            user_principal_name: user.user_principal_name.unwrap_or_default(),
+        Some(MailUser {
+            user_principal_name,
+            mail: Some(primary),
+        }) => MailboxFound::Mailbox {
+            user_principal_name: user_principal_name.unwrap_or_default(),
+            primary: Some(primary),
         },
         Some(user) => MailboxFound::NoMailbox {
             user_principal_name: user.user_principal_name.unwrap_or_default(),
@@ -134,12 +159,25 @@ async fn find_mailbox(client: &GraphClient, mailbox: &str) -> Result<MailboxFoun
 fn mailbox_warning(helpdesk: &DesiredHelpdesk, found: Option<&MailboxFound>) -> Option<String> {
     let (mailbox, name) = (&helpdesk.mailbox, helpdesk.profile().name);
     match found? {
+        // An app-only helpdesk names the mailbox in Graph paths (`/users/{address}`) and the
+        // RBAC scope matches the primary address: an alias reaches nothing.
+        MailboxFound::Mailbox {
+            primary: Some(primary),
+            ..
+        } if helpdesk.profile().flow == Flow::AppOnly && !primary.eq_ignore_ascii_case(mailbox) => {
+            Some(format!(
+                "`{mailbox}` is an alias of the mailbox `{primary}`: {name} reads mail without a user, by the mailbox's primary address; set the mailbox to `{primary}`"
+            ))
+        }
         MailboxFound::Mailbox { .. } => None,
         MailboxFound::NoMailbox { user_principal_name } => Some(format!(
             "the mailbox `{mailbox}` is the user {user_principal_name}, who has no mailbox (no Exchange Online licence?): {name} cannot read or send mail until it has one"
         )),
         MailboxFound::Missing => Some(format!(
             "the mailbox `{mailbox}` does not resolve in this tenant to a user or shared mailbox: {name} cannot read or send mail without it; create it (a shared mailbox needs no licence) or fix the mailbox in the config"
+        )),
+        MailboxFound::NotPrimary => Some(format!(
+            "no user or shared mailbox has `{mailbox}` as its primary address or user name; whether it is an alias was not checked: that needs User.Read.All"
         )),
         MailboxFound::NotChecked(reason) => Some(format!(
             "could not check that the mailbox `{mailbox}` exists: {reason}"
@@ -185,16 +223,18 @@ fn tenant_wide_mail_permissions(desired: &Desired) -> Vec<String> {
         .collect()
 }
 
+/// Graph matches permission names in any case, so this does too.
 fn reaches_every_mailbox(permission: &str) -> bool {
-    permission.starts_with("Mail")
-        || matches!(
-            permission,
-            "IMAP.AccessAsApp"
-                | "POP.AccessAsApp"
-                | "SMTP.SendAsApp"
-                | "full_access_as_app"
-                | "EWS.AccessAsApp"
-        )
+    let lower = permission.to_ascii_lowercase();
+    lower.starts_with("mail")
+        || [
+            "imap.accessasapp",
+            "pop.accessasapp",
+            "smtp.sendasapp",
+            "full_access_as_app",
+            "ews.accessasapp",
+        ]
+        .contains(&lower.as_str())
 }
 
 fn mailbox_reach_warning(desired: &Desired, helpdesk: &DesiredHelpdesk) -> Option<String> {
@@ -225,6 +265,7 @@ mod tests {
     fn mail_permissions_reach_every_mailbox_and_others_do_not() {
         for value in [
             "Mail.ReadWrite",
+            "mail.readwrite",
             "Mail.Read",
             "MailboxSettings.Read",
             "IMAP.AccessAsApp",

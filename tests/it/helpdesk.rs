@@ -305,6 +305,16 @@ async fn the_pandora_sheet_names_dual_authentication_and_the_exchange_script() {
         "{sheet}"
     );
     assert!(sheet.contains("exchange-online.ps1"), "{sheet}");
+    // It holds the script itself, the mailbox filled in.
+    assert!(
+        sheet.contains(&format!("$Mailbox = '{MAILBOX}'")),
+        "{sheet}"
+    );
+    assert!(
+        sheet
+            .contains("Set-CASMailbox -Identity $Mailbox -SmtpClientAuthenticationDisabled $false"),
+        "{sheet}"
+    );
     let script = read(h.dir.path(), "exchange-online.ps1");
     assert!(script.contains(&format!("'{MAILBOX}'")), "{script}");
     assert!(script.contains("-ImapEnabled $true"), "{script}");
@@ -380,13 +390,19 @@ async fn apply_ends_with_the_next_steps_and_json_carries_them() {
         json.stderr
     );
 
-    // Text to a log (no terminal here): one line naming the sheet, which lists them.
+    // Text to a log (no terminal here): one line per step, with its path.
     let text = run(&h, &["apply", "--auto-approve"]);
     assert!(
         text.stdout.contains(&format!(
-            "Next steps for the admin: 4, listed at the end of {}",
-            Path::new("entra-mail-out/pandora-itsm-mail/pandora-itsm.md").display()
+            "next step 1/4: Open the Pandora ITSM sheet: it holds the values to enter (and the client secret, when this machine holds it): {}\n",
+            out.join("pandora-itsm.md").display()
         )),
+        "{}",
+        text.text()
+    );
+    assert!(
+        text.stdout
+            .contains("next step 4/4: Turn on Pandora ITSM's dual authentication"),
         "{}",
         text.text()
     );
@@ -512,7 +528,7 @@ async fn without_a_user_read_permission_plan_says_it_could_not_check_the_mailbox
     let planned = plan(&h);
     assert!(
         planned.text().contains(&format!(
-            "could not check that the mailbox `{MAILBOX}` exists"
+            "could not check that the mailbox `{MAILBOX}` exists: this sign-in may not read users; grant User.Read.All"
         )),
         "{}",
         planned.text()
@@ -703,6 +719,188 @@ fn each_helpdesk_example_applies_with_the_embedded_simulated_tenant() {
                 example.display()
             );
         }
-        assert!(text.contains("Next steps for the admin"), "{text}");
+        assert!(text.contains("next step 1/3: Open the"), "{text}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_basic_profile_reader_finds_primary_addresses_and_says_aliases_went_unchecked() {
+    let spec = tenant_with_swapped_roles(&[("User.Read.All", "User.ReadBasic.All")]);
+    let h = Harness::start_with(
+        &config("itop", "https://desk.contoso.com", MAILBOX, ""),
+        Faults::default(),
+        spec,
+    )
+    .await;
+    let planned = plan(&h);
+    assert!(!planned.text().contains("mailbox `"), "{}", planned.text());
+    h.rewrite_config(&config(
+        "itop",
+        "https://desk.contoso.com",
+        "helpdesk@contoso.com",
+        "",
+    ));
+    let planned = plan(&h);
+    assert!(
+        planned.text().contains("no user or shared mailbox has `helpdesk@contoso.com` as its primary address or user name; whether it is an alias was not checked: that needs User.Read.All"),
+        "{}",
+        planned.text()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_app_only_helpdesk_is_told_to_use_the_primary_address_not_an_alias() {
+    let h = Harness::start(
+        &config(
+            "request-tracker",
+            "https://rt.contoso.com",
+            "helpdesk@contoso.com",
+            "",
+        ),
+        Faults::default(),
+    )
+    .await;
+    let planned = plan(&h);
+    assert!(
+        planned.text().contains(&format!(
+            "`helpdesk@contoso.com` is an alias of the mailbox `{MAILBOX}`"
+        )),
+        "{}",
+        planned.text()
+    );
+    // A helpdesk that signs in as a user may name the mailbox by an alias.
+    h.rewrite_config(&config(
+        "zammad",
+        "https://desk.contoso.com",
+        "helpdesk@contoso.com",
+        "",
+    ));
+    assert!(!plan(&h).text().contains("alias"));
+}
+
+/// The older `[pandora_itsm]` section keeps working as it did: nothing derived, the two
+/// templates it had, and `pandora.redirect_uri` the classic route in users' own templates.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_older_pandora_section_keeps_its_defaults() {
+    let legacy = format!(
+        r#"tenant_id = "{TENANT}"
+
+[app]
+unique_name = "pandora-itsm-mail"
+display_name = "Pandora ITSM mail"
+
+[outputs]
+templates = ["pandora-itsm", "pandora-itsm-json", "mine.txt.hbs"]
+
+[pandora_itsm]
+public_url = "https://itsm.contoso.com/pandoraitsm"
+mailbox = "o'brien@contoso.com"
+"#
+    );
+    let h = Harness::start(&legacy, Faults::default()).await;
+    std::fs::write(
+        h.dir.path().join("mine.txt.hbs"),
+        "{{pandora.redirect_uri}}\n",
+    )
+    .unwrap();
+    let applied = run(&h, &["apply", "--auto-approve"]);
+    let app = h.app();
+    assert_eq!(app["web"]["redirectUris"], serde_json::json!([]));
+    assert_eq!(app["requiredResourceAccess"], serde_json::json!([]));
+    assert!(h.our_grants().is_empty());
+    assert!(
+        applied.text().contains(
+            "app.redirect_uris lists none of the redirect URIs Pandora ITSM signs in with"
+        ),
+        "{}",
+        applied.text()
+    );
+    assert_eq!(
+        read(h.dir.path(), "mine.txt"),
+        "https://itsm.contoso.com/pandoraitsm/index.php?sec=godmode&sec2=godmode/setup/setup_mail\n"
+    );
+    assert!(!h
+        .dir
+        .path()
+        .join("entra-mail-out/pandora-itsm-mail/exchange-online.ps1")
+        .exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_mail_permission_named_in_lower_case_is_judged_as_graph_holds_it() {
+    let config = format!(
+        "{}\n[[permissions]]\nresource = \"Microsoft Graph\"\napplication = [\"mail.readwrite\"]\nadmin_consent = true\n",
+        config("request-tracker", "https://rt.contoso.com", MAILBOX, "")
+    );
+    let h = Harness::start(&config, Faults::default()).await;
+    let planned = plan(&h);
+    assert!(
+        planned.text().contains(
+            "the app will hold mail.readwrite with admin consent: it reaches every mailbox"
+        ),
+        "{}",
+        planned.text()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn many_tenants_report_each_ones_next_steps() {
+    let h = Harness::start(
+        &config("glpi", "https://desk.contoso.com", MAILBOX, ""),
+        Faults::default(),
+    )
+    .await;
+    let tenants = h.dir.path().join("tenants");
+    std::fs::create_dir(&tenants).unwrap();
+    for name in ["a", "b"] {
+        let text = config("glpi", "https://desk.contoso.com", MAILBOX, "").replace(
+            "unique_name = \"pandora-itsm-mail\"",
+            &format!("unique_name = \"{name}-mail\""),
+        );
+        std::fs::write(tenants.join(format!("{name}.toml")), text).unwrap();
+    }
+    let output = h
+        .running
+        .cli(h.dir.path())
+        .args([
+            "--output",
+            "json",
+            "apply",
+            "-f",
+            "tenants",
+            "--auto-approve",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let outcomes = report["tenants"].as_array().unwrap();
+    assert_eq!(outcomes.len(), 2);
+    for outcome in outcomes {
+        let steps = outcome["next_steps"].as_array().unwrap();
+        assert_eq!(steps.len(), 3, "{outcome:#}");
+        assert!(
+            steps[0]["path"].as_str().unwrap().ends_with("glpi.md"),
+            "{outcome:#}"
+        );
+    }
+    let text = h
+        .running
+        .cli(h.dir.path())
+        .args(["apply", "-f", "tenants", "--auto-approve"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        stdout.contains("a.toml: next step 1/3: Open the GLPI sheet"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("b.toml: next step 3/3: In GLPI"),
+        "{stdout}"
+    );
 }

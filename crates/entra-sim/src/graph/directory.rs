@@ -28,6 +28,15 @@ pub fn route(
     match (set, method.as_str(), key) {
         ("users", "GET", None) => {
             ctx.require(need::USER_READ)?;
+            // A basic-profile reader cannot filter on what it cannot read.
+            let on_proxy_addresses = ctx
+                .query
+                .filter
+                .as_deref()
+                .is_some_and(|f| f.contains("proxyAddresses"));
+            if on_proxy_addresses && !membership::reads_full_profiles(ctx) {
+                return Err(super::replies::denied());
+            }
             let items = list_view(&ctx.tenant.users, ctx.now)
                 .into_iter()
                 .map(|user| membership::user_as_seen(ctx, user))

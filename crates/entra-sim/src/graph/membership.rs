@@ -220,6 +220,11 @@ pub fn user_as_seen(ctx: &Ctx<'_>, mut user: Map<String, Value>) -> Map<String, 
     user
 }
 
+/// Whether the caller reads users' full profiles (not only the basic one).
+pub fn reads_full_profiles(ctx: &Ctx<'_>) -> bool {
+    can_read(ctx, FULL_USER_READERS)
+}
+
 fn can_read(ctx: &Ctx<'_>, readers: &[&str]) -> bool {
     readers.iter().any(|p| ctx.holds(p))
 }

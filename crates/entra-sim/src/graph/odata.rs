@@ -119,9 +119,13 @@ impl Query {
         items: Vec<Map<String, Value>>,
         filterable: &[&str],
     ) -> Result<Page, Reply> {
-        let clauses = match &self.filter {
-            Some(filter) => parse_filter(filter, filterable, set)?,
-            None => Vec::new(),
+        // `a or b and c`: alternatives (`or`), each a conjunction (`and`), as OData binds them.
+        let alternatives = match &self.filter {
+            Some(filter) => split_on(filter, " or ")
+                .iter()
+                .map(|alternative| parse_filter(alternative, filterable, set))
+                .collect::<Result<Vec<_>, _>>()?,
+            None => vec![Vec::new()],
         };
         // Directory objects do not support $skip (they page with $skiptoken); Conditional
         // Access policies do.
@@ -134,7 +138,7 @@ impl Query {
         };
         let matching: Vec<_> = items
             .into_iter()
-            .filter(|item| matches(item, &clauses))
+            .filter(|item| alternatives.iter().any(|clauses| matches(item, clauses)))
             .skip(skip_param)
             .collect();
         let top = self.top.unwrap_or(100);
@@ -186,7 +190,7 @@ fn unsupported(property: &str, set: &str) -> Reply {
 /// Parses `a eq 'x' and startswith(b,'y') and c/any(x:x eq 'z')`.
 fn parse_filter(filter: &str, filterable: &[&str], set: &str) -> Result<Vec<Clause>, Reply> {
     let mut clauses = Vec::new();
-    for part in split_and(filter) {
+    for part in split_on(filter, " and ") {
         let part = part.trim();
         let clause = if let Some(inner) = part
             .strip_prefix("startswith(")
@@ -234,19 +238,24 @@ fn parse_filter(filter: &str, filterable: &[&str], set: &str) -> Result<Vec<Clau
     Ok(clauses)
 }
 
-/// Splits on ` and ` outside quoted literals.
-fn split_and(filter: &str) -> Vec<String> {
+/// Splits on `separator` (` and `, ` or `, any case) outside quoted literals.
+fn split_on(filter: &str, separator: &str) -> Vec<String> {
     let mut parts = Vec::new();
     let mut current = String::new();
     let mut in_quotes = false;
     let mut rest = filter;
+    let width = separator.len();
     while let Some(c) = rest.chars().next() {
         if c == '\'' {
             in_quotes = !in_quotes;
         }
-        if !in_quotes && rest.len() >= 5 && rest[..5].eq_ignore_ascii_case(" and ") {
+        if !in_quotes
+            && rest.len() >= width
+            && rest.is_char_boundary(width)
+            && rest[..width].eq_ignore_ascii_case(separator)
+        {
             parts.push(std::mem::take(&mut current));
-            rest = &rest[5..];
+            rest = &rest[width..];
             continue;
         }
         current.push(c);
@@ -310,6 +319,17 @@ mod tests {
             vec![Clause::Eq("displayName".into(), json!("O'Brien and co"))]
         );
         assert!(parse_filter("colour eq 'red'", &["displayName"], "groups").is_err());
+    }
+
+    #[test]
+    fn or_joins_alternatives_outside_quotes() {
+        assert_eq!(
+            split_on(
+                "mail eq 'a or b' or proxyAddresses/any(x:x eq 'smtp:c')",
+                " or "
+            ),
+            ["mail eq 'a or b'", "proxyAddresses/any(x:x eq 'smtp:c')"]
+        );
     }
 
     #[test]
