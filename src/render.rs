@@ -128,16 +128,25 @@ pub fn next_steps(desired: &Desired) -> Vec<NextStep> {
     )
 }
 
-/// The built-in templates the config renders, with the file each renders to.
-fn rendered_builtins(desired: &Desired) -> Vec<(String, String)> {
+/// Each template the config names, with the file it renders to in the outputs directory.
+fn template_files(desired: &Desired) -> Vec<(&TemplateRef, String)> {
     desired
         .outputs
         .templates
         .iter()
         .filter_map(|t| match t {
-            TemplateRef::Builtin(name) => {
-                builtin(name).map(|b| (name.clone(), b.output_file.to_string()))
-            }
+            TemplateRef::Builtin(name) => builtin(name).map(|b| (t, b.output_file.to_string())),
+            TemplateRef::File(path) => Some((t, file_output_name(path))),
+        })
+        .collect()
+}
+
+/// The built-in templates the config renders, with the file each renders to.
+fn rendered_builtins(desired: &Desired) -> Vec<(String, String)> {
+    template_files(desired)
+        .into_iter()
+        .filter_map(|(t, file)| match t {
+            TemplateRef::Builtin(name) => Some((name.clone(), file)),
             TemplateRef::File(_) => None,
         })
         .collect()
@@ -243,19 +252,9 @@ pub fn write_all(files: &[RenderedFile]) -> Result<Vec<PathBuf>, RenderError> {
 
 /// The files the config's templates render to (whether or not they exist yet).
 pub fn output_paths(desired: &Desired) -> Vec<PathBuf> {
-    desired
-        .outputs
-        .templates
-        .iter()
-        .filter_map(|t| match t {
-            TemplateRef::Builtin(name) => {
-                builtin(name).map(|b| desired.outputs.directory.join(b.output_file))
-            }
-            TemplateRef::File(path) => path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .map(|n| desired.outputs.directory.join(n.trim_end_matches(".hbs"))),
-        })
+    template_files(desired)
+        .into_iter()
+        .map(|(_, file)| desired.outputs.directory.join(file))
         .collect()
 }
 

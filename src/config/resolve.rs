@@ -966,26 +966,16 @@ fn resolve_outputs(
 /// `[helpdesk]`, or the older `[pandora_itsm]` (Pandora ITSM's, with the same keys).
 fn resolve_helpdesk(
     helpdesk: Option<HelpdeskSection>,
-    pandora: Option<PandoraItsmSection>,
+    pandora: Option<HelpdeskSection>,
     root: &KeyPath,
     problems: &mut Problems,
 ) -> Option<DesiredHelpdesk> {
     let (section, from_pandora_section) = match (helpdesk, pandora) {
         (Some(helpdesk), None) => (helpdesk, false),
-        (None, Some(p)) => (
+        (None, Some(pandora)) => (
             HelpdeskSection {
                 product: Some(Product::PandoraItsm),
-                public_url: p.public_url,
-                mailbox: p.mailbox,
-                incoming: p.incoming,
-                imap_host: p.imap_host,
-                imap_port: p.imap_port,
-                pop_host: p.pop_host,
-                pop_port: p.pop_port,
-                smtp_host: p.smtp_host,
-                smtp_port: p.smtp_port,
-                folder: None,
-                queue: None,
+                ..pandora
             },
             true,
         ),

@@ -19,8 +19,8 @@ pub struct FileConfig {
     pub groups: Vec<GroupSection>,
     pub outputs: Option<OutputsSection>,
     pub helpdesk: Option<HelpdeskSection>,
-    /// The older name of `[helpdesk]`, for Pandora ITSM only.
-    pub pandora_itsm: Option<PandoraItsmSection>,
+    /// The older name of `[helpdesk]`, for Pandora ITSM only (no `product`, `folder`, `queue`).
+    pub pandora_itsm: Option<HelpdeskSection>,
     pub auth: Option<AuthSection>,
 }
 
@@ -185,20 +185,6 @@ pub struct OutputsSection {
     pub templates: Option<Vec<String>>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PandoraItsmSection {
-    pub public_url: String,
-    pub mailbox: String,
-    pub incoming: Option<IncomingProtocol>,
-    pub imap_host: Option<String>,
-    pub imap_port: Option<u16>,
-    pub pop_host: Option<String>,
-    pub pop_port: Option<u16>,
-    pub smtp_host: Option<String>,
-    pub smtp_port: Option<u16>,
-}
-
 /// The helpdesk that reads and sends the mail: its profile supplies the defaults.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -261,7 +247,8 @@ fn known_keys(shape: &str) -> Option<&'static [&'static str]> {
         "groups[]" => field_names::<GroupSection>(),
         "outputs" => field_names::<OutputsSection>(),
         "helpdesk" => field_names::<HelpdeskSection>(),
-        "pandora_itsm" => field_names::<PandoraItsmSection>(),
+        // `[helpdesk]`'s keys but `product` (first) and Request Tracker's `folder` and `queue`.
+        "pandora_itsm" => &field_names::<HelpdeskSection>()[1..10],
         "auth" => field_names::<AuthSection>(),
         _ => return None,
     })
@@ -388,6 +375,25 @@ mod tests {
         assert_eq!(
             field_names::<AuthSection>(),
             ["method", "env_prefix"].as_slice()
+        );
+    }
+
+    #[test]
+    fn the_older_pandora_section_knows_the_helpdesk_keys_but_three() {
+        assert_eq!(
+            known_keys("pandora_itsm").unwrap(),
+            [
+                "public_url",
+                "mailbox",
+                "incoming",
+                "imap_host",
+                "imap_port",
+                "pop_host",
+                "pop_port",
+                "smtp_host",
+                "smtp_port"
+            ]
+            .as_slice()
         );
     }
 
