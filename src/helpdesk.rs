@@ -308,31 +308,42 @@ pub fn next_steps(
             .find(|(name, _)| name == template)
             .map(|(_, file)| file.clone())
     };
+    let sheet = file_of(profile.sheet);
     let mut steps: Vec<(String, Option<String>)> = Vec::new();
-    if let Some(sheet) = file_of(profile.sheet) {
+    if let Some(sheet) = &sheet {
         steps.push((
             format!(
                 "Open the {} sheet: it holds the values to enter (and the client secret, when this machine holds it)",
                 profile.name
             ),
-            Some(sheet),
+            Some(sheet.clone()),
         ));
     }
-    if let Some(script) = file_of(profile.script) {
-        let text = match profile.flow {
-            Flow::Delegated => format!(
-                "Run the Exchange Online script in Exchange Online PowerShell: it turns on {} and SMTP AUTH for {mailbox}",
-                match incoming {
-                    IncomingProtocol::Imap => "IMAP",
-                    IncomingProtocol::Pop => "POP",
-                }
-            ),
-            Flow::AppOnly => format!(
-                "Run the Exchange Online script in Exchange Online PowerShell before the helpdesk reads mail: until it has run the app reaches no mailbox, and then only {mailbox}"
-            ),
-        };
-        steps.push((text, Some(script)));
-    }
+    let protocol = match incoming {
+        IncomingProtocol::Imap => "IMAP",
+        IncomingProtocol::Pop => "POP",
+    };
+    // The Exchange step is never left out: Graph cannot do it, and mail does not work without
+    // it. Without its own file, the sheet says how, or the config must render the script.
+    let exchange = match (profile.flow, file_of(profile.script)) {
+        (Flow::Delegated, Some(script)) => (
+            format!("Run the Exchange Online script in Exchange Online PowerShell: it turns on {protocol} and SMTP AUTH for {mailbox}"),
+            Some(script),
+        ),
+        (Flow::Delegated, None) => (
+            format!("Turn on {protocol} and SMTP AUTH for {mailbox} in Exchange Online PowerShell, as the sheet's \"Exchange Online\" section says (or add `{MAILBOX_SCRIPT}` to outputs.templates for a script)"),
+            sheet,
+        ),
+        (Flow::AppOnly, Some(script)) => (
+            format!("Run the Exchange Online script in Exchange Online PowerShell before the helpdesk reads mail: until it has run the app reaches no mailbox, and then only {mailbox}"),
+            Some(script),
+        ),
+        (Flow::AppOnly, None) => (
+            format!("Add `{RBAC_SCRIPT}` to outputs.templates, render it and run it in Exchange Online PowerShell: until then the app reaches no mailbox"),
+            None,
+        ),
+    };
+    steps.push(exchange);
     steps.push((profile.enter_values.to_string(), None));
     steps.extend(profile.extra_steps.iter().map(|s| (s.to_string(), None)));
     steps
@@ -436,15 +447,17 @@ mod tests {
         assert!(steps[2].text.contains("Setup → Setup → Email setup"));
         assert!(steps[3].text.contains("dual authentication"));
         assert_eq!(steps[3].number, 4);
+        // Without the script's own file, the step stays and points at the sheet.
         let without_script = next_steps(
             profile,
             "help@contoso.com",
             IncomingProtocol::Imap,
             &all[..1],
         );
-        assert_eq!(without_script.len(), 3);
-        assert!(without_script
-            .iter()
-            .all(|s| s.file.as_deref() != Some("exchange-online.ps1")));
+        assert_eq!(without_script.len(), 4);
+        assert_eq!(without_script[1].file.as_deref(), Some("pandora-itsm.md"));
+        assert!(without_script[1]
+            .text
+            .contains("SMTP AUTH for help@contoso.com"));
     }
 }

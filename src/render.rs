@@ -91,6 +91,8 @@ fn helpdesk_data(desired: &Desired, h: &DesiredHelpdesk, outputs: &Outputs) -> V
         // As the inside of a PowerShell single-quoted string (config validation refuses the
         // look-alike quotes PowerShell also ends such a string at).
         "mailbox_ps": h.mailbox.replace('\'', "''"),
+        // As the inside of a PHP single-quoted string (a backslash is refused by validation).
+        "mailbox_php": h.mailbox.replace('\'', "\\'"),
         "incoming": {"protocol": protocol, "host": host, "port": port},
         "imap": {"host": h.imap_host, "port": h.imap_port},
         "pop": {"host": h.pop_host, "port": h.pop_port},
@@ -102,9 +104,11 @@ fn helpdesk_data(desired: &Desired, h: &DesiredHelpdesk, outputs: &Outputs) -> V
         "token_url": format!("{AUTHORITY}/{tenant}/oauth2/v2.0/token"),
         "folder": h.folder,
         "queue": h.queue,
-        // rt-mailgate's arguments (Request Tracker); both values are validated to need no quoting.
+        // rt-mailgate's arguments (Request Tracker). wsgetmail splits them on spaces outside
+        // quotes and strips the quotes; validation refuses `"` and `\` in the queue and spaces
+        // and quotes in the URL.
         "command_args": h.queue.as_ref().map(|queue| {
-            format!("--url={} --queue={queue} --action=correspond", h.public_url)
+            format!("--url={} --queue=\"{queue}\" --action=correspond", h.public_url)
         }),
         "rbac_scope_name": format!("entra-mail {}", desired.app.unique_name),
         "where": profile.settings_path,

@@ -996,13 +996,18 @@ fn resolve_helpdesk(
     let product = section.product.unwrap_or(Product::PandoraItsm);
     let profile = product.profile();
     match Url::parse(&section.public_url) {
-        Ok(url) if url.query().is_some() || url.fragment().is_some() => problems.at(
+        // The older section derives nothing from it: only the checks it always had.
+        Ok(url)
+            if !from_pandora_section && (url.query().is_some() || url.fragment().is_some()) =>
+        {
+            problems.at(
             path.key("public_url"),
             format!(
                 "`{}` has a query or fragment; give {}'s base address, which its paths are added to",
                 section.public_url, profile.name
             ),
-        ),
+        )
+        }
         Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {}
         _ => problems.at(
             path.key("public_url"),
@@ -1013,9 +1018,11 @@ fn resolve_helpdesk(
         ),
     }
     mailbox(&section.mailbox, path.key("mailbox"), problems);
-    if section.public_url.contains(|c: char| {
-        c.is_whitespace() || c.is_control() || matches!(c, '\'' | '"' | '\\' | '`')
-    }) {
+    if !from_pandora_section
+        && section.public_url.contains(|c: char| {
+            c.is_whitespace() || c.is_control() || matches!(c, '\'' | '"' | '\\' | '`')
+        })
+    {
         problems.at(
             path.key("public_url"),
             "a public URL has no spaces, quotes or backslashes (it is written into scripts and configuration files)",
@@ -1064,11 +1071,11 @@ fn resolve_helpdesk(
             || value.len() > 255
             || value
                 .chars()
-                .any(|c| c.is_control() || matches!(c, '"' | '\\'))
+                .any(|c| c.is_control() || matches!(c, '"' | '\\' | '`' | '|'))
         {
             problems.at(
                 path.key(key),
-                format!("`{value}` must be 1 to 255 characters without a double quote, backslash or control character"),
+                format!("`{value}` must be 1 to 255 characters without a double quote, backslash, backquote, `|` or control character"),
             );
         }
     }

@@ -159,14 +159,17 @@ async fn lookup(
 fn mailbox_warning(helpdesk: &DesiredHelpdesk, found: Option<&MailboxFound>) -> Option<String> {
     let (mailbox, name) = (&helpdesk.mailbox, helpdesk.profile().name);
     match found? {
-        // An app-only helpdesk names the mailbox in Graph paths (`/users/{address}`) and the
-        // RBAC scope matches the primary address: an alias reaches nothing.
+        // An app-only helpdesk names the mailbox in Graph paths, which Graph documents as
+        // `/users/{id | userPrincipalName}`: another address of it may reach nothing there.
         MailboxFound::Mailbox {
-            primary: Some(primary),
+            user_principal_name,
             ..
-        } if helpdesk.profile().flow == Flow::AppOnly && !primary.eq_ignore_ascii_case(mailbox) => {
+        } if helpdesk.profile().flow == Flow::AppOnly
+            && !user_principal_name.is_empty()
+            && !user_principal_name.eq_ignore_ascii_case(mailbox) =>
+        {
             Some(format!(
-                "`{mailbox}` is an alias of the mailbox `{primary}`: {name} reads mail without a user, by the mailbox's primary address; set the mailbox to `{primary}`"
+                "`{mailbox}` is an address of the mailbox whose user name is `{user_principal_name}`: {name} reads mail without a user, through Graph's /users/{{user name}}; set the mailbox to `{user_principal_name}`"
             ))
         }
         MailboxFound::Mailbox { .. } => None,

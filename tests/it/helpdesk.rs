@@ -733,7 +733,7 @@ async fn a_basic_profile_reader_finds_primary_addresses_and_says_aliases_went_un
     )
     .await;
     let planned = plan(&h);
-    assert!(!planned.text().contains("mailbox `"), "{}", planned.text());
+    assert!(!planned.text().contains(MAILBOX), "{}", planned.text());
     h.rewrite_config(&config(
         "itop",
         "https://desk.contoso.com",
@@ -749,7 +749,7 @@ async fn a_basic_profile_reader_finds_primary_addresses_and_says_aliases_went_un
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn an_app_only_helpdesk_is_told_to_use_the_primary_address_not_an_alias() {
+async fn an_app_only_helpdesk_is_told_to_use_the_user_name_not_an_alias() {
     let h = Harness::start(
         &config(
             "request-tracker",
@@ -763,7 +763,7 @@ async fn an_app_only_helpdesk_is_told_to_use_the_primary_address_not_an_alias() 
     let planned = plan(&h);
     assert!(
         planned.text().contains(&format!(
-            "`helpdesk@contoso.com` is an alias of the mailbox `{MAILBOX}`"
+            "`helpdesk@contoso.com` is an address of the mailbox whose user name is `{MAILBOX}`"
         )),
         "{}",
         planned.text()
@@ -902,5 +902,90 @@ async fn many_tenants_report_each_ones_next_steps() {
     assert!(
         stdout.contains("b.toml: next step 3/3: In GLPI"),
         "{stdout}"
+    );
+}
+
+/// A bare older config renders the two files it always did, and its next steps still say to
+/// do the Exchange Online part, from the sheet that holds the script.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bare_older_pandora_config_renders_its_two_files_and_keeps_the_exchange_step() {
+    let legacy = format!(
+        r#"tenant_id = "{TENANT}"
+
+[app]
+unique_name = "pandora-itsm-mail"
+display_name = "Pandora ITSM mail"
+
+[pandora_itsm]
+public_url = "https://itsm.contoso.com/pandoraitsm"
+mailbox = "{MAILBOX}"
+"#
+    );
+    let h = Harness::start(&legacy, Faults::default()).await;
+    let json = run(&h, &["--output", "json", "apply", "--auto-approve"]);
+    let mut files: Vec<String> =
+        std::fs::read_dir(h.dir.path().join("entra-mail-out/pandora-itsm-mail"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        ["outputs.json", "pandora-itsm.json", "pandora-itsm.md"]
+    );
+    let report: Value = serde_json::from_str(&json.stdout).unwrap();
+    let step = &report["next_steps"][1];
+    assert!(
+        step["text"].as_str().unwrap().contains("SMTP AUTH for"),
+        "{report:#}"
+    );
+    assert!(
+        step["path"].as_str().unwrap().ends_with("pandora-itsm.md"),
+        "{report:#}"
+    );
+    let sheet = read(h.dir.path(), "pandora-itsm.md");
+    assert!(
+        sheet.contains("Set-CASMailbox -Identity $Mailbox"),
+        "{sheet}"
+    );
+}
+
+/// Request Tracker's queue reaches rt-mailgate as one argument, spaces and all, and an iTop
+/// mailbox with a quote stays valid PHP in its sheet.
+#[tokio::test(flavor = "multi_thread")]
+async fn values_with_spaces_and_quotes_stay_one_value_in_what_is_rendered() {
+    let h = Harness::start(
+        &format!(
+            "{}queue = \"Bob's IT Support\"\n",
+            config("request-tracker", "https://rt.contoso.com", MAILBOX, "")
+        ),
+        Faults::default(),
+    )
+    .await;
+    run(&h, &["apply", "--auto-approve"]);
+    let wsgetmail: Value = serde_json::from_str(&read(h.dir.path(), "wsgetmail.json")).unwrap();
+    assert_eq!(
+        wsgetmail["command_args"],
+        "--url=https://rt.contoso.com --queue=\"Bob's IT Support\" --action=correspond"
+    );
+    let sheet = read(h.dir.path(), "request-tracker.md");
+    assert!(sheet.contains("--queue=\"Bob's IT Support\""), "{sheet}");
+
+    h.rewrite_config(&config(
+        "itop",
+        "https://desk.contoso.com",
+        "o'brien@contoso.com",
+        "",
+    ));
+    run(&h, &["apply", "--auto-approve"]);
+    let sheet = read(h.dir.path(), "itop.md");
+    assert!(
+        sheet.contains("'email_transport_smtp.username' => 'o\\'brien@contoso.com',"),
+        "{sheet}"
+    );
+    let script = read(h.dir.path(), "exchange-online.ps1");
+    assert!(
+        script.contains("$Mailbox = 'o''brien@contoso.com'"),
+        "{script}"
     );
 }

@@ -132,6 +132,6 @@ pub const CASES: &[(&str, &str, &str, &str)] = &[
      "t.toml:28:14: `outputs.templates[0]`: the built-in template `glpi` is GLPI's sheet, and this config's helpdesk is Pandora ITSM; use `pandora-itsm`"),
     ("script for the other way of signing in", "[pandora_itsm]", "[outputs]\ntemplates = [\"exchange-online-rbac\"]\n\n[pandora_itsm]",
      "t.toml:28:14: `outputs.templates[0]`: the built-in template `exchange-online-rbac` is for helpdesks that sign in as the app alone; Pandora ITSM signs in as a user, so use `exchange-online`"),
-    ("public URL with a query", "\"https://itsm.contoso.com/pandoraitsm\"", "\"https://itsm.contoso.com/pandoraitsm?x=1\"",
-     "t.toml:28:14: `pandora_itsm.public_url`: `https://itsm.contoso.com/pandoraitsm?x=1` has a query or fragment; give Pandora ITSM's base address, which its paths are added to"),
+    ("public URL with a query", "[pandora_itsm]\npublic_url = \"https://itsm.contoso.com/pandoraitsm\"", "[helpdesk]\npublic_url = \"https://itsm.contoso.com/pandoraitsm?x=1\"",
+     "t.toml:28:14: `helpdesk.public_url`: `https://itsm.contoso.com/pandoraitsm?x=1` has a query or fragment; give Pandora ITSM's base address, which its paths are added to"),
 ];
