@@ -989,3 +989,92 @@ async fn values_with_spaces_and_quotes_stay_one_value_in_what_is_rendered() {
         "{script}"
     );
 }
+
+/// A tenant that failed has no next steps in a multi-tenant report: nothing was set up there.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_tenant_reports_no_next_steps() {
+    let h = Harness::start(
+        &config("zammad", "https://desk.contoso.com", MAILBOX, ""),
+        Faults::default(),
+    )
+    .await;
+    let tenants = h.dir.path().join("tenants");
+    std::fs::create_dir(&tenants).unwrap();
+    let good = config("zammad", "https://desk.contoso.com", MAILBOX, "");
+    std::fs::write(tenants.join("a.toml"), &good).unwrap();
+    // A tenant the simulator does not know: its sign-in fails.
+    let unknown = good
+        .replace(TENANT, "0f0f0f0f-0000-4000-8000-000000000001")
+        .replace("pandora-itsm-mail", "b-mail");
+    std::fs::write(tenants.join("b.toml"), unknown).unwrap();
+    let output = h
+        .running
+        .cli(h.dir.path())
+        .args([
+            "--output",
+            "json",
+            "apply",
+            "-f",
+            "tenants",
+            "--auto-approve",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let outcomes = report["tenants"].as_array().unwrap();
+    let by_config = |name: &str| {
+        outcomes
+            .iter()
+            .find(|o| o["config"].as_str().unwrap().ends_with(name))
+            .unwrap()
+    };
+    assert_eq!(by_config("a.toml")["result"], "changed", "{report:#}");
+    assert!(by_config("a.toml")["next_steps"].is_array(), "{report:#}");
+    assert_eq!(by_config("b.toml")["result"], "failed", "{report:#}");
+    assert!(
+        by_config("b.toml").get("next_steps").is_none(),
+        "{report:#}"
+    );
+}
+
+/// Tenants planned but whose apply failed have no next steps either.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tenant_whose_apply_failed_reports_no_next_steps() {
+    let faults = Faults {
+        drop_answer_rate: 1.0,
+        ..Faults::default()
+    };
+    let h = Harness::start(
+        &config("zammad", "https://desk.contoso.com", MAILBOX, ""),
+        faults,
+    )
+    .await;
+    let tenants = h.dir.path().join("tenants");
+    std::fs::create_dir(&tenants).unwrap();
+    for name in ["a", "b"] {
+        let text = config("zammad", "https://desk.contoso.com", MAILBOX, "")
+            .replace("pandora-itsm-mail", &format!("{name}-mail"));
+        std::fs::write(tenants.join(format!("{name}.toml")), text).unwrap();
+    }
+    let output = h
+        .running
+        .cli(h.dir.path())
+        .args([
+            "--output",
+            "json",
+            "apply",
+            "--timeout",
+            "3",
+            "-f",
+            "tenants",
+            "--auto-approve",
+        ])
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    for outcome in report["tenants"].as_array().unwrap() {
+        assert_eq!(outcome["result"], "failed", "{report:#}");
+        assert!(outcome.get("next_steps").is_none(), "{report:#}");
+    }
+}
