@@ -6,8 +6,6 @@
 //! Facts come from each product's public source or documentation; what could not be checked
 //! is marked in the rendered sheets.
 
-use std::path::Path;
-
 use serde::{Deserialize, Serialize};
 
 use crate::config::IncomingProtocol;
@@ -355,13 +353,6 @@ pub fn next_steps(
             file,
         })
         .collect()
-}
-
-/// The file name `path` has in the outputs directory.
-pub fn file_name(path: &Path) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -375,6 +375,17 @@ pub(super) fn next_steps_json(desired: &crate::config::Desired) -> serde_json::V
         .collect::<Vec<_>>())
 }
 
+/// `next step 2/4: <text>: <path>`, one line a search finds whole.
+pub(super) fn next_step_line(
+    number: usize,
+    total: usize,
+    text: &str,
+    path: Option<&str>,
+) -> String {
+    let path = path.map_or(String::new(), |p| format!(": {p}"));
+    format!("next step {number}/{total}: {text}{path}\n")
+}
+
 /// Numbered prose for a person; for a log, one line per step that a search finds whole.
 fn next_steps_text(
     steps: &[crate::helpdesk::NextStep],
@@ -390,12 +401,11 @@ fn next_steps_text(
         return steps
             .iter()
             .map(|step| {
-                let path = path_of(step).map_or(String::new(), |p| format!(": {p}"));
-                format!(
-                    "next step {}/{}: {}{path}\n",
+                next_step_line(
                     step.number,
                     steps.len(),
-                    step.text
+                    &step.text,
+                    path_of(step).as_deref(),
                 )
             })
             .collect();

@@ -106,15 +106,12 @@ pub fn next_steps_text(outcomes: &[TenantOutcome]) -> String {
             continue;
         };
         for step in steps {
-            let path = step["path"]
-                .as_str()
-                .map_or(String::new(), |p| format!(": {p}"));
+            let number = step["number"].as_u64().unwrap_or_default() as usize;
+            let text = step["text"].as_str().unwrap_or_default();
             out.push_str(&format!(
-                "{}: next step {}/{}: {}{path}\n",
+                "{}: {}",
                 outcome.config.display(),
-                step["number"],
-                steps.len(),
-                step["text"].as_str().unwrap_or_default()
+                super::apply::next_step_line(number, steps.len(), text, step["path"].as_str())
             ));
         }
     }

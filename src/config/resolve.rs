@@ -314,15 +314,15 @@ fn derived_redirect_uris(
     root: &KeyPath,
     problems: &mut Problems,
 ) -> Vec<String> {
-    // The older `[pandora_itsm]` section derives nothing: its configs keep what they had.
-    let Some(helpdesk) = helpdesk.filter(|h| !h.from_pandora_section) else {
+    let Some(helpdesk) = deriving(helpdesk) else {
         return Vec::new();
     };
     let uris = helpdesk.profile().redirect_uris(&helpdesk.public_url);
     for uri in &uris {
         if let Some(message) = redirect_uri_problem(uri) {
             problems.at(
-                root.key(helpdesk_section(helpdesk)).key("public_url"),
+                root.key(helpdesk_section(helpdesk.from_pandora_section))
+                    .key("public_url"),
                 format!(
                     "the redirect URI {} signs in with is derived from it, and Entra would refuse it: {message}; or list the redirect URIs in app.redirect_uris",
                     helpdesk.profile().name
@@ -334,13 +334,19 @@ fn derived_redirect_uris(
     uris
 }
 
-/// The section a helpdesk was configured in.
-fn helpdesk_section(helpdesk: &DesiredHelpdesk) -> &'static str {
-    if helpdesk.from_pandora_section {
+/// The section a helpdesk was configured in: `[helpdesk]`, or its older name.
+fn helpdesk_section(from_pandora_section: bool) -> &'static str {
+    if from_pandora_section {
         "pandora_itsm"
     } else {
         "helpdesk"
     }
+}
+
+/// The helpdesk whose profile supplies defaults: the older `[pandora_itsm]` section derives
+/// nothing, so its configs keep what they had.
+fn deriving(helpdesk: Option<&DesiredHelpdesk>) -> Option<&DesiredHelpdesk> {
+    helpdesk.filter(|h| !h.from_pandora_section)
 }
 
 /// The helpdesk profile's permissions, on Microsoft Graph with admin consent, when the config
@@ -350,7 +356,7 @@ fn profile_permissions(
     root: &KeyPath,
     problems: &mut Problems,
 ) -> Vec<DesiredPermission> {
-    let Some(helpdesk) = helpdesk.filter(|h| !h.from_pandora_section) else {
+    let Some(helpdesk) = deriving(helpdesk) else {
         return Vec::new();
     };
     let profile = helpdesk.profile();
@@ -988,11 +994,7 @@ fn resolve_helpdesk(
         }
         (None, None) => return None,
     };
-    let path = &root.key(if from_pandora_section {
-        "pandora_itsm"
-    } else {
-        "helpdesk"
-    });
+    let path = &root.key(helpdesk_section(from_pandora_section));
     let product = section.product.unwrap_or(Product::PandoraItsm);
     let profile = product.profile();
     match Url::parse(&section.public_url) {

@@ -282,6 +282,19 @@ async fn each_profile_validates_applies_and_renders_with_only_app_and_helpdesk()
     }
 }
 
+/// `tenants/a.toml` and `tenants/b.toml`: `product`'s config for apps `a-mail` and `b-mail`
+/// (so for outputs of their own) in the harness's tenant; the directory.
+fn two_configs(h: &Harness, product: &str) -> std::path::PathBuf {
+    let tenants = h.dir.path().join("tenants");
+    std::fs::create_dir(&tenants).unwrap();
+    for name in ["a", "b"] {
+        let text = config(product, "https://desk.contoso.com", MAILBOX, "")
+            .replace("pandora-itsm-mail", &format!("{name}-mail"));
+        std::fs::write(tenants.join(format!("{name}.toml")), text).unwrap();
+    }
+    tenants
+}
+
 fn read(dir: &Path, file: &str) -> String {
     std::fs::read_to_string(dir.join("entra-mail-out/pandora-itsm-mail").join(file)).unwrap()
 }
@@ -850,15 +863,7 @@ async fn many_tenants_report_each_ones_next_steps() {
         Faults::default(),
     )
     .await;
-    let tenants = h.dir.path().join("tenants");
-    std::fs::create_dir(&tenants).unwrap();
-    for name in ["a", "b"] {
-        let text = config("glpi", "https://desk.contoso.com", MAILBOX, "").replace(
-            "unique_name = \"pandora-itsm-mail\"",
-            &format!("unique_name = \"{name}-mail\""),
-        );
-        std::fs::write(tenants.join(format!("{name}.toml")), text).unwrap();
-    }
+    two_configs(&h, "glpi");
     let output = h
         .running
         .cli(h.dir.path())
@@ -998,14 +1003,11 @@ async fn a_failed_tenant_reports_no_next_steps() {
         Faults::default(),
     )
     .await;
-    let tenants = h.dir.path().join("tenants");
-    std::fs::create_dir(&tenants).unwrap();
-    let good = config("zammad", "https://desk.contoso.com", MAILBOX, "");
-    std::fs::write(tenants.join("a.toml"), &good).unwrap();
+    let tenants = two_configs(&h, "zammad");
     // A tenant the simulator does not know: its sign-in fails.
-    let unknown = good
-        .replace(TENANT, "0f0f0f0f-0000-4000-8000-000000000001")
-        .replace("pandora-itsm-mail", "b-mail");
+    let unknown = std::fs::read_to_string(tenants.join("b.toml"))
+        .unwrap()
+        .replace(TENANT, "0f0f0f0f-0000-4000-8000-000000000001");
     std::fs::write(tenants.join("b.toml"), unknown).unwrap();
     let output = h
         .running
@@ -1050,13 +1052,7 @@ async fn a_tenant_whose_apply_failed_reports_no_next_steps() {
         faults,
     )
     .await;
-    let tenants = h.dir.path().join("tenants");
-    std::fs::create_dir(&tenants).unwrap();
-    for name in ["a", "b"] {
-        let text = config("zammad", "https://desk.contoso.com", MAILBOX, "")
-            .replace("pandora-itsm-mail", &format!("{name}-mail"));
-        std::fs::write(tenants.join(format!("{name}.toml")), text).unwrap();
-    }
+    two_configs(&h, "zammad");
     let output = h
         .running
         .cli(h.dir.path())
