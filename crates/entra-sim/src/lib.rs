@@ -1,12 +1,14 @@
 //! The simulated Entra tenant: a local Microsoft Graph v1.0 and token endpoint over HTTPS
 //! with Entra's behaviour (alternate-key upsert, secrets shown once, replication lag,
-//! throttling, permission checks, licensing, security defaults).
+//! throttling, permission checks, licensing, security defaults), and the tenant's Azure Key
+//! Vaults (the secrets API) beside them.
 //!
 //! It is what `--sim` runs and what every test talks to, through the same TLS, credential and
 //! Graph client code that production uses against Microsoft. It stands on entra-base alone and
 //! knows nothing of entra-mail, which re-exports it as `entra_mail::sim` (feature `sim`).
 
 pub mod graph;
+pub mod keyvault;
 pub mod roles;
 mod schema;
 pub mod seed;
@@ -25,6 +27,7 @@ use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
+pub use keyvault::KeyVault;
 pub use seed::TenantSpec;
 pub use state::{Counters, Faults, LogEntry, Tenant};
 
@@ -169,9 +172,7 @@ impl Sim {
                 id
             }
         };
-        if let Some(file) = &self.state.shared.state_file {
-            let _ = persist(&inner.tenants, file);
-        }
+        self.save(&inner);
         info_of(&inner.tenants[&id])
     }
 
@@ -199,12 +200,7 @@ impl Sim {
         tenant_id: &str,
         change: impl FnOnce(&mut Tenant) -> R,
     ) -> Option<R> {
-        let mut inner = self.state.lock();
-        let result = inner.tenant_mut(tenant_id).map(change);
-        if let Some(file) = &self.state.shared.state_file {
-            let _ = persist(&inner.tenants, file);
-        }
-        result
+        self.changing(|inner| inner.tenant_mut(tenant_id).map(change))
     }
 
     /// Registers a certificate (PEM or DER; only its public part is kept) on an app, so
@@ -228,6 +224,38 @@ impl Sim {
             app.map(|a| a.hidden.certificates.push(encoded)).is_some()
         })
         .unwrap_or(false)
+    }
+
+    /// Creates the key vault `name` in a tenant unless it exists, granting the tenant's admin
+    /// app get, set, list and delete on secrets. False if there is no such tenant, the name is
+    /// not a valid vault name, or another tenant has a vault of that name.
+    pub fn add_key_vault(&self, tenant_id: &str, name: &str) -> bool {
+        self.changing(|inner| seed::add_key_vault(inner, tenant_id, name).then_some(()))
+            .is_some()
+    }
+
+    /// Reads or edits a vault directly (access, RBAC or access policies, its faults, its
+    /// secrets). `None` if no tenant has a vault of that name.
+    pub fn with_key_vault<R>(
+        &self,
+        name: &str,
+        change: impl FnOnce(&mut KeyVault) -> R,
+    ) -> Option<R> {
+        self.changing(|inner| keyvault::vault_mut(inner, name).map(change))
+    }
+
+    /// The vault's URL (`{graph_url}/keyvault/{name}`), as a client's vault URL.
+    pub fn key_vault_url(&self, name: &str) -> String {
+        keyvault::vault_url(&self.state.base_url, &name.to_ascii_lowercase())
+    }
+
+    /// The value of a secret's current version, unless it is missing or soft-deleted.
+    pub fn key_vault_secret_value(&self, vault: &str, secret: &str) -> Option<SecretString> {
+        let mut inner = self.state.lock();
+        let vault = keyvault::vault_mut(&mut inner, vault)?;
+        vault
+            .latest(secret)
+            .map(|v| SecretString::new(v.value.clone()))
     }
 
     /// Approves a pending device-code sign-in as the user `upn`.
@@ -290,6 +318,23 @@ impl Sim {
         self.state.lock().issued_secrets.clone()
     }
 
+    /// Runs `change` under the lock and, if it found what it changes, writes the state file.
+    fn changing<R>(&self, change: impl FnOnce(&mut Inner) -> Option<R>) -> Option<R> {
+        let mut inner = self.state.lock();
+        let result = change(&mut inner);
+        if result.is_some() {
+            self.save(&inner);
+        }
+        result
+    }
+
+    /// Writes the state file, if there is one, after a change made behind the server's back.
+    fn save(&self, inner: &Inner) {
+        if let Some(file) = &self.state.shared.state_file {
+            let _ = persist(&inner.tenants, file);
+        }
+    }
+
     /// Stops the server.
     pub fn shutdown(&self) {
         self.shutdown.notify_waiters();
@@ -323,15 +368,22 @@ fn approve_device_code(inner: &mut Inner, user_code: &str, upn: &str) -> bool {
         .is_some()
 }
 
-/// Secrets held in a loaded state count as issued, so leak scans cover them.
+/// Secrets held in a loaded state (client secrets, vault values) count as issued, so leak
+/// scans cover them.
 fn register_known_secrets(inner: &mut Inner) {
     let secrets: Vec<String> = inner
         .tenants
         .values()
         .flat_map(|t| {
-            t.applications
+            let passwords = t
+                .applications
                 .iter()
-                .flat_map(|a| a.hidden.passwords.values().cloned())
+                .flat_map(|a| a.hidden.passwords.values().cloned());
+            let vault_values = t
+                .key_vaults
+                .values()
+                .flat_map(|v| v.values().map(String::from));
+            passwords.chain(vault_values)
         })
         .collect();
     for secret in secrets {
@@ -364,11 +416,47 @@ fn snapshot_of(inner: &Inner) -> Value {
                     "conditionalAccessPolicies": data(&t.conditional_access_policies),
                     "groups": data(&t.groups),
                     "users": data(&t.users),
+                    "keyVaults": key_vaults_of(t),
                 }),
             )
         })
         .collect();
     Value::Object(tenants)
+}
+
+/// A tenant's vaults without a single value: per secret its versions, oldest first.
+fn key_vaults_of(tenant: &Tenant) -> Value {
+    let vaults: serde_json::Map<String, Value> = tenant
+        .key_vaults
+        .iter()
+        .map(|(name, vault)| {
+            let secrets: serde_json::Map<String, Value> = vault
+                .secrets
+                .values()
+                .map(|secret| {
+                    let versions: Vec<Value> = secret
+                        .versions
+                        .iter()
+                        .map(|v| {
+                            json!({
+                                "version": v.version,
+                                "contentType": v.content_type,
+                                "tags": v.tags,
+                                "attributes": keyvault::attributes(v),
+                                "deleted": secret.deleted.is_some(),
+                            })
+                        })
+                        .collect();
+                    (secret.name.clone(), Value::Array(versions))
+                })
+                .collect();
+            (
+                name.clone(),
+                json!({"rbac": vault.rbac, "access": vault.access, "secrets": secrets}),
+            )
+        })
+        .collect();
+    Value::Object(vaults)
 }
 
 /// Writes the directory atomically with mode 0600 (it holds the simulated secrets).

@@ -2,8 +2,11 @@
 //! with their published permissions (real GUIDs), users with two emergency-access accounts,
 //! the seed's MFA-Test-Group, and an admin app to provision with.
 
+use std::collections::BTreeMap;
+
 use serde_json::{json, Value};
 
+use super::keyvault::{self, KeyVault};
 use super::state::{
     group_data, object, user_data, AdminApp, FederatedCredential, Inner, Obj, Tenant,
 };
@@ -42,6 +45,9 @@ pub struct TenantSpec {
     pub security_defaults: bool,
     /// Graph application permissions the admin app is granted.
     pub admin_roles: Vec<String>,
+    /// Key vaults to create in the tenant, where the admin app may get, set, list and delete
+    /// secrets. A name that is not a valid vault name or is another tenant's is skipped.
+    pub key_vaults: Vec<String>,
 }
 
 impl Default for TenantSpec {
@@ -53,6 +59,7 @@ impl Default for TenantSpec {
             p1_licence: true,
             security_defaults: false,
             admin_roles: DEFAULT_ADMIN_ROLES.iter().map(|s| s.to_string()).collect(),
+            key_vaults: Vec::new(),
         }
     }
 }
@@ -83,6 +90,7 @@ pub fn tenant(inner: &mut Inner, spec: &TenantSpec) -> Tenant {
             client_secret: String::new(),
             service_principal_id: String::new(),
         },
+        key_vaults: BTreeMap::new(),
         last_conditional_access_request: None,
     };
 
@@ -158,7 +166,39 @@ pub fn tenant(inner: &mut Inner, spec: &TenantSpec) -> Tenant {
     }
 
     add_admin_app(inner, &mut tenant, &graph_sp_id, &spec.admin_roles);
+    for name in &spec.key_vaults {
+        if key_vault_name_free(inner, &tenant.id, name) {
+            let vault = KeyVault::granting(&tenant.admin.service_principal_id);
+            tenant.key_vaults.insert(name.to_ascii_lowercase(), vault);
+        }
+    }
     tenant
+}
+
+/// Creates the vault `name` in tenant `tenant_id` unless it exists, where the admin app may
+/// get, set, list and delete secrets. False if there is no such tenant or the name is not free
+/// for it.
+pub fn add_key_vault(inner: &mut Inner, tenant_id: &str, name: &str) -> bool {
+    if !key_vault_name_free(inner, tenant_id, name) {
+        return false;
+    }
+    let Some(tenant) = inner.tenant_mut(tenant_id) else {
+        return false;
+    };
+    let admin = tenant.admin.service_principal_id.clone();
+    tenant
+        .key_vaults
+        .entry(name.to_ascii_lowercase())
+        .or_insert_with(|| KeyVault::granting(&admin));
+    true
+}
+
+/// Whether tenant `tenant_id` may have a vault `name`: a valid name that no other tenant's
+/// vault has (a vault's name is its DNS name, unique across Azure).
+pub fn key_vault_name_free(inner: &Inner, tenant_id: &str, name: &str) -> bool {
+    keyvault::vault_name_ok(name)
+        && keyvault::tenant_of(inner, name)
+            .is_none_or(|owner| owner.eq_ignore_ascii_case(tenant_id))
 }
 
 fn add_admin_app(inner: &mut Inner, tenant: &mut Tenant, graph_sp_id: &str, roles: &[String]) {

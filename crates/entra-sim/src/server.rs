@@ -1,8 +1,8 @@
 //! HTTPS serving: TLS accept loop, routes, latency, dropped answers, request log and state
-//! persistence around the Graph and token handlers.
+//! persistence around the Graph, Key Vault and token handlers.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
@@ -19,7 +19,8 @@ use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 use super::graph::{self, GraphCall};
-use super::state::{AppState, LogEntry};
+use super::keyvault;
+use super::state::{AppState, Faults, Inner, LogEntry};
 use super::token;
 
 /// Marks a response whose connection is cut instead of answered.
@@ -40,7 +41,8 @@ pub fn router(state: AppState) -> Router {
         ));
     Router::new()
         .merge(sign_in)
-        .route("/v1.0/{*path}", axum::routing::any(graph_request))
+        .route("/v1.0/{*path}", axum::routing::any(service_request))
+        .route("/keyvault/{*path}", axum::routing::any(service_request))
         .route("/sim/snapshot", get(snapshot))
         .route("/sim/counters", get(counters))
         .route("/sim/log", get(request_log))
@@ -83,7 +85,44 @@ async fn log_sign_in(
     response
 }
 
-async fn graph_request(
+/// How a service behind [`service_request`] (Graph, Key Vault) is reached and answers.
+struct Service {
+    /// Where its paths start; its handler gets the path below.
+    mount: &'static str,
+    /// Where the paths the request log shows start (Key Vault's keep `keyvault/`).
+    log_mount: &'static str,
+    handle: fn(&mut Inner, &str, &GraphCall<'_>) -> graph::Outcome,
+    /// Its 503, for a write that commits and is then answered as unavailable.
+    unavailable: fn() -> graph::Reply,
+    /// A reply as an HTTP response, with the service's headers.
+    respond: fn(graph::Reply, &HeaderMap) -> Response,
+    /// What the log keeps of a write's JSON body.
+    logged: fn(Value) -> Value,
+}
+
+const GRAPH: Service = Service {
+    mount: "/v1.0/",
+    log_mount: "/v1.0/",
+    handle: graph::handle,
+    unavailable: graph::unavailable,
+    respond: to_response,
+    logged: std::convert::identity,
+};
+
+const KEY_VAULT: Service = Service {
+    mount: "/keyvault/",
+    log_mount: "/",
+    handle: keyvault::handle,
+    unavailable: keyvault::unavailable,
+    respond: keyvault::to_response,
+    // What was asked for, never a secret's value.
+    logged: keyvault::without_value,
+};
+
+/// A Graph (`/v1.0/...`) or Key Vault (`/keyvault/...`) request, with what every service
+/// shares around its handler: latency, counters, the fate of writes (lost, held or 503
+/// answers), persistence and the request log.
+async fn service_request(
     State(app): State<AppState>,
     method: Method,
     uri: Uri,
@@ -91,99 +130,124 @@ async fn graph_request(
     body: Bytes,
 ) -> Response {
     let started = Instant::now();
-    let path = uri
-        .path()
-        .strip_prefix("/v1.0/")
-        .unwrap_or_default()
-        .to_string();
-    let delay = {
-        let inner = app.lock();
-        let route_delay = inner
-            .faults
-            .route_latency
-            .iter()
-            .filter(|(prefix, _)| path.starts_with(prefix.as_str()))
-            .map(|(_, d)| *d)
-            .max()
-            .unwrap_or_default();
-        inner.faults.latency + route_delay
+    let service = if uri.path().starts_with(KEY_VAULT.mount) {
+        &KEY_VAULT
+    } else {
+        &GRAPH
     };
+    let below = |mount: &str| uri.path().strip_prefix(mount).unwrap_or_default();
+    let path = below(service.log_mount);
+    let delay = delay_for(&app.lock().faults, path);
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
     let call = GraphCall {
         method: &method,
-        path: &path,
+        path: below(service.mount),
         query: uri.query().unwrap_or_default(),
         headers: &headers,
         body: &body,
     };
-    let (outcome, drop_answer, hold_answer) = {
+    let (reply, fate) = {
         let mut inner = app.lock();
-        let mut outcome = graph::handle(&mut inner, &app.base_url, &call);
-        inner.counters.requests += 1;
-        *inner
-            .counters
-            .by_route
-            .entry(outcome.route.clone())
-            .or_default() += 1;
-        let mut drop_answer = false;
-        let mut hold_answer = false;
-        if outcome.wrote {
-            inner.counters.writes += 1;
-            inner.writes_seen += 1;
-            let nth = inner.writes_seen;
-            let rate = inner.faults.drop_answer_rate;
-            let first_to_path = inner.faults.drop_answer_of_first_write_to.contains(&path)
-                && !inner.first_writes_dropped.contains(&path);
-            if first_to_path {
-                inner.first_writes_dropped.push(path.clone());
-            }
-            hold_answer = inner.faults.hold_answer_of_writes.contains(&nth);
-            drop_answer = inner.faults.drop_answer_of_writes.contains(&nth)
-                || first_to_path
-                || (rate > 0.0 && inner.rng.f64() < rate);
-            if drop_answer {
-                inner.counters.dropped_answers += 1;
-            }
-            if inner.faults.unavailable_after_writes.contains(&nth) {
-                inner.counters.unavailable += 1;
-                outcome.reply = graph::error(
-                    503,
-                    "serviceNotAvailable",
-                    "The service is temporarily unavailable. Please retry later.",
-                );
-            }
-            if let Some(file) = &app.shared.state_file {
-                if let Err(e) = super::persist(&inner.tenants, file) {
-                    tracing::warn!("cannot save the simulator state to {}: {e}", file.display());
-                }
-            }
+        let mut outcome = (service.handle)(&mut inner, &app.base_url, &call);
+        let fate = settle(&app, &mut inner, &outcome, path);
+        if fate.unavailable {
+            outcome.reply = (service.unavailable)();
         }
         let started_us = inner.micros_since_start(started);
         let finished_us = inner.micros_since_start(Instant::now());
         inner.log.push(LogEntry {
             tenant: outcome.tenant.clone(),
             method: method.to_string(),
-            path: path.clone(),
+            path: path.to_string(),
             status: outcome.reply.status,
             latency_ms: started.elapsed().as_millis() as u64,
             wrote: outcome.wrote,
             started_us,
             finished_us,
-            body: logged_body(&method, &body),
+            body: logged_body(&method, &body).map(service.logged),
         });
-        (outcome, drop_answer, hold_answer)
+        (outcome.reply, fate)
     };
-    if hold_answer {
+    if fate.hold_answer {
         // Committed and never answered: the client is killed while it waits.
         tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
     }
-    let mut response = to_response(outcome.reply, &headers);
-    if drop_answer {
+    let mut response = (service.respond)(reply, &headers);
+    if fate.drop_answer {
         response.extensions_mut().insert(DropConnection);
     }
     response
+}
+
+/// The latency of a request at `path`: the global one plus the largest route latency whose
+/// prefix the path starts with.
+fn delay_for(faults: &Faults, path: &str) -> Duration {
+    let route_delay = faults
+        .route_latency
+        .iter()
+        .filter(|(prefix, _)| path.starts_with(prefix.as_str()))
+        .map(|(_, d)| *d)
+        .max()
+        .unwrap_or_default();
+    faults.latency + route_delay
+}
+
+/// What fault injection decided for a request's answer.
+#[derive(Debug, Default, Clone, Copy)]
+struct Fate {
+    /// The write committed; the connection is cut instead of answered.
+    drop_answer: bool,
+    /// The write committed; the answer never comes.
+    hold_answer: bool,
+    /// The write committed; the answer is a 503.
+    unavailable: bool,
+}
+
+/// Counts a request; for a write, rolls its fate and saves the state file.
+fn settle(app: &AppState, inner: &mut Inner, outcome: &graph::Outcome, path: &str) -> Fate {
+    inner.counters.requests += 1;
+    *inner
+        .counters
+        .by_route
+        .entry(outcome.route.clone())
+        .or_default() += 1;
+    if !outcome.wrote {
+        return Fate::default();
+    }
+    inner.counters.writes += 1;
+    inner.writes_seen += 1;
+    let nth = inner.writes_seen;
+    let rate = inner.faults.drop_answer_rate;
+    let first_to_path = inner
+        .faults
+        .drop_answer_of_first_write_to
+        .iter()
+        .any(|p| p == path)
+        && !inner.first_writes_dropped.iter().any(|p| p == path);
+    if first_to_path {
+        inner.first_writes_dropped.push(path.to_string());
+    }
+    let fate = Fate {
+        hold_answer: inner.faults.hold_answer_of_writes.contains(&nth),
+        drop_answer: inner.faults.drop_answer_of_writes.contains(&nth)
+            || first_to_path
+            || (rate > 0.0 && inner.rng.f64() < rate),
+        unavailable: inner.faults.unavailable_after_writes.contains(&nth),
+    };
+    if fate.drop_answer {
+        inner.counters.dropped_answers += 1;
+    }
+    if fate.unavailable {
+        inner.counters.unavailable += 1;
+    }
+    if let Some(file) = &app.shared.state_file {
+        if let Err(e) = super::persist(&inner.tenants, file) {
+            tracing::warn!("cannot save the simulator state to {}: {e}", file.display());
+        }
+    }
+    fate
 }
 
 /// A write's JSON body for the request log; reads carry none.

@@ -10,6 +10,12 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
+use crate::keyvault::KeyVault;
+
+/// The audience of every token but Key Vault's (Graph's, and by the simulator's simplification
+/// any other resource's): Graph accepts only these.
+pub const GRAPH_AUDIENCE: &str = "https://graph.microsoft.com";
+
 /// A directory object with replication lag: until `visible_at`, point reads see `previous`
 /// (nothing, for a new object); until `list_visible_at`, lists do.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -173,6 +179,10 @@ pub struct Tenant {
     pub users: Vec<Obj>,
     /// The admin app tests and `--sim` sign in with.
     pub admin: AdminApp,
+    /// Azure Key Vaults by (lowercase) name; a name is unique across the simulator, as a
+    /// vault's DNS name is across Azure. Absent from state files written before vaults.
+    #[serde(default)]
+    pub key_vaults: BTreeMap<String, KeyVault>,
     #[serde(skip)]
     pub last_conditional_access_request: Option<Instant>,
 }
@@ -293,10 +303,12 @@ pub struct AdminApp {
     pub service_principal_id: String,
 }
 
-/// A token the simulator issued; Graph accepts only these.
+/// A token the simulator issued; Graph and Key Vault accept only these.
 #[derive(Debug, Clone)]
 pub struct IssuedToken {
     pub tenant_id: String,
+    /// The `aud` claim: [`GRAPH_AUDIENCE`], or Key Vault's for a vault token.
+    pub audience: String,
     pub expires_at: Instant,
     /// The calling app's service principal (app-only) or the user (delegated).
     pub object_id: String,
@@ -345,11 +357,11 @@ pub struct Faults {
     pub replication_lag: Duration,
     /// How long it stays invisible to lists (Entra's lists lag longer).
     pub list_lag: Duration,
-    /// Share of Graph requests answered 429 (0.0 to 1.0).
+    /// Share of Graph and Key Vault requests answered 429 (0.0 to 1.0).
     pub throttle_rate: f64,
     /// The `Retry-After` seconds sent with those 429s; `None` sends none.
     pub throttle_retry_after: Option<u64>,
-    /// Share of Graph requests answered 503.
+    /// Share of Graph and Key Vault requests answered 503.
     pub unavailable_rate: f64,
     /// Conditional Access: at most one request per second per tenant, else 429 without
     /// Retry-After, as Entra does.
@@ -357,7 +369,7 @@ pub struct Faults {
     /// Writes (1-based, counted over the server's life) whose answer is lost: the write
     /// commits, then the connection is dropped.
     pub drop_answer_of_writes: Vec<u64>,
-    /// Paths (after `/v1.0/`) whose first write loses its answer, as above.
+    /// Paths (after `/v1.0/`, or `keyvault/...`) whose first write loses its answer, as above.
     pub drop_answer_of_first_write_to: Vec<String>,
     /// Writes (1-based, as above) that commit and are then never answered: the moment a
     /// test kills the client (`kill -9` at that write).
@@ -369,7 +381,8 @@ pub struct Faults {
     pub unavailable_after_writes: Vec<u64>,
     /// Latency added to every request.
     pub latency: Duration,
-    /// Latency added to requests whose path starts with a prefix (after `/v1.0/`).
+    /// Latency added to requests whose path starts with a prefix (after `/v1.0/`, or
+    /// `keyvault/{vault}/...` for Key Vault).
     pub route_latency: Vec<(String, Duration)>,
     /// How often device-code clients may poll (Entra says 5 s; tests use less).
     pub device_code_interval: Duration,
@@ -405,11 +418,27 @@ impl Faults {
     }
 }
 
+/// Rates of injected 429s and 503s that apply to some requests only (a vault's).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RequestFaults {
+    pub throttle_rate: f64,
+    pub unavailable_rate: f64,
+}
+
+/// What [`Inner::roll_fault`] decided; each service answers it in its own error shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestFault {
+    /// 429, with this `Retry-After` (seconds) if any.
+    Throttled { retry_after: Option<u64> },
+    /// 503.
+    Unavailable,
+}
+
 /// Counts of what the server has seen.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Counters {
     pub requests: u64,
-    /// Graph requests that changed the directory.
+    /// Graph and Key Vault requests that changed the directory or a vault.
     pub writes: u64,
     pub token_requests: u64,
     pub throttled: u64,
@@ -484,6 +513,24 @@ impl Inner {
     /// A client secret, remembered as issued.
     pub fn new_secret_text(&mut self) -> String {
         secret_from(&mut self.rng, &mut self.issued_secrets)
+    }
+
+    /// Rolls the dice for throttling (429) and unavailability (503) of one request, at
+    /// the global rates or `at_least` ones (a vault's own), and counts what fell.
+    pub fn roll_fault(&mut self, at_least: RequestFaults) -> Option<RequestFault> {
+        let throttle_rate = self.faults.throttle_rate.max(at_least.throttle_rate);
+        let unavailable_rate = self.faults.unavailable_rate.max(at_least.unavailable_rate);
+        if throttle_rate > 0.0 && self.rng.f64() < throttle_rate {
+            self.counters.throttled += 1;
+            return Some(RequestFault::Throttled {
+                retry_after: self.faults.throttle_retry_after,
+            });
+        }
+        if unavailable_rate > 0.0 && self.rng.f64() < unavailable_rate {
+            self.counters.unavailable += 1;
+            return Some(RequestFault::Unavailable);
+        }
+        None
     }
 
     /// Microseconds from the simulator's start to `at`.

@@ -5,15 +5,16 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Form, Json};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::{json, Value};
 
+use super::keyvault;
 use super::roles;
-use super::state::{AppState, DeviceCode, Inner, IssuedToken, Tenant};
+use super::state::{AppState, DeviceCode, Inner, IssuedToken, Tenant, GRAPH_AUDIENCE};
 use entra_base::well_known;
 
 const TOKEN_LIFETIME: Duration = Duration::from_secs(3599);
@@ -214,7 +215,7 @@ fn client_credentials(
         ));
     }
 
-    let resource_sp_id = resource_for_scope(tenant, base_url, &scope)?;
+    let resource = resource_for_scope(tenant, base_url, &scope)?;
     let caller = tenant
         .service_principals
         .iter()
@@ -229,10 +230,15 @@ fn client_credentials(
         })?;
     let caller_id = caller.id().to_string();
     let caller_name = caller.str("displayName").map(String::from);
-    let roles = granted_roles(tenant, &caller_id, &resource_sp_id);
+    // Key Vault checks access itself (access policies or Azure RBAC), not app roles.
+    let (audience, roles) = match resource {
+        Resource::ServicePrincipal(id) => (GRAPH_AUDIENCE, granted_roles(tenant, &caller_id, &id)),
+        Resource::KeyVault(audience) => (audience, Vec::new()),
+    };
     let tenant_id = tenant.id.clone();
     let token = IssuedToken {
         tenant_id,
+        audience: audience.to_string(),
         expires_at: Instant::now() + TOKEN_LIFETIME,
         object_id: caller_id,
         app_id: client_id,
@@ -549,6 +555,14 @@ fn device_code_grant(
                 ),
             )
         })?;
+    // A sign-in for a vault (`https://vault.azure.net/user_impersonation`) gets a vault
+    // token; any other, a Graph one.
+    let audience = pending
+        .scopes
+        .iter()
+        .filter_map(|s| s.rsplit_once('/'))
+        .find_map(|(resource, _)| keyvault::audience_of(resource))
+        .unwrap_or(GRAPH_AUDIENCE);
     let scopes: Vec<String> = pending
         .scopes
         .iter()
@@ -558,6 +572,7 @@ fn device_code_grant(
         .collect();
     let token = IssuedToken {
         tenant_id: tenant.id.clone(),
+        audience: audience.to_string(),
         expires_at: Instant::now() + TOKEN_LIFETIME,
         object_id: user_obj.id().to_string(),
         app_id: pending.client_id.clone(),
@@ -576,8 +591,21 @@ fn device_code_grant(
     Ok(issue(inner, base_url, token))
 }
 
-/// The resource service principal a `.default` scope asks for.
-fn resource_for_scope(tenant: &Tenant, base_url: &str, scope: &str) -> Result<String, OAuthError> {
+/// What a `.default` scope asks for.
+enum Resource {
+    /// A resource service principal of the tenant (Graph, Exchange, an API of the tenant's).
+    ServicePrincipal(String),
+    /// Key Vault's data plane, with the audience its tokens carry. Entra knows it without a
+    /// service principal in the tenant (Microsoft's own), so the simulator seeds none.
+    KeyVault(&'static str),
+}
+
+/// The resource a `.default` scope asks for.
+fn resource_for_scope(
+    tenant: &Tenant,
+    base_url: &str,
+    scope: &str,
+) -> Result<Resource, OAuthError> {
     let resource = scope.strip_suffix("/.default").ok_or_else(|| {
         aad_error(
             StatusCode::BAD_REQUEST,
@@ -587,6 +615,9 @@ fn resource_for_scope(tenant: &Tenant, base_url: &str, scope: &str) -> Result<St
         )
     })?;
     let resource = resource.trim_end_matches('/');
+    if let Some(audience) = keyvault::audience_of(resource) {
+        return Ok(Resource::KeyVault(audience));
+    }
     let graph_hosts = [
         base_url,
         "https://graph.microsoft.com",
@@ -606,7 +637,7 @@ fn resource_for_scope(tenant: &Tenant, base_url: &str, scope: &str) -> Result<St
         .service_principals
         .iter()
         .find(|sp| sp.str("appId") == Some(app_id))
-        .map(|sp| sp.id().to_string())
+        .map(|sp| Resource::ServicePrincipal(sp.id().to_string()))
         .ok_or_else(|| {
             aad_error(
                 StatusCode::BAD_REQUEST,
@@ -657,7 +688,7 @@ fn issue(inner: &mut Inner, base_url: &str, token: IssuedToken) -> Response {
     let now = epoch_now();
     let lifetime = TOKEN_LIFETIME.as_secs() as i64;
     let mut claims = json!({
-        "aud": "https://graph.microsoft.com",
+        "aud": token.audience,
         "iss": format!("https://sts.windows.net/{}/", token.tenant_id),
         "iat": now, "nbf": now, "exp": now + lifetime,
         "tid": token.tenant_id,
@@ -697,6 +728,16 @@ fn issue(inner: &mut Inner, base_url: &str, token: IssuedToken) -> Response {
         "access_token": access_token,
     }))
     .into_response()
+}
+
+/// The token of a request's `Authorization: Bearer` header, if it has a non-empty one.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
 }
 
 /// The header and claims of a JWT, unverified.

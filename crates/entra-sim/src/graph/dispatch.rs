@@ -11,7 +11,7 @@ use super::{
     applications, conditional_access, directory, grants, groups, reports, role_definitions,
     service_principals, Ctx,
 };
-use crate::state::{Inner, IssuedToken};
+use crate::state::{Inner, IssuedToken, RequestFault, RequestFaults, GRAPH_AUDIENCE};
 
 /// A read-only leaf: nothing below it, and GET only.
 pub fn get_only(method: &Method, rest: &[Segment]) -> Result<(), Reply> {
@@ -214,15 +214,7 @@ pub fn dispatch(
 }
 
 pub(super) fn authenticate(inner: &Inner, headers: &HeaderMap) -> Result<IssuedToken, Reply> {
-    let header = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let Some(token) = header
-        .strip_prefix("Bearer ")
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-    else {
+    let Some(token) = crate::token::bearer(headers) else {
         return Err(error(
             401,
             "InvalidAuthenticationToken",
@@ -232,6 +224,14 @@ pub(super) fn authenticate(inner: &Inner, headers: &HeaderMap) -> Result<IssuedT
     let Some(issued) = inner.tokens.get(token) else {
         return Err(error(401, "InvalidAuthenticationToken", "IDX14100: JWT is not well formed, there are no dots (.) or the token was not issued for this resource."));
     };
+    // A token for another resource (a Key Vault token) is not Graph's to accept.
+    if issued.audience != GRAPH_AUDIENCE {
+        return Err(error(
+            401,
+            "InvalidAuthenticationToken",
+            "Access token validation failure. Invalid audience.",
+        ));
+    }
     if Instant::now() >= issued.expires_at {
         return Err(error(
             401,
@@ -244,24 +244,19 @@ pub(super) fn authenticate(inner: &Inner, headers: &HeaderMap) -> Result<IssuedT
 
 /// Throttling, unavailability and the Conditional Access rate limit.
 pub(super) fn injected_fault(inner: &mut Inner, tenant_id: &str, path: &str) -> Option<Reply> {
-    let faults = inner.faults.clone();
-    if faults.throttle_rate > 0.0 && inner.rng.f64() < faults.throttle_rate {
-        inner.counters.throttled += 1;
-        let mut reply = error(429, "TooManyRequests", "Too many requests.");
-        if let Some(seconds) = faults.throttle_retry_after {
-            reply.headers.push(("Retry-After", seconds.to_string()));
+    match inner.roll_fault(RequestFaults::default()) {
+        Some(RequestFault::Throttled { retry_after }) => {
+            let mut reply = error(429, "TooManyRequests", "Too many requests.");
+            if let Some(seconds) = retry_after {
+                reply.headers.push(("Retry-After", seconds.to_string()));
+            }
+            return Some(reply);
         }
-        return Some(reply);
+        Some(RequestFault::Unavailable) => return Some(unavailable()),
+        None => {}
     }
-    if faults.unavailable_rate > 0.0 && inner.rng.f64() < faults.unavailable_rate {
-        inner.counters.unavailable += 1;
-        return Some(error(
-            503,
-            "serviceNotAvailable",
-            "The service is temporarily unavailable. Please retry later.",
-        ));
-    }
-    if faults.conditional_access_rate_limit && path.starts_with("identity/conditionalAccess") {
+    if inner.faults.conditional_access_rate_limit && path.starts_with("identity/conditionalAccess")
+    {
         let tenant = inner.tenant_mut(tenant_id)?;
         let now = Instant::now();
         let too_soon = tenant
@@ -275,6 +270,15 @@ pub(super) fn injected_fault(inner: &mut Inner, tenant_id: &str, path: &str) -> 
         }
     }
     None
+}
+
+/// Graph's 503, for injected unavailability before or after a write.
+pub fn unavailable() -> Reply {
+    error(
+        503,
+        "serviceNotAvailable",
+        "The service is temporarily unavailable. Please retry later.",
+    )
 }
 
 /// "METHOD route" with ids replaced, for counters. Below the entity, segments alternate

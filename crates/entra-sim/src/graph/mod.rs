@@ -26,7 +26,7 @@ use axum::http::HeaderMap;
 use serde_json::{Map, Value};
 
 use dispatch::{authenticate, injected_fault, route_name};
-pub use dispatch::{dispatch, get_only, split_path, GraphCall, Key, Segment};
+pub use dispatch::{dispatch, get_only, split_path, unavailable, GraphCall, Key, Segment};
 pub use odata::Query;
 use replies::denied;
 pub use replies::{bad_request, error, error_with_detail, not_found, Reply, Res};

@@ -25,6 +25,7 @@ mod error_shape;
 mod expose_api;
 mod get_application;
 mod groups_users_security_defaults;
+mod key_vault;
 mod multi_tenant_isolation;
 mod oauth2_permission_grants;
 mod passwords;
