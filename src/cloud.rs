@@ -25,6 +25,17 @@ impl Cloud {
         }
     }
 
+    pub const ALL: [Cloud; 3] = [Cloud::Public, Cloud::Usgov, Cloud::China];
+
+    /// The domain its key vaults live under: `https://{name}.{domain}`.
+    pub fn key_vault_domain(self) -> &'static str {
+        match self {
+            Cloud::Public => "vault.azure.net",
+            Cloud::Usgov => "vault.usgovcloudapi.net",
+            Cloud::China => "vault.azure.cn",
+        }
+    }
+
     pub fn authority_host(self) -> &'static str {
         match self {
             Cloud::Public => "https://login.microsoftonline.com",

@@ -24,6 +24,7 @@ pub mod progress;
 pub mod render;
 pub mod resources;
 pub mod session;
+pub mod vault;
 
 /// The foundation shared with the simulator (crates/entra-base), at the paths it always had.
 pub use entra_base::{fsutil, secret, well_known};

@@ -56,6 +56,11 @@ pub struct LiveState {
     pub conditional_access: Option<LiveConditionalAccess>,
     /// The live objects of kinds that keep them by type.
     pub parts: Parts,
+    /// What the configured Key Vault holds under our secret's name (`None`: no vault, or
+    /// not read, as for destroy).
+    pub vault: Option<crate::vault::VaultState>,
+    /// That vault's URL, for messages.
+    pub vault_url: Option<String>,
 }
 
 /// The policies, the users and groups ours names, and the tenant's switches.

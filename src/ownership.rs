@@ -10,7 +10,7 @@
 //!   before the POST, so a policy whose answer was lost (or whose run was killed) is still
 //!   recognised as ours: it carries our display name and was made after the intent;
 //! - `entra-mail:secret:<keyId>`: a client secret of ours whose value was delivered (written
-//!   to the outputs file). A secret with our display name that is not listed is pending: its
+//!   to the outputs file, or to the Key Vault). A secret with our display name that is not listed is pending: its
 //!   value never reached anyone (a lost answer, or a crash before delivery).
 //!
 //! - `entra-mail:made:<kind>:<id>`: an object of another managed kind (a pilot group) that

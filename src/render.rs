@@ -64,6 +64,10 @@ pub fn template_data(desired: &Desired, outputs: &Outputs) -> Value {
             "unique_name": desired.app.unique_name,
         },
         "secret": secret,
+        "key_vault": desired.secret.key_vault.as_ref().map(|kv| json!({
+            "url": kv.vault.to_string(),
+            "secret": kv.secret_name,
+        })),
         "helpdesk": helpdesk,
         // The name the first templates used, kept for users' own templates.
         "pandora": pandora,
@@ -176,12 +180,22 @@ fn json_helper(
     Ok(())
 }
 
+/// What a sheet says where the secret's value would be, when these files do not hold it.
+const SECRET_NOT_HELD: &str = "secret-not-held";
+const SECRET_NOT_HELD_TEXT: &str = "{{#if key_vault}}in Key Vault {{key_vault.url}} as secret `{{key_vault.secret}}`, not in this file: `entra-mail render --from-vault` fills it in on a machine that may read the vault{{else}}not held on this machine: an earlier run delivered it, and the tenant keeps it. `entra-mail apply --rotate-secret` makes a new one{{/if}}";
+
 /// Renders every template the config names (strict mode: a missing value is an error).
 pub fn render_all(desired: &Desired, outputs: &Outputs) -> Result<Vec<RenderedFile>, RenderError> {
     let mut registry = Handlebars::new();
     registry.set_strict_mode(true);
     registry.register_escape_fn(handlebars::no_escape);
     registry.register_helper("json", Box::new(json_helper));
+    registry
+        .register_partial(SECRET_NOT_HELD, SECRET_NOT_HELD_TEXT)
+        .map_err(|e| RenderError::Template {
+            template: SECRET_NOT_HELD.into(),
+            message: e.to_string(),
+        })?;
     // The mailbox script, which sheets may hold as well as render to its own file.
     if let Some(script) = builtin(crate::helpdesk::MAILBOX_SCRIPT) {
         registry

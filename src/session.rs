@@ -44,6 +44,14 @@ pub enum SessionError {
     },
     #[error(transparent)]
     Apply(Box<ApplyError>),
+    #[error(transparent)]
+    Vault(#[from] crate::vault::VaultError),
+    #[error("Key Vault {vault} secret `{name}` cannot be rendered: {reason}")]
+    VaultCopyUnusable {
+        vault: String,
+        name: String,
+        reason: String,
+    },
     #[error("no outputs in {} for {}; run `entra-mail apply -f {}` first", directory.display(), config.display(), config.display())]
     NoOutputs { directory: PathBuf, config: PathBuf },
     #[error("{} belongs to tenant {found}, not {expected}", path.display())]
@@ -85,6 +93,103 @@ pub fn render(desired: &Desired) -> Result<Rendered, SessionError> {
     Ok(Rendered { narrowed, written })
 }
 
+/// Renders the config's templates with the secret the Key Vault holds and the ids the tenant
+/// holds: for a machine without the outputs file (an admin's, long after the pipeline ran).
+/// The vault's copy must be the current version of a secret still on our app.
+pub async fn render_from_vault(
+    client: &GraphClient,
+    vault: &crate::vault::Vault,
+    desired: &Desired,
+) -> Result<Rendered, SessionError> {
+    use crate::resources::client_secret::{find_held_secret, HeldSecretInTenant};
+    let unusable = |reason: String| SessionError::VaultCopyUnusable {
+        vault: vault.target().display(),
+        name: vault.target().secret_name.clone(),
+        reason,
+    };
+    let read_error = |source: GraphError| SessionError::Read {
+        tenant: desired.tenant_id.to_string(),
+        source: Box::new(source),
+    };
+    let rotate = "`entra-mail apply --rotate-secret` delivers a new one";
+    let copy = match vault.read().await? {
+        crate::vault::VaultState::Present(copy) => copy,
+        _ => {
+            return Err(unusable(format!(
+                "the vault holds no current version; {rotate}"
+            )))
+        }
+    };
+    let (Some(key_id), Some(client_id)) = (copy.key_id, copy.client_id.clone()) else {
+        return Err(unusable(format!(
+            "it has no key-id and client-id tags, so entra-mail did not write it; {rotate}"
+        )));
+    };
+    let listed = match find_held_secret(client, &client_id, key_id)
+        .await
+        .map_err(read_error)?
+    {
+        HeldSecretInTenant::Listed(listed) => listed,
+        HeldSecretInTenant::AppGone => {
+            return Err(unusable(format!(
+                "its app (client id {client_id}) is not in tenant {}",
+                desired.tenant_id
+            )))
+        }
+        HeldSecretInTenant::SecretGone => {
+            return Err(unusable(format!(
+                "client secret {key_id} is no longer on the app; {rotate}"
+            )))
+        }
+    };
+    let app_path = crate::graph::odata::by_key("applications", "appId", &client_id);
+    let app: crate::graph::models::Application = client
+        .send(&crate::graph::Request::get(app_path).query("$select", "id,uniqueName"))
+        .await
+        .and_then(|response| response.json())
+        .map_err(read_error)?;
+    if app.unique_name.as_deref() != Some(desired.app.unique_name.as_str()) {
+        return Err(unusable(format!(
+            "it belongs to app {client_id}, not to `{}`",
+            desired.app.unique_name
+        )));
+    }
+    if let Some(expired) = listed
+        .end_date_time
+        .filter(|end| *end <= time::OffsetDateTime::now_utc())
+    {
+        return Err(unusable(format!(
+            "client secret {key_id} expired on {}; `entra-mail apply` makes a new one",
+            expired.date()
+        )));
+    }
+    let sp_path = crate::graph::odata::by_key("servicePrincipals", "appId", &client_id);
+    let sp: Option<crate::graph::models::ServicePrincipal> = client
+        .send_optional(&crate::graph::Request::get(sp_path).query("$select", "id"))
+        .await
+        .map_err(read_error)?;
+    let outputs = Outputs {
+        tenant_id: desired.tenant_id,
+        unique_name: desired.app.unique_name.clone(),
+        client_id,
+        application_object_id: app.id.unwrap_or_default(),
+        service_principal_id: sp.and_then(|sp| sp.id),
+        secret: Some(crate::outputs::HeldSecret {
+            key_id,
+            display_name: listed.display_name.unwrap_or_default(),
+            value: copy.value,
+            expires: listed
+                .end_date_time
+                .or(copy.expires)
+                .unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
+        }),
+    };
+    let narrowed = crate::resources::outputs_files::narrow_modes(desired)?;
+    let files = crate::render::render_all(desired, &outputs)?;
+    let written = crate::render::write_all(&files)?;
+    Ok(Rendered { narrowed, written })
+}
+
 impl From<ApplyError> for SessionError {
     fn from(error: ApplyError) -> Self {
         SessionError::Apply(Box::new(error))
@@ -103,6 +208,8 @@ pub struct Session<C: Borrow<GraphClient> = GraphClient> {
     pub desired: Desired,
     pub client: C,
     pub outputs: Option<Outputs>,
+    /// The configured Key Vault, signed in on the same credential as Graph.
+    pub vault: Option<crate::vault::Vault>,
 }
 
 /// A session with what the tenant holds and the plan made from it.
@@ -120,7 +227,14 @@ impl<C: Borrow<GraphClient>> Session<C> {
             desired,
             client,
             outputs,
+            vault: None,
         })
+    }
+
+    /// The session with the vault `secret.key_vault` names (see [`crate::vault`]).
+    pub fn with_vault(mut self, vault: Option<crate::vault::Vault>) -> Self {
+        self.vault = vault;
+        self
     }
 
     /// Signs in and checks the token: the right tenant, and every permission the config's
@@ -162,11 +276,20 @@ impl<C: Borrow<GraphClient>> Session<C> {
         }
     }
 
-    /// What the tenant holds: every kind's read.
+    /// What the tenant holds: every kind's read, and beside them the vault's copy.
     pub async fn read(&self) -> Result<LiveState, SessionError> {
-        resources::read(&self.reader())
-            .await
-            .map_err(|e| self.read_error(e))
+        let read_vault = async {
+            match &self.vault {
+                Some(vault) => vault.read().await.map(Some),
+                None => Ok(None),
+            }
+        };
+        let reader = self.reader();
+        let (live, vault) = tokio::join!(resources::read(&reader), read_vault);
+        let mut live = live.map_err(|e| self.read_error(e))?;
+        live.vault = vault?;
+        live.vault_url = self.vault.as_ref().map(|v| v.target().display());
+        Ok(live)
     }
 
     /// The plan of an apply with `options`, from `live`.
@@ -221,7 +344,8 @@ impl<C: Borrow<GraphClient>> Prepared<C> {
             &self.live,
             outputs,
             settings,
-        );
+        )
+        .with_vault(self.session.vault.as_ref());
         Ok(apply::run(&ctx, &self.plan).await?)
     }
 }

@@ -85,6 +85,12 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitCo
         bail!("--secret-stdout prints only the secret on stdout, so it cannot be combined with --output json");
     }
     for desired in &configs {
+        if args.secret_stdout && !desired.outputs.secret_in_outputs {
+            bail!(
+                "--secret-stdout: {} sets outputs.secret_in_outputs = false, so this run keeps no copy of the secret to print; the vault holds it",
+                desired.source.display()
+            );
+        }
         crate::outputs::check_writable(&desired.outputs.directory)?;
     }
     let sim = sim_for(&args.plan.tenant, &configs).await?;
@@ -298,11 +304,29 @@ async fn apply_one(
     let (requests, writes) = client.request_counts();
     let outputs_path = crate::outputs::Outputs::path_in(&desired.outputs.directory);
     let holds_secret = report.outputs.as_ref().is_some_and(|o| o.secret.is_some());
+    let vault = prepared.session.vault.as_ref().map(|v| v.target());
+    let vault_line = vault.map_or(String::new(), |target| {
+        format!(
+            "Key Vault: {} secret `{}` {}\n",
+            target.display(),
+            target.secret_name,
+            if report.new_secret {
+                "holds the new client secret, tagged with its keyId"
+            } else {
+                "is where the client secret is kept"
+            }
+        )
+    });
     let outputs_line = if report.outputs.is_none() {
         String::new()
     } else if holds_secret {
         format!(
             "Outputs: {} (mode 0600: it holds the client secret)\n",
+            outputs_path.display()
+        )
+    } else if vault.is_some() && !desired.outputs.secret_in_outputs {
+        format!(
+            "Outputs: {} (ids only: outputs.secret_in_outputs = false keeps the secret in the Key Vault alone)\n",
             outputs_path.display()
         )
     } else {
@@ -314,7 +338,7 @@ async fn apply_one(
     report_line(
         to_stderr,
         &format!(
-            "\nApply complete: {} added, {} changed, {} removed{}; {requests} Graph requests ({writes} writes){}.\n{outputs_line}",
+            "\nApply complete: {} added, {} changed, {} removed{}; {requests} Graph requests ({writes} writes){}.\n{vault_line}{outputs_line}",
             plan.count(Action::Create),
             plan.count(Action::Update),
             plan.count(Action::Delete),
@@ -329,6 +353,13 @@ async fn apply_one(
         print_held_secret(report.outputs.as_ref())?;
     }
     summary["applied"] = serde_json::json!(report.applied);
+    if let Some(target) = vault {
+        summary["key_vault"] = serde_json::json!({
+            "url": target.display(),
+            "secret": target.secret_name,
+            "new_secret": report.new_secret,
+        });
+    }
     summary["graph_requests"] = requests.into();
     summary["graph_writes"] = writes.into();
     summary["replication_waits"] = report.replication_waits.into();

@@ -26,7 +26,8 @@ pub async fn run(global: &GlobalArgs, args: &TenantArgs) -> anyhow::Result<ExitC
     let mut reports = Vec::new();
     for desired in &configs {
         let reach = session::reach(global, args.budget(), sim.as_ref())?;
-        let client = session::connect_via(global, args, desired, sim.as_ref(), &reach)?;
+        let connection = session::connect_via(global, args, desired, sim.as_ref(), &reach)?;
+        let client = connection.graph;
         let claims = client
             .token_claims()
             .await
@@ -38,7 +39,15 @@ pub async fn run(global: &GlobalArgs, args: &TenantArgs) -> anyhow::Result<ExitC
         );
         let policy_blocked = desired.conditional_access.is_some()
             && (security_defaults == Some(true) || licence == Licence::Missing);
-        let secret = delivered::check(desired, &reach, &client, args.budget(), global.quiet).await;
+        let secret = delivered::check(
+            desired,
+            &reach,
+            &client,
+            connection.vault.as_ref(),
+            args.budget(),
+            global.quiet,
+        )
+        .await;
         healthy &= report.missing().is_empty() && !policy_blocked && !secret.failed();
         match global.output {
             OutputFormat::Json => reports.push(json!({
@@ -52,6 +61,11 @@ pub async fn run(global: &GlobalArgs, args: &TenantArgs) -> anyhow::Result<ExitC
                 },
                 "licence": licence_json(&licence),
                 "apply_would_succeed": report.missing().is_empty() && !policy_blocked,
+                "key_vault": connection.vault.as_ref().map(|v| json!({
+                    "url": v.target().display(),
+                    "secret": v.target().secret_name,
+                    "needs": crate::vault::NEEDS,
+                })),
                 "delivered_secret": secret,
             })),
             OutputFormat::Text => {
@@ -59,6 +73,7 @@ pub async fn run(global: &GlobalArgs, args: &TenantArgs) -> anyhow::Result<ExitC
                     security_defaults,
                     licence: &licence,
                     policy_blocked,
+                    key_vault: connection.vault.as_ref().map(|v| v.target()),
                 };
                 print_text(desired, &report, &checks, &secret)
             }
@@ -85,6 +100,8 @@ struct TenantChecks<'a> {
     licence: &'a Licence,
     /// The config has a policy the tenant cannot hold (no licence, or security defaults on).
     policy_blocked: bool,
+    /// The vault new secrets go to.
+    key_vault: Option<&'a crate::vault::VaultTarget>,
 }
 
 fn print_text(
@@ -140,7 +157,19 @@ fn print_text(
             println!("  Conditional Access needs Microsoft Entra ID P1: buy it (or P2, or Microsoft 365 Business Premium, which includes it), or remove [conditional_access] from the config");
         }
     }
-    println!("  delivered secret: {}", secret.text());
+    if let Some(vault) = checks.key_vault {
+        println!(
+            "  key vault: {} secret `{}`; entra-mail needs {}",
+            vault.display(),
+            vault.secret_name,
+            crate::vault::NEEDS
+        );
+    }
+    let from = match secret.source {
+        delivered::Source::Outputs => "",
+        delivered::Source::KeyVault => " (in Key Vault)",
+    };
+    println!("  delivered secret{from}: {}", secret.text());
     let missing = report.missing().len();
     if missing == 0 && checks.policy_blocked {
         println!("  apply would stop before its first write: the tenant cannot hold the Conditional Access policy");

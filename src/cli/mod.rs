@@ -104,8 +104,9 @@ pub enum Command {
     Apply(apply::ApplyArgs),
     /// Remove what entra-mail made (only objects carrying its keys).
     Destroy(apply::DestroyArgs),
-    /// Render the templates again from the outputs file, without contacting the tenant.
-    Render,
+    /// Render the templates again from the outputs file, without contacting the tenant (or,
+    /// with --from-vault, from the Key Vault's secret and the tenant's ids).
+    Render(render::RenderArgs),
     /// Sign in, show who we are and what we may do, and name every missing permission.
     Doctor(session::TenantArgs),
     /// The simulated Entra tenant.
@@ -138,7 +139,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Plan(args) => plan::run(&cli.global, args).await,
         Command::Apply(args) => apply::run(&cli.global, args).await,
         Command::Destroy(args) => apply::destroy(&cli.global, args).await,
-        Command::Render => render::run(&cli.global),
+        Command::Render(args) => render::run(&cli.global, args).await,
         Command::Doctor(args) => doctor::run(&cli.global, args).await,
         #[cfg(feature = "sim")]
         Command::Sim(command) => sim::run(&cli.global, command).await,

@@ -72,7 +72,8 @@ pub async fn connect(
     desired: Desired,
     sim: Option<&Sim>,
 ) -> anyhow::Result<Session> {
-    let client = session::connect(global, args, &desired, sim)?;
+    let connection = session::connect(global, args, &desired, sim)?;
+    let client = connection.graph;
     let report = Session::<GraphClient>::check_sign_in(&client, &desired).await?;
     tracing::info!(
         "signed in as {} {} with {}",
@@ -80,7 +81,7 @@ pub async fn connect(
         report.identity,
         report.permissions.join(", ")
     );
-    Ok(Session::new(client, desired)?)
+    Ok(Session::new(client, desired)?.with_vault(connection.vault))
 }
 
 /// Signs in, reads the tenant and plans with the command line's options.

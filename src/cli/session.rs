@@ -21,6 +21,7 @@ use crate::http::{build_client, TransportOptions};
 pub use crate::sim::Sim;
 #[cfg(feature = "sim")]
 use crate::sim::{SimOptions, TenantSpec};
+use crate::vault::{Vault, VaultTarget};
 
 /// Built without the `sim` feature there is no simulator: no value of this type exists, so
 /// every `Option<&Sim>` is `None`.
@@ -100,6 +101,17 @@ pub async fn start_sim(configs: &[Desired]) -> anyhow::Result<Sim> {
     })
     .await
     .context("cannot start the simulated tenant")?;
+    // Each config's vault, in its tenant, so `--sim` delivers where a real run would.
+    for desired in configs {
+        let name = desired
+            .secret
+            .key_vault
+            .as_ref()
+            .and_then(|kv| crate::vault::vault_name(&kv.vault));
+        if let Some(name) = name {
+            sim.add_key_vault(&desired.tenant_id.to_string(), &name);
+        }
+    }
     // Lets `--sim --auth device-code` be tried without a second process approving the code.
     if let Ok(upn) = std::env::var("ENTRA_MAIL_SIM_APPROVE_AS") {
         sim.auto_approve_device_codes(Some(&upn));
@@ -145,14 +157,20 @@ pub fn reach(global: &GlobalArgs, budget: Duration, sim: Option<&Sim>) -> anyhow
     Ok(Reach { endpoints, http })
 }
 
+/// A tenant's clients, on one sign-in: Graph, and the Key Vault `secret.key_vault` names.
+pub struct Connection {
+    pub graph: GraphClient,
+    pub vault: Option<Vault>,
+}
+
 /// A Graph client for `desired`'s tenant, signed in as `--auth` says (the simulator's admin
-/// app with `--sim`, unless `--auth` names another method).
+/// app with `--sim`, unless `--auth` names another method), and its vault's client.
 pub fn connect(
     global: &GlobalArgs,
     args: &TenantArgs,
     desired: &Desired,
     sim: Option<&Sim>,
-) -> anyhow::Result<GraphClient> {
+) -> anyhow::Result<Connection> {
     connect_via(
         global,
         args,
@@ -169,7 +187,7 @@ pub fn connect_via(
     desired: &Desired,
     sim: Option<&Sim>,
     reach: &Reach,
-) -> anyhow::Result<GraphClient> {
+) -> anyhow::Result<Connection> {
     let Reach { endpoints, http } = reach;
     check_tenant_variable(desired)?;
     let tenant_id = desired.tenant_id.to_string();
@@ -245,11 +263,41 @@ pub fn connect_via(
         budget: args.budget(),
         ..RetryPolicy::default()
     };
-    Ok(GraphClient::builder(endpoints, credential)
+    let vault = match &desired.secret.key_vault {
+        Some(key_vault) => {
+            let target = VaultTarget::resolve(
+                key_vault,
+                global.cloud,
+                sim_root(sim).as_deref(),
+                &endpoints.authority_host,
+            )?;
+            Some(Vault::new(
+                target,
+                credential.clone(),
+                http,
+                &endpoints.authority_host,
+                args.budget(),
+            )?)
+        }
+        None => None,
+    };
+    let graph = GraphClient::builder(endpoints, credential)
         .http_client(http.clone())
         .retry(retry)
         .trace_http(global.trace_http)
-        .build()?)
+        .build()?;
+    Ok(Connection { graph, vault })
+}
+
+/// The simulator's root, which stands in for every cloud vault with `--sim`.
+fn sim_root(sim: Option<&Sim>) -> Option<String> {
+    match sim {
+        #[cfg(not(feature = "sim"))]
+        Some(never) => match *never {},
+        #[cfg(feature = "sim")]
+        Some(sim) => Some(sim.graph_url()),
+        None => None,
+    }
 }
 
 /// `AZURE_TENANT_ID`, when set, must name the config's tenant.

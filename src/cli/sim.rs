@@ -36,6 +36,10 @@ pub struct ServeArgs {
     /// A tenant to create (repeatable); tenants of `-f` configs are created too.
     #[arg(long = "tenant", value_name = "GUID")]
     pub tenants: Vec<String>,
+    /// A Key Vault to serve in the (first) tenant (repeatable); vaults of `-f` configs'
+    /// `secret.key_vault` are served in their tenants too.
+    #[arg(long = "key-vault", value_name = "NAME")]
+    pub key_vaults: Vec<String>,
     #[command(flatten)]
     pub faults: FaultArgs,
 }
@@ -103,12 +107,32 @@ impl FaultArgs {
 pub async fn run(global: &GlobalArgs, command: &SimCommand) -> anyhow::Result<ExitCode> {
     let SimCommand::Serve(args) = command;
     let mut tenant_ids = args.tenants.clone();
+    // (tenant, vault name); `None` is the first tenant served.
+    let mut vaults: Vec<(Option<String>, String)> = args
+        .key_vaults
+        .iter()
+        .map(|name| (None, name.clone()))
+        .collect();
     for found in crate::config::discover::expand(&global.config)? {
         let desired = config::parse(&found.text?, &found.path)?;
-        tenant_ids.push(desired.tenant_id.to_string());
+        let tenant_id = desired.tenant_id.to_string();
+        if let Some(name) = desired
+            .secret
+            .key_vault
+            .as_ref()
+            .and_then(config_vault_name)
+        {
+            vaults.push((Some(tenant_id.clone()), name));
+        }
+        tenant_ids.push(tenant_id);
     }
     for id in &tenant_ids {
         uuid::Uuid::try_parse(id).with_context(|| format!("--tenant `{id}` is not a GUID"))?;
+    }
+    for (_, name) in &vaults {
+        if !crate::sim::keyvault::vault_name_ok(name) {
+            anyhow::bail!("key vault name `{name}` is not valid: 3 to 24 letters, digits and hyphens, starting with a letter, ending with a letter or digit, no two hyphens in a row");
+        }
     }
     let mut specs: Vec<TenantSpec> = tenant_ids
         .iter()
@@ -128,8 +152,9 @@ pub async fn run(global: &GlobalArgs, command: &SimCommand) -> anyhow::Result<Ex
         tenants: specs,
     })
     .await?;
-    let files = write_client_files(&sim, &args.dir)?;
-    print_banner(&sim, &files, args.state.as_deref())?;
+    let vault_urls = add_key_vaults(&sim, tenant_ids.first(), &vaults)?;
+    let files = write_client_files(&sim, &args.dir, vault_urls.first())?;
+    print_banner(&sim, &files, args.state.as_deref(), &vault_urls)?;
     tokio::signal::ctrl_c()
         .await
         .context("cannot wait for Ctrl-C")?;
@@ -138,14 +163,57 @@ pub async fn run(global: &GlobalArgs, command: &SimCommand) -> anyhow::Result<Ex
     Ok(ExitCode::SUCCESS)
 }
 
+/// The vault a config delivers to, by its name: a bare name, a cloud vault URL's first host
+/// label, or for a simulator's vault URL (`https://127.0.0.1:PORT/keyvault/NAME`) its last
+/// path segment (the port changes between runs; the name does not).
+fn config_vault_name(vault: &crate::config::DesiredKeyVault) -> Option<String> {
+    crate::vault::vault_name(&vault.vault).or_else(|| match &vault.vault {
+        crate::config::VaultAddress::Url(url) => url
+            .path()
+            .strip_prefix("/keyvault/")
+            .map(|name| name.trim_end_matches('/').to_ascii_lowercase())
+            .filter(|name| !name.is_empty() && !name.contains('/')),
+        crate::config::VaultAddress::Name(_) => None,
+    })
+}
+
+/// Creates the vaults, each in its tenant (`None`: the first tenant served), and returns
+/// their URLs in order, each once.
+fn add_key_vaults(
+    sim: &Sim,
+    first_tenant: Option<&String>,
+    vaults: &[(Option<String>, String)],
+) -> anyhow::Result<Vec<String>> {
+    let first = first_tenant
+        .cloned()
+        .or_else(|| sim.tenants().first().map(|t| t.tenant_id.clone()))
+        .unwrap_or_default();
+    let mut urls: Vec<String> = Vec::new();
+    for (tenant, name) in vaults {
+        let tenant = tenant.as_ref().unwrap_or(&first);
+        if !sim.add_key_vault(tenant, name) {
+            anyhow::bail!("cannot serve key vault `{name}` in tenant {tenant}: another tenant of the simulator has a vault of that name");
+        }
+        let url = sim.key_vault_url(name);
+        if !urls.contains(&url) {
+            urls.push(url);
+        }
+    }
+    Ok(urls)
+}
+
 struct ClientFiles {
     ca: PathBuf,
     credentials: PathBuf,
 }
 
 /// The CA for `--ca-cert` and, mode 0600, the admin apps' credentials as environment
-/// variables (the secrets go to the file, never to the terminal).
-fn write_client_files(sim: &Sim, dir: &Path) -> anyhow::Result<ClientFiles> {
+/// variables (the secrets go to the file, never to the terminal), with the first vault's URL.
+fn write_client_files(
+    sim: &Sim,
+    dir: &Path,
+    key_vault_url: Option<&String>,
+) -> anyhow::Result<ClientFiles> {
     crate::fsutil::create_private_dir_all(dir)
         .with_context(|| format!("cannot create {}", dir.display()))?;
     let ca = dir.join("ca.pem");
@@ -165,6 +233,9 @@ fn write_client_files(sim: &Sim, dir: &Path) -> anyhow::Result<ClientFiles> {
         "export ENTRA_MAIL_GRAPH_URL='{}'\n",
         sim.graph_url()
     ));
+    if let Some(url) = key_vault_url {
+        env.push_str(&format!("export ENTRA_MAIL_SIM_KEY_VAULT_URL='{url}'\n"));
+    }
     let tenants = sim.tenants();
     for (i, tenant) in tenants.iter().enumerate() {
         let prefix = if i == 0 {
@@ -191,11 +262,19 @@ fn write_client_files(sim: &Sim, dir: &Path) -> anyhow::Result<ClientFiles> {
     Ok(ClientFiles { ca, credentials })
 }
 
-fn print_banner(sim: &Sim, files: &ClientFiles, state: Option<&Path>) -> anyhow::Result<()> {
+fn print_banner(
+    sim: &Sim,
+    files: &ClientFiles,
+    state: Option<&Path>,
+    key_vault_urls: &[String],
+) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "simulated Entra tenant serving")?;
     writeln!(out, "  graph url       {}", sim.graph_url())?;
     writeln!(out, "  authority host  {}", sim.authority_host())?;
+    for url in key_vault_urls {
+        writeln!(out, "  key vault       {url}")?;
+    }
     writeln!(out, "  CA certificate  {}", files.ca.display())?;
     writeln!(
         out,

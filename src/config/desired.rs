@@ -51,6 +51,40 @@ pub struct DesiredSecret {
     pub renew_before_days: u32,
     /// How long the previous secret stays valid after a new one is made.
     pub grace_period_days: u32,
+    /// Where each new secret is delivered besides the outputs.
+    pub key_vault: Option<DesiredKeyVault>,
+}
+
+/// An Azure Key Vault secret that receives the client secret.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct DesiredKeyVault {
+    pub vault: VaultAddress,
+    /// The secret's name in the vault (`^[0-9a-zA-Z-]{1,127}$`).
+    pub secret_name: String,
+}
+
+/// A vault as the config names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VaultAddress {
+    /// A bare vault name: its URL follows `--cloud` (`https://{name}.vault.azure.net`).
+    Name(String),
+    /// A full vault URL (a national cloud's, or a loopback vault such as the simulator's).
+    Url(url::Url),
+}
+
+impl fmt::Display for VaultAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            VaultAddress::Name(name) => f.write_str(name),
+            VaultAddress::Url(url) => f.write_str(url.as_str().trim_end_matches('/')),
+        }
+    }
+}
+
+impl Serialize for VaultAddress {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -123,6 +157,8 @@ pub enum PolicySource {
 pub struct DesiredOutputs {
     pub directory: PathBuf,
     pub templates: Vec<TemplateRef>,
+    /// `outputs.json` and the rendered files hold the secret's value (else only the vault).
+    pub secret_in_outputs: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,5 +1,6 @@
-//! One outputs directory per config in a run: two configs writing to one directory would
-//! overwrite each other's `outputs.json`, and with it the only copy of a client secret.
+//! One outputs directory, and one Key Vault secret, per config in a run: two configs writing
+//! to one would overwrite each other's `outputs.json` or vault secret, and with it the only
+//! copy of a client secret.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -7,18 +8,33 @@ use std::path::{Component, Path, PathBuf};
 
 use super::Desired;
 
-/// Configs of one run whose outputs resolve to the same directory.
+/// Configs of one run whose outputs resolve to the same directory, or whose secrets go to
+/// the same Key Vault secret.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "{} write their outputs to the same directory {}; set a distinct [outputs] directory in each config",
-    Files(configs),
-    directory.display()
-)]
+#[error("{}", describe(self))]
 pub struct SharedOutputsDirectory {
-    /// The directory as the filesystem resolves it.
+    /// The directory as the filesystem resolves it; for a vault secret, `vault/secrets/name`.
     pub directory: PathBuf,
     /// The config files, in the order given.
     pub configs: Vec<PathBuf>,
+    /// The destination is a Key Vault secret, not a directory.
+    pub vault_secret: bool,
+}
+
+fn describe(shared: &SharedOutputsDirectory) -> String {
+    if shared.vault_secret {
+        format!(
+            "{} deliver their client secrets to the same Key Vault secret {}, each overwriting the other's; set a distinct secret.key_vault_secret in each config",
+            Files(&shared.configs),
+            shared.directory.display()
+        )
+    } else {
+        format!(
+            "{} write their outputs to the same directory {}; set a distinct [outputs] directory in each config",
+            Files(&shared.configs),
+            shared.directory.display()
+        )
+    }
 }
 
 /// `a`, `a and b`, `a, b and c`.
@@ -40,17 +56,27 @@ impl fmt::Display for Files<'_> {
 /// are spelled (`out`, `./x/../out`, a symlink to `out`). Reads the filesystem, writes nothing.
 pub fn check_distinct_outputs(configs: &[Desired]) -> Result<(), Vec<SharedOutputsDirectory>> {
     let mut groups: Vec<SharedOutputsDirectory> = Vec::new();
-    let mut index: HashMap<PathBuf, usize> = HashMap::new();
+    let mut index: HashMap<(bool, PathBuf), usize> = HashMap::new();
     for desired in configs {
-        let directory = resolved(&desired.outputs.directory);
-        match index.get(&directory) {
-            Some(&i) => groups[i].configs.push(desired.source.clone()),
-            None => {
-                index.insert(directory.clone(), groups.len());
-                groups.push(SharedOutputsDirectory {
-                    directory,
-                    configs: vec![desired.source.clone()],
-                });
+        let mut destinations = vec![(false, resolved(&desired.outputs.directory))];
+        if let Some(kv) = &desired.secret.key_vault {
+            // Vault and secret names are case-insensitive; a vault named by URL or by name
+            // is one vault.
+            let vault = crate::vault::vault_name(&kv.vault).unwrap_or_else(|| kv.vault.to_string());
+            let secret = format!("{vault}/secrets/{}", kv.secret_name).to_ascii_lowercase();
+            destinations.push((true, PathBuf::from(secret)));
+        }
+        for key in destinations {
+            match index.get(&key) {
+                Some(&i) => groups[i].configs.push(desired.source.clone()),
+                None => {
+                    index.insert(key.clone(), groups.len());
+                    groups.push(SharedOutputsDirectory {
+                        directory: key.1,
+                        configs: vec![desired.source.clone()],
+                        vault_secret: key.0,
+                    });
+                }
             }
         }
     }
@@ -189,5 +215,33 @@ delegated = ["IMAP.AccessAsUser.All"]
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].configs.len(), 3);
         assert!(errors[0].to_string().contains("a.toml, "), "{}", errors[0]);
+    }
+
+    #[test]
+    fn one_vault_secret_named_two_ways_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let with_vault = |file: &str, name: &str, vault: &str, secret: &str| {
+            let text = CONFIG.replace("NAME", name).replace(
+                "[[permissions]]",
+                &format!("[secret]\nkey_vault = {vault:?}\nkey_vault_secret = {secret:?}\n[[permissions]]"),
+            );
+            crate::config::parse(&text, &dir.path().join(file)).unwrap()
+        };
+        let a = with_vault("a.toml", "mail-a", "contoso-itsm", "mail");
+        let b = with_vault(
+            "b.toml",
+            "mail-b",
+            "https://Contoso-ITSM.vault.azure.net",
+            "MAIL",
+        );
+        let c = with_vault("c.toml", "mail-c", "contoso-itsm", "other");
+        let errors = check_distinct_outputs(&[a, b, c]).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        let message = errors[0].to_string();
+        assert!(message.contains("a.toml and "), "{message}");
+        assert!(
+            message.contains("the same Key Vault secret contoso-itsm/secrets/mail"),
+            "{message}"
+        );
     }
 }

@@ -107,7 +107,12 @@ pub fn resolve(file: FileConfig, source: &Path) -> Result<Desired, Vec<Problem>>
     );
     let helpdesk = resolve_helpdesk(file.helpdesk, file.pandora_itsm, &root, &mut problems);
     let app = resolve_app(file.app, helpdesk.as_ref(), &root, &mut problems);
-    let secret = resolve_secret(file.secret, &root.key("secret"), &mut problems);
+    let secret = resolve_secret(
+        file.secret,
+        &app.unique_name,
+        &root.key("secret"),
+        &mut problems,
+    );
     let permissions = match file.permissions {
         Some(sections) => resolve_permissions(sections, &root.key("permissions"), &mut problems),
         None => profile_permissions(helpdesk.as_ref(), &root, &mut problems),
@@ -125,6 +130,7 @@ pub fn resolve(file: FileConfig, source: &Path) -> Result<Desired, Vec<Problem>>
         base_dir,
         &app.unique_name,
         helpdesk.as_ref(),
+        secret.key_vault.is_some(),
         &mut problems,
     );
     let auth = file.auth.map_or_else(DesiredAuth::default, |a| {
@@ -406,6 +412,7 @@ fn redirect_uri_problem(uri: &str) -> Option<String> {
 
 fn resolve_secret(
     secret: Option<SecretSection>,
+    unique_name: &str,
     path: &KeyPath,
     problems: &mut Problems,
 ) -> DesiredSecret {
@@ -414,7 +421,16 @@ fn resolve_secret(
         lifetime_days: None,
         renew_before_days: None,
         grace_period_days: None,
+        key_vault: None,
+        key_vault_secret: None,
     });
+    let key_vault = resolve_key_vault(
+        secret.key_vault.as_deref(),
+        secret.key_vault_secret.as_deref(),
+        unique_name,
+        path,
+        problems,
+    );
     let display_name_value = secret
         .display_name
         .unwrap_or_else(|| defaults::SECRET_DISPLAY_NAME.to_string());
@@ -455,7 +471,113 @@ fn resolve_secret(
         lifetime_days: u32::try_from(lifetime).unwrap_or_default(),
         renew_before_days: u32::try_from(renew).unwrap_or_default(),
         grace_period_days: u32::try_from(grace).unwrap_or_default(),
+        key_vault,
     }
+}
+
+/// `secret.key_vault` and `secret.key_vault_secret`, checked as Key Vault checks names.
+fn resolve_key_vault(
+    vault: Option<&str>,
+    secret_name: Option<&str>,
+    unique_name: &str,
+    path: &KeyPath,
+    problems: &mut Problems,
+) -> Option<DesiredKeyVault> {
+    let Some(vault) = vault else {
+        if secret_name.is_some() {
+            problems.at(
+                path.key("key_vault_secret"),
+                "names a secret in no vault: set secret.key_vault too",
+            );
+        }
+        return None;
+    };
+    let address = match vault_address(vault) {
+        Ok(address) => address,
+        Err(message) => {
+            problems.at(path.key("key_vault"), message);
+            return None;
+        }
+    };
+    let secret_name = match secret_name {
+        Some(name) if key_vault_secret_name_ok(name) => name.to_string(),
+        Some(name) => {
+            problems.at(
+                path.key("key_vault_secret"),
+                format!(
+                    "`{name}` is not a Key Vault secret name: 1 to 127 letters, digits and hyphens"
+                ),
+            );
+            return None;
+        }
+        None => default_key_vault_secret(unique_name),
+    };
+    Some(DesiredKeyVault {
+        vault: address,
+        secret_name,
+    })
+}
+
+/// Key Vault's rule for secret names.
+fn key_vault_secret_name_ok(name: &str) -> bool {
+    (1..=127).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
+/// `{unique_name}-client-secret`, with every character Key Vault refuses made a hyphen.
+fn default_key_vault_secret(unique_name: &str) -> String {
+    let base: String = unique_name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let mut name = format!("{}-client-secret", base.trim_matches('-'));
+    name.truncate(127);
+    name
+}
+
+/// Key Vault's rule for vault names: 3 to 24 letters, digits and hyphens, starting with a
+/// letter, ending with a letter or digit, no two hyphens in a row.
+pub fn key_vault_name_ok(name: &str) -> bool {
+    (3..=24).contains(&name.len())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
+        && !name.contains("--")
+}
+
+/// A vault name, or an https vault URL: a national cloud's vault domain, or a loopback
+/// vault (the simulator's), which alone may have a path.
+fn vault_address(value: &str) -> Result<VaultAddress, String> {
+    if !value.contains("://") {
+        return if key_vault_name_ok(value) {
+            Ok(VaultAddress::Name(value.to_string()))
+        } else {
+            Err(format!("`{value}` is neither a vault URL (https://NAME.vault.azure.net) nor a vault name (3 to 24 letters, digits and single hyphens, starting with a letter)"))
+        };
+    }
+    let url = url::Url::parse(value).map_err(|e| format!("`{value}` is not a URL: {e}"))?;
+    if url.scheme() != "https" {
+        return Err(format!("`{value}` must use https"));
+    }
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+        return Err(format!(
+            "`{value}` must be the vault's URL alone, without a query, fragment or user"
+        ));
+    }
+    if crate::cloud::is_loopback(&url) {
+        return Ok(VaultAddress::Url(url));
+    }
+    let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+    let in_a_cloud = crate::cloud::Cloud::ALL.iter().any(|cloud| {
+        host.strip_suffix(cloud.key_vault_domain())
+            .and_then(|name| name.strip_suffix('.'))
+            .is_some_and(key_vault_name_ok)
+    });
+    if !in_a_cloud || url.path() != "/" || url.port().is_some() {
+        return Err(format!(
+            "`{value}` is not a Key Vault URL: it looks like https://NAME.vault.azure.net (or a national cloud's vault domain), with no path"
+        ));
+    }
+    Ok(VaultAddress::Url(url))
 }
 
 fn resolve_permissions(
@@ -857,13 +979,21 @@ fn resolve_outputs(
     base_dir: &Path,
     unique_name: &str,
     helpdesk: Option<&DesiredHelpdesk>,
+    has_key_vault: bool,
     problems: &mut Problems,
 ) -> DesiredOutputs {
     let product = helpdesk.map(|h| h.product);
-    let (directory, templates) = match outputs {
-        Some(o) => (o.directory, o.templates),
-        None => (None, None),
+    let (directory, templates, secret_in_outputs) = match outputs {
+        Some(o) => (o.directory, o.templates, o.secret_in_outputs),
+        None => (None, None, None),
     };
+    // Without a vault the outputs are the one place a new secret's value reaches.
+    if secret_in_outputs == Some(false) && !has_key_vault {
+        problems.at(
+            path.key("secret_in_outputs"),
+            "false would deliver a new secret to no one: set secret.key_vault, where its value then lives",
+        );
+    }
     let directory = match directory {
         Some(directory) => base_dir.join(directory),
         None => base_dir.join(defaults::OUTPUTS_DIRECTORY).join(unique_name),
@@ -966,6 +1096,7 @@ fn resolve_outputs(
     DesiredOutputs {
         directory,
         templates: resolved,
+        secret_in_outputs: secret_in_outputs.unwrap_or(true),
     }
 }
 
@@ -1198,4 +1329,54 @@ fn in_range(value: i64, min: i64, max: i64, path: KeyPath, problems: &mut Proble
         );
     }
     ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_vault_secret_name_defaults_to_the_unique_name_made_a_key_vault_name() {
+        assert_eq!(
+            default_key_vault_secret("pandora-itsm-mail"),
+            "pandora-itsm-mail-client-secret"
+        );
+        assert_eq!(
+            default_key_vault_secret("itsm.mail_v2"),
+            "itsm-mail-v2-client-secret"
+        );
+        let long = default_key_vault_secret(&"a".repeat(128));
+        assert_eq!(long.len(), 127);
+        assert!(key_vault_secret_name_ok(&long));
+    }
+
+    #[test]
+    fn vault_names_and_urls_follow_key_vault_rules() {
+        for name in ["contoso-itsm", "kv1", "a-b-c"] {
+            assert!(key_vault_name_ok(name), "{name}");
+        }
+        for name in ["kv", "1kv", "kv-", "k--v", "k_v", &"k".repeat(25)] {
+            assert!(!key_vault_name_ok(name), "{name}");
+        }
+        for url in [
+            "https://contoso-itsm.vault.azure.net",
+            "https://contoso-itsm.vault.azure.net/",
+            "https://contoso-itsm.vault.usgovcloudapi.net",
+            "https://contoso-itsm.vault.azure.cn",
+            "https://127.0.0.1:4443/keyvault/contoso-itsm",
+        ] {
+            assert!(vault_address(url).is_ok(), "{url}");
+        }
+        for url in [
+            "http://contoso-itsm.vault.azure.net",
+            "https://contoso-itsm.vault.azure.net/secrets",
+            "https://contoso-itsm.vault.azure.net:8443",
+            "https://vault.azure.net",
+            "https://contoso-itsm.vault.azure.net.evil.example",
+            "https://contoso-itsm.vault.azure.net?x=1",
+            "http://127.0.0.1:4443/keyvault/contoso-itsm",
+        ] {
+            assert!(vault_address(url).is_err(), "{url}");
+        }
+    }
 }

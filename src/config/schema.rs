@@ -72,6 +72,11 @@ pub struct SecretSection {
     pub lifetime_days: Option<i64>,
     pub renew_before_days: Option<i64>,
     pub grace_period_days: Option<i64>,
+    /// The Azure Key Vault each new secret is delivered to: a vault URL, or a vault name
+    /// (its domain then follows `--cloud`).
+    pub key_vault: Option<String>,
+    /// The secret's name in that vault; derived from `app.unique_name` when absent.
+    pub key_vault_secret: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -183,6 +188,9 @@ pub enum GrantOperator {
 pub struct OutputsSection {
     pub directory: Option<String>,
     pub templates: Option<Vec<String>>,
+    /// Whether `outputs.json` (and the rendered files) hold the secret's value; `false`
+    /// needs `secret.key_vault`, where the value then lives.
+    pub secret_in_outputs: Option<bool>,
 }
 
 /// The helpdesk that reads and sends the mail: its profile supplies the defaults.

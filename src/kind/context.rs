@@ -78,6 +78,8 @@ pub struct ApplyContext<'a> {
     last_record_write: Mutex<Option<RecordWrite>>,
     /// Off for destroy: the app that holds the record goes too.
     recording: bool,
+    /// The Key Vault each new secret is delivered to (`secret.key_vault`).
+    vault: Option<&'a crate::vault::Vault>,
 }
 
 /// The record entries one run wrote, each in its latest direction, and the entries it has
@@ -217,7 +219,14 @@ impl<'a> ApplyContext<'a> {
             }),
             last_record_write: Mutex::new(None),
             recording: settings.recording,
+            vault: None,
         }
+    }
+
+    /// The context with the vault new secrets are delivered to.
+    pub fn with_vault(mut self, vault: Option<&'a crate::vault::Vault>) -> Self {
+        self.vault = vault;
+        self
     }
 
     /// Adds `entry` to the ownership record in the tenant.
@@ -540,16 +549,54 @@ impl<'a> ApplyContext<'a> {
         }
     }
 
-    /// Keeps a new secret: masks it in CI, then writes the outputs file at once, because
-    /// Graph never shows the value again.
-    pub fn record_secret(&self, secret: HeldSecret) -> Result<(), ApplyError> {
+    /// Masks a new secret in CI before anything else sees it.
+    pub fn mask_secret(&self, value: &SecretString) {
         if let Some(hook) = &self.on_new_secret {
-            hook(&secret.value);
+            hook(value);
         }
+    }
+
+    /// Writes a new secret to the configured Key Vault, if any, tagged with its tenant, app
+    /// and `keyId`: the vault's answer is proof of delivery.
+    pub async fn deliver_to_vault(
+        &self,
+        secret: &HeldSecret,
+    ) -> Result<(), crate::vault::VaultError> {
+        let Some(vault) = self.vault else {
+            return Ok(());
+        };
+        let client_id = self.known().app_id.unwrap_or_default();
+        let version = vault
+            .deliver(secret, &self.desired.tenant_id, &client_id)
+            .await?;
+        tracing::info!(
+            "client secret {} delivered to Key Vault {} as secret `{}` (version {version})",
+            secret.key_id,
+            vault.target().display(),
+            vault.target().secret_name
+        );
+        Ok(())
+    }
+
+    /// Whether the configured vault's current version is the secret `key_id`; `None` when
+    /// that cannot be read.
+    pub async fn vault_holds(&self, key_id: uuid::Uuid) -> Option<bool> {
+        let vault = self.vault?;
+        vault
+            .read()
+            .await
+            .ok()
+            .map(|state| state.key_id() == Some(key_id))
+    }
+
+    /// Keeps a new secret: writes the outputs file at once, because Graph never shows the
+    /// value again; with `outputs.secret_in_outputs = false` the vault alone keeps it, and
+    /// the file only the ids.
+    pub fn record_secret(&self, secret: HeldSecret) -> Result<(), ApplyError> {
         let outputs = {
             let mut guard = lock(&self.outputs);
             let mut outputs = self.current_outputs(guard.as_ref());
-            outputs.secret = Some(secret);
+            outputs.secret = self.desired.outputs.secret_in_outputs.then_some(secret);
             *guard = Some(outputs.clone());
             outputs
         };

@@ -122,6 +122,39 @@ pub enum ApplyError {
     Render(#[from] RenderError),
     #[error("{0}")]
     ConditionalAccess(String),
+    /// The new secret may not have reached the vault: what became of it says `fate`.
+    #[error("{vault_error}; the new client secret {key_id} {fate}")]
+    NotDelivered {
+        key_id: Uuid,
+        fate: NewSecretFate,
+        vault_error: crate::vault::VaultError,
+    },
+    #[error(transparent)]
+    Vault(#[from] crate::vault::VaultError),
+}
+
+/// What became of a new secret whose vault write failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NewSecretFate {
+    /// The vault does not hold it: it reached no one, and is off the app again.
+    Removed,
+    /// The vault does not hold it, but removing it failed: it stays undelivered.
+    NotRemoved,
+    /// Whether the vault took it could not be read (a lost answer): it is kept.
+    Unknown,
+    /// The write's answer was lost, but the vault holds it: delivered after all.
+    Delivered,
+}
+
+impl std::fmt::Display for NewSecretFate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            NewSecretFate::Removed => "was removed from the app again, as it reached no one; the current secret is untouched",
+            NewSecretFate::NotRemoved => "reached no one and could not be removed now; the next apply removes it, and the current secret is untouched",
+            NewSecretFate::Unknown => "is kept, as the vault may hold it (its answer was lost and it could not be read back); the next plan decides from the vault",
+            NewSecretFate::Delivered => "reached the vault after all",
+        })
+    }
 }
 
 impl PlanError {

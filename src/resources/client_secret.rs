@@ -13,16 +13,17 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::config::Desired;
+use crate::config::{Desired, DesiredKeyVault};
 use crate::graph::models::{Application, PasswordCredential};
 use crate::graph::{odata, GraphClient, GraphError, Request};
 use crate::kind::{
-    Action, Address, ApplyContext, ApplyError, AttributeChange, ManagedKind, Operation, PlanDraft,
-    PlanError, PlanOptions, Reader, ResourceChange,
+    Action, Address, ApplyContext, ApplyError, AttributeChange, ManagedKind, NewSecretFate,
+    Operation, PlanDraft, PlanError, PlanOptions, Reader, ResourceChange,
 };
 use crate::live::LiveState;
 use crate::outputs::{HeldSecret, Outputs};
 use crate::ownership::{Entry, Record};
+use crate::vault::{VaultError, VaultState};
 
 pub const KIND: &str = "client_secret";
 
@@ -50,6 +51,9 @@ impl ManagedKind for ClientSecretKind {
 
     fn plan(&self, draft: &mut PlanDraft<'_>) -> Result<(), PlanError> {
         let secrets = plan(draft.desired, draft.live, draft.outputs, draft.options);
+        if let Some(refusal) = secrets.refusal {
+            return Err(PlanError::refused(refusal));
+        }
         draft.warnings.extend(secrets.warnings);
         draft.changes.extend(secrets.changes);
         Ok(())
@@ -66,6 +70,10 @@ pub enum Op {
     RemoveSecret {
         key_id: Uuid,
     },
+    /// Writes the secret this machine holds to the configured Key Vault.
+    DeliverHeld {
+        key_id: Uuid,
+    },
 }
 
 #[async_trait::async_trait]
@@ -77,6 +85,7 @@ impl Operation for Op {
                 lifetime_days,
             } => add(ctx, display_name, *lifetime_days).await,
             Op::RemoveSecret { key_id } => remove(ctx, *key_id).await,
+            Op::DeliverHeld { key_id } => deliver_held(ctx, *key_id).await,
         }
     }
 
@@ -125,15 +134,19 @@ impl Ours<'_> {
 /// record existed, or adopted) may have any of them in use, so all count as delivered; so does
 /// one whose value this machine holds, which proves delivery (it can only keep a secret, never
 /// remove one).
+/// The Key Vault's copy proves delivery the same way: the vault answered the write.
 fn ours<'a>(desired: &'a Desired, live: &'a LiveState, held: Option<&HeldSecret>) -> Vec<Ours<'a>> {
     let record = &live.record;
     let trust_all = !record.present;
+    let in_vault = live.vault.as_ref().and_then(VaultState::key_id);
     let mut ours: Vec<Ours> = live
         .our_secrets(&desired.secret.display_name)
         .filter_map(|credential| {
             let key_id = credential.key_id?;
-            let delivered =
-                trust_all || record.delivered(key_id) || held.is_some_and(|h| h.key_id == key_id);
+            let delivered = trust_all
+                || record.delivered(key_id)
+                || held.is_some_and(|h| h.key_id == key_id)
+                || in_vault == Some(key_id);
             Some(Ours {
                 key_id,
                 credential,
@@ -142,9 +155,10 @@ fn ours<'a>(desired: &'a Desired, live: &'a LiveState, held: Option<&HeldSecret>
         })
         .collect();
     // Oldest first. Graph gives start times to the second, so two secrets made in one second
-    // are told apart by expiry, then by which one this runner holds: never by keyId alone,
-    // which would let a renewal remove the secret it just delivered.
-    let is_held = |key: Uuid| held.is_some_and(|h| h.key_id == key);
+    // are told apart by expiry, then by which one this runner holds or the vault serves (the
+    // latest delivery): never by keyId alone, which would let a renewal remove the secret it
+    // just delivered.
+    let is_held = |key: Uuid| held.is_some_and(|h| h.key_id == key) || in_vault == Some(key);
     ours.sort_by_key(|s| (s.started(), s.expires(), is_held(s.key_id), s.key_id));
     ours
 }
@@ -155,6 +169,8 @@ struct SecretPlan {
     pub changes: Vec<ResourceChange>,
     pub to_record: Vec<Entry>,
     pub warnings: Vec<String>,
+    /// Why no plan can be made (a new secret the vault could not take).
+    pub refusal: Option<VaultError>,
 }
 
 fn plan(
@@ -198,6 +214,51 @@ fn plan(
     }
 
     let mut warnings = Vec::new();
+    let mut refusal = None;
+    // The address of a change that writes the current secret to the vault, if one is planned.
+    let mut delivering = None;
+    if let (Some(state), Some(vault)) = (&live.vault, &desired.secret.key_vault) {
+        let vault_url = live
+            .vault_url
+            .clone()
+            .unwrap_or_else(|| vault.vault.to_string());
+        if creating {
+            match state {
+                VaultState::SoftDeleted => {
+                    refusal = Some(VaultError::SoftDeleted {
+                        vault: vault_url,
+                        name: vault.secret_name.clone(),
+                    });
+                }
+                VaultState::Present(copy) if copy.key_id.is_none() && copy.client_id.is_none() => {
+                    warnings.push(format!(
+                        "Key Vault {vault_url} secret `{}` holds a value entra-mail did not write (no key-id or client-id tag); the new client secret becomes its current version, and the old value stays an older version",
+                        vault.secret_name
+                    ));
+                }
+                _ => {}
+            }
+        } else if let Some(current) = current.filter(|c| state.key_id() != Some(c.key_id)) {
+            let behind = VaultBehind {
+                state,
+                vault,
+                vault_url: &vault_url,
+                ours: &ours,
+                current,
+                now,
+            };
+            match behind.remedy(held, desired) {
+                Remedy::Deliver(change) => {
+                    delivering = Some(change.address.clone());
+                    changes.push(*change);
+                }
+                Remedy::Warn(warning) => warnings.push(warning),
+            }
+        }
+    }
+    // A valid secret the vault still serves is in use by whoever reads the vault: it goes
+    // only once the vault holds its successor.
+    let in_vault = live.vault.as_ref().and_then(VaultState::key_id);
     for (index, secret) in ours.iter().enumerate() {
         let successor = ours[index + 1..].iter().find(|s| s.delivered);
         let reason = if !secret.delivered {
@@ -229,7 +290,22 @@ fn plan(
         } else {
             continue;
         };
-        changes.push(remove_change(desired, secret, reason, creating));
+        let served = in_vault == Some(secret.key_id) && secret.expires() > now;
+        let mut change = remove_change(desired, secret, reason, creating);
+        if served && !creating {
+            match &delivering {
+                Some(address) => change.depends_on.push(address.clone()),
+                None => {
+                    warnings.push(format!(
+                        "client secret {} is {}, but Key Vault still serves it as the current version: it is kept until the vault holds its successor (`entra-mail apply --rotate-secret`)",
+                        short(secret.key_id),
+                        change.reason.as_deref().unwrap_or("due for removal")
+                    ));
+                    continue;
+                }
+            }
+        }
+        changes.push(change);
     }
 
     let to_record = ours
@@ -242,6 +318,111 @@ fn plan(
         changes,
         to_record,
         warnings,
+        refusal,
+    }
+}
+
+/// What to do about a vault that does not hold the current secret.
+enum Remedy {
+    /// This machine holds the current secret's value: write it to the vault.
+    Deliver(Box<ResourceChange>),
+    /// No one here holds it (or the name is soft-deleted): say why and what would fix it.
+    Warn(String),
+}
+
+/// A vault whose current version is not the app's current secret.
+struct VaultBehind<'a> {
+    state: &'a VaultState,
+    vault: &'a DesiredKeyVault,
+    vault_url: &'a str,
+    ours: &'a [Ours<'a>],
+    current: &'a Ours<'a>,
+    now: OffsetDateTime,
+}
+
+impl VaultBehind<'_> {
+    fn remedy(&self, held: Option<&HeldSecret>, desired: &Desired) -> Remedy {
+        let name = &self.vault.secret_name;
+        if let VaultState::SoftDeleted = self.state {
+            return Remedy::Warn(format!(
+                "{}; until then no secret can be delivered there",
+                VaultError::SoftDeleted {
+                    vault: self.vault_url.to_string(),
+                    name: name.clone(),
+                }
+            ));
+        }
+        let reason = format!(
+            "Key Vault {} {}; the app's current secret is {}",
+            self.vault_url,
+            self.holds(),
+            short(self.current.key_id)
+        );
+        if held.is_some_and(|h| h.key_id == self.current.key_id) {
+            return Remedy::Deliver(Box::new(deliver_change(
+                desired,
+                self.current,
+                self.vault_url,
+                reason,
+            )));
+        }
+        Remedy::Warn(format!(
+            "{reason}, delivered elsewhere: no one here holds its value, so it cannot be written to the vault. `entra-mail apply --rotate-secret` makes a new secret and delivers it there (the current one stays valid for its {}-day grace period); nothing is rotated without it",
+            desired.secret.grace_period_days
+        ))
+    }
+
+    /// What the vault holds, in words.
+    fn holds(&self) -> String {
+        let name = &self.vault.secret_name;
+        match self.state {
+            VaultState::Missing => format!("holds no secret `{name}`"),
+            VaultState::SoftDeleted => format!("holds `{name}` only soft-deleted"),
+            VaultState::Disabled => format!("holds `{name}` with its current version disabled"),
+            VaultState::Present(copy) => match copy.key_id {
+                None => format!("holds a `{name}` without a key-id tag, so not one entra-mail wrote"),
+                Some(key) if self.ours.iter().any(|s| s.key_id == key && s.expires() > self.now) => format!(
+                    "holds client secret {} in `{name}`, an older secret of ours, not the current one",
+                    short(key)
+                ),
+                Some(key) => format!(
+                    "holds client secret {} in `{name}`, which the app no longer has",
+                    short(key)
+                ),
+            },
+        }
+    }
+}
+
+fn deliver_change(
+    desired: &Desired,
+    current: &Ours<'_>,
+    vault_url: &str,
+    reason: String,
+) -> ResourceChange {
+    let name = desired
+        .secret
+        .key_vault
+        .as_ref()
+        .map(|v| v.secret_name.as_str())
+        .unwrap_or_default();
+    let vault = format!("{vault_url}/secrets/{name}");
+    ResourceChange {
+        address: address(desired).indexed(&short(current.key_id)),
+        action: Action::Update,
+        before: json!({"key_id": current.key_id}),
+        after: json!({"key_id": current.key_id, "key_vault": vault}),
+        attributes: vec![AttributeChange {
+            name: "key_vault".into(),
+            before: Value::Null,
+            after: json!(vault),
+        }],
+        reason: Some(format!("{reason}, whose value this machine holds")),
+        depends_on: vec![Address::application(desired)],
+        operation: Op::DeliverHeld {
+            key_id: current.key_id,
+        }
+        .into(),
     }
 }
 
@@ -327,9 +508,9 @@ async fn add(
         .unwrap_or_default();
     let body = json!({"passwordCredential": {"displayName": display_name, "endDateTime": end}});
     let path = format!("applications/{object_id}/addPassword");
-    // Deliver first (the outputs file), then record the delivery in the tenant: a secret
-    // recorded as delivered is never removed as an orphan. The record is re-read while
-    // addPassword is in flight, so recording costs one round trip, not two.
+    // Deliver first (the vault, then the outputs file), then record the delivery in the
+    // tenant: a secret recorded as delivered is never removed as an orphan. The record is
+    // re-read while addPassword is in flight, so recording costs one round trip, not two.
     let deliver = || async {
         let credential: PasswordCredential = ctx
             .retry_while_replicating(
@@ -343,12 +524,42 @@ async fn add(
                 "the new secret's keyId and value in Graph's answer",
             ));
         };
-        ctx.record_secret(HeldSecret {
+        let held = HeldSecret {
             key_id,
             display_name: display_name.to_string(),
             value,
             expires: credential.end_date_time.unwrap_or(expires),
-        })?;
+        };
+        ctx.mask_secret(&held.value);
+        if let Err(vault_error) = ctx.deliver_to_vault(&held).await {
+            // A failed write may still have committed (a lost answer): the vault decides.
+            // Only a secret it provably does not hold reached no one, and comes off the app;
+            // one it may hold may be in use.
+            let holds = if vault_error.refused_for_sure() {
+                Some(false)
+            } else {
+                ctx.vault_holds(key_id).await
+            };
+            let fate = match holds {
+                Some(true) => {
+                    tracing::warn!("the Key Vault's answer was lost, but it holds client secret {key_id}: delivered");
+                    NewSecretFate::Delivered
+                }
+                Some(false) => match remove_password(ctx, &object_id, key_id).await {
+                    Ok(()) => NewSecretFate::Removed,
+                    Err(_) => NewSecretFate::NotRemoved,
+                },
+                None => NewSecretFate::Unknown,
+            };
+            if fate != NewSecretFate::Delivered {
+                return Err(ApplyError::NotDelivered {
+                    key_id,
+                    fate,
+                    vault_error,
+                });
+            }
+        }
+        ctx.record_secret(held)?;
         Ok(key_id)
     };
     ctx.create_and_record(&[], deliver, |key_id: &Uuid| {
@@ -358,12 +569,32 @@ async fn add(
     Ok(())
 }
 
+/// Applies [`Op::DeliverHeld`] with the value this machine's outputs hold.
+async fn deliver_held(ctx: &ApplyContext<'_>, key_id: Uuid) -> Result<(), ApplyError> {
+    let held = ctx
+        .outputs()
+        .and_then(|o| o.secret)
+        .filter(|s| s.key_id == key_id)
+        .ok_or(ApplyError::Missing("the held secret's value"))?;
+    Ok(ctx.deliver_to_vault(&held).await?)
+}
+
 /// Applies [`Op::RemoveSecret`]; a secret already gone is fine.
 async fn remove(ctx: &ApplyContext<'_>, key_id: Uuid) -> Result<(), ApplyError> {
     let object_id = ctx
         .known()
         .app_object_id
         .ok_or(ApplyError::Missing("the application's object id"))?;
+    remove_password(ctx, &object_id, key_id).await?;
+    ctx.unrecord(Entry::DeliveredSecret(key_id)).await
+}
+
+/// `removePassword`; a secret already gone is fine.
+async fn remove_password(
+    ctx: &ApplyContext<'_>,
+    object_id: &str,
+    key_id: Uuid,
+) -> Result<(), ApplyError> {
     let result = ctx
         .client
         .send(
@@ -382,7 +613,7 @@ async fn remove(ctx: &ApplyContext<'_>, key_id: Uuid) -> Result<(), ApplyError> 
             other?;
         }
     }
-    ctx.unrecord(Entry::DeliveredSecret(key_id)).await
+    Ok(())
 }
 
 /// A secret this runner holds that the app does not list yet, made within the last

@@ -15,6 +15,7 @@ mod fuzz;
 mod graph_client;
 mod groups;
 mod helpdesk;
+mod key_vault;
 mod multi_tenant;
 mod ownership;
 mod provision;

@@ -234,7 +234,12 @@ fn settle(app: &AppState, inner: &mut Inner, outcome: &graph::Outcome, path: &st
         drop_answer: inner.faults.drop_answer_of_writes.contains(&nth)
             || first_to_path
             || (rate > 0.0 && inner.rng.f64() < rate),
-        unavailable: inner.faults.unavailable_after_writes.contains(&nth),
+        unavailable: inner.faults.unavailable_after_writes.contains(&nth)
+            || inner
+                .faults
+                .unavailable_after_writes_to
+                .iter()
+                .any(|p| p == path),
     };
     if fate.drop_answer {
         inner.counters.dropped_answers += 1;

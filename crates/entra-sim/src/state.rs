@@ -379,6 +379,9 @@ pub struct Faults {
     /// Writes (1-based, as above) that commit and are then answered 503, as a gateway that
     /// timed out waiting for the directory would.
     pub unavailable_after_writes: Vec<u64>,
+    /// Paths (as the request log shows them) every write to which commits and is then
+    /// answered 503: a gateway that never passes the answer back.
+    pub unavailable_after_writes_to: Vec<String>,
     /// Latency added to every request.
     pub latency: Duration,
     /// Latency added to requests whose path starts with a prefix (after `/v1.0/`, or
@@ -402,6 +405,7 @@ impl Default for Faults {
             hold_answer_of_writes: Vec::new(),
             drop_answer_rate: 0.0,
             unavailable_after_writes: Vec::new(),
+            unavailable_after_writes_to: Vec::new(),
             latency: Duration::ZERO,
             route_latency: Vec::new(),
             device_code_interval: Duration::from_secs(5),

@@ -18,6 +18,7 @@ use crate::graph::GraphClient;
 use crate::outputs::{HeldSecret, Outputs, FILE_NAME};
 use crate::progress::Progress;
 use crate::resources::client_secret::{find_held_secret, HeldSecretInTenant};
+use crate::vault::{Vault, VaultState};
 
 /// A secret younger than this may still be replicating to Entra's sign-in service, which
 /// can take minutes; an older one that is refused is really refused.
@@ -54,6 +55,15 @@ pub struct DeliveredSecret {
     /// Time spent waiting for Entra to replicate the secret.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waited_seconds: Option<f64>,
+    /// Where the secret checked was read: `outputs` or `key_vault`.
+    pub source: Source,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    Outputs,
+    KeyVault,
 }
 
 impl DeliveredSecret {
@@ -66,18 +76,21 @@ impl DeliveredSecret {
             error: None,
             detail: None,
             waited_seconds: None,
+            source: Source::Outputs,
         }
     }
 
     fn of(secret: &HeldSecret, status: Status) -> Self {
         Self {
-            status,
             key_id: Some(secret.key_id),
             expires: Some(secret.expires),
-            error: None,
-            detail: None,
-            waited_seconds: None,
+            ..Self::bare(status)
         }
+    }
+
+    fn from(mut self, source: Source) -> Self {
+        self.source = source;
+        self
     }
 
     fn error(mut self, error: impl Into<String>) -> Self {
@@ -139,48 +152,174 @@ impl DeliveredSecret {
     }
 }
 
-/// Signs in with the secret `desired`'s outputs file holds, waiting within `budget` while
-/// Entra may still be replicating it. `graph` (the run's own sign-in) reads the secret's age.
+/// The secret to prove, with its app and when it was written, or why there is none.
+struct ToProve {
+    secret: HeldSecret,
+    client_id: Uuid,
+    written: Option<Duration>,
+}
+
+/// Signs in with the delivered secret, waiting within `budget` while Entra may still be
+/// replicating it: the Key Vault's copy when `secret.key_vault` is set (what consumers read),
+/// else the outputs file's. `graph` (the run's own sign-in) reads the secret's age.
 pub async fn check(
+    desired: &Desired,
+    reach: &Reach,
+    graph: &GraphClient,
+    vault: Option<&Vault>,
+    budget: Duration,
+    quiet: bool,
+) -> DeliveredSecret {
+    let (found, source) = match vault {
+        Some(vault) => (from_vault(vault, graph, desired).await, Source::KeyVault),
+        None => (from_outputs(desired), Source::Outputs),
+    };
+    match found {
+        Ok(found) => prove(&found, desired, reach, graph, budget, quiet)
+            .await
+            .from(source),
+        Err(outcome) => outcome.from(source),
+    }
+}
+
+/// The vault's current version, when entra-mail wrote it (its tags name the secret).
+async fn from_vault(
+    vault: &Vault,
+    graph: &GraphClient,
+    desired: &Desired,
+) -> Result<ToProve, DeliveredSecret> {
+    let where_ = format!(
+        "Key Vault {} secret `{}`",
+        vault.target().display(),
+        vault.target().secret_name
+    );
+    let copy = match vault.read().await {
+        Ok(VaultState::Present(copy)) => copy,
+        Ok(VaultState::Missing) => {
+            return Err(DeliveredSecret::bare(Status::NoneHeld).detail(format!(
+                "{where_} does not exist; `entra-mail apply --rotate-secret` makes a secret and delivers it there"
+            )))
+        }
+        Ok(VaultState::Disabled) => {
+            return Err(DeliveredSecret::bare(Status::Error).error(format!(
+                "{where_} has its current version disabled: enable it, or make a new one with `entra-mail apply --rotate-secret`"
+            )))
+        }
+        Ok(VaultState::SoftDeleted) => {
+            return Err(DeliveredSecret::bare(Status::Error).error(
+                crate::vault::VaultError::SoftDeleted {
+                    vault: vault.target().display(),
+                    name: vault.target().secret_name.clone(),
+                }
+                .to_string(),
+            ))
+        }
+        Err(e) => return Err(DeliveredSecret::bare(Status::Error).error(e.to_string())),
+    };
+    let (Some(key_id), Some(client_id)) = (
+        copy.key_id,
+        copy.client_id
+            .as_deref()
+            .and_then(|c| Uuid::parse_str(c).ok()),
+    ) else {
+        return Err(DeliveredSecret::bare(Status::Error).error(format!(
+            "{where_} has no key-id and client-id tags, so entra-mail did not write it; `entra-mail apply --rotate-secret` replaces it"
+        )));
+    };
+    // The tags could name any app: prove the secret is for ours before signing in with it.
+    let app_path = crate::graph::odata::by_key("applications", "appId", &client_id.to_string());
+    let request = crate::graph::Request::get(app_path).query("$select", "id,uniqueName");
+    match graph
+        .send_optional::<crate::graph::models::Application>(&request)
+        .await
+    {
+        Ok(Some(app)) if app.unique_name.as_deref() == Some(desired.app.unique_name.as_str()) => {}
+        Ok(Some(_)) | Ok(None) => {
+            return Err(DeliveredSecret::bare(Status::Error).error(format!(
+                "{where_} is tagged for app {client_id}, which is not `{}` in this tenant; `entra-mail apply --rotate-secret` replaces it",
+                desired.app.unique_name
+            )))
+        }
+        Err(e) => {
+            return Err(DeliveredSecret::bare(Status::Error).error(format!(
+                "cannot tell whose secret {where_} holds: {}",
+                crate::graph::error_chain(&e)
+            )))
+        }
+    }
+    Ok(ToProve {
+        secret: HeldSecret {
+            key_id,
+            display_name: String::new(),
+            value: copy.value,
+            expires: copy.expires.unwrap_or(OffsetDateTime::UNIX_EPOCH),
+        },
+        client_id,
+        written: None,
+    })
+}
+
+/// The secret the outputs file holds.
+fn from_outputs(desired: &Desired) -> Result<ToProve, DeliveredSecret> {
+    let directory = &desired.outputs.directory;
+    let kept_elsewhere = "its value is kept by whoever received it from apply (the tenant keeps no copy), so it is not checked here";
+    let outputs = match Outputs::read(directory) {
+        Ok(Some(outputs)) => outputs,
+        Ok(None) => {
+            return Err(DeliveredSecret::bare(Status::NoneHeld).detail(format!(
+                "no {FILE_NAME} in {}; {kept_elsewhere}",
+                directory.display()
+            )))
+        }
+        Err(e) => return Err(DeliveredSecret::bare(Status::Error).error(e.to_string())),
+    };
+    let path = Outputs::path_in(directory);
+    if outputs.tenant_id != desired.tenant_id {
+        return Err(DeliveredSecret::bare(Status::NoneHeld).detail(format!(
+            "{} is for tenant {}, not this one; {kept_elsewhere}",
+            path.display(),
+            outputs.tenant_id
+        )));
+    }
+    let Some(secret) = outputs.secret else {
+        return Err(DeliveredSecret::bare(Status::NoneHeld).detail(format!(
+            "{} holds no client secret; {kept_elsewhere}",
+            path.display()
+        )));
+    };
+    // The client id goes into a Graph URL and a token request: only a GUID is accepted.
+    let Ok(client_id) = Uuid::parse_str(&outputs.client_id) else {
+        return Err(DeliveredSecret::of(&secret, Status::Error).error(format!(
+            "{} has no valid client_id (a GUID)",
+            path.display()
+        )));
+    };
+    let written = std::fs::metadata(&path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| SystemTime::now().duration_since(t).ok());
+    Ok(ToProve {
+        secret,
+        client_id,
+        written,
+    })
+}
+
+/// Signs in as the app with the secret, telling replication from refusal.
+async fn prove(
+    found: &ToProve,
     desired: &Desired,
     reach: &Reach,
     graph: &GraphClient,
     budget: Duration,
     quiet: bool,
 ) -> DeliveredSecret {
-    let directory = &desired.outputs.directory;
-    let kept_elsewhere = "its value is kept by whoever received it from apply (the tenant keeps no copy), so it is not checked here";
-    let outputs = match Outputs::read(directory) {
-        Ok(Some(outputs)) => outputs,
-        Ok(None) => {
-            return DeliveredSecret::bare(Status::NoneHeld).detail(format!(
-                "no {FILE_NAME} in {}; {kept_elsewhere}",
-                directory.display()
-            ))
-        }
-        Err(e) => return DeliveredSecret::bare(Status::Error).error(e.to_string()),
-    };
-    let path = Outputs::path_in(directory);
-    if outputs.tenant_id != desired.tenant_id {
-        return DeliveredSecret::bare(Status::NoneHeld).detail(format!(
-            "{} is for tenant {}, not this one; {kept_elsewhere}",
-            path.display(),
-            outputs.tenant_id
-        ));
-    }
-    let Some(secret) = outputs.secret.as_ref() else {
-        return DeliveredSecret::bare(Status::NoneHeld).detail(format!(
-            "{} holds no client secret; {kept_elsewhere}",
-            path.display()
-        ));
-    };
-    // The client id goes into a Graph URL and a token request: only a GUID is accepted.
-    let Ok(client_id) = Uuid::parse_str(&outputs.client_id) else {
-        return DeliveredSecret::of(secret, Status::Error).error(format!(
-            "{} has no valid client_id (a GUID)",
-            path.display()
-        ));
-    };
+    let ToProve {
+        secret,
+        client_id,
+        written,
+    } = found;
+    let (secret, client_id, written) = (secret, *client_id, *written);
     let credential = match crate::auth::client_secret(
         &desired.tenant_id.to_string(),
         &client_id.to_string(),
@@ -194,10 +333,6 @@ pub async fn check(
         }
     };
     let scope = reach.endpoints.graph_scope();
-    let written = std::fs::metadata(&path)
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| SystemTime::now().duration_since(t).ok());
 
     let started = Instant::now();
     let mut wait = Duration::from_millis(250);
