@@ -24,9 +24,20 @@ use entra_mail::sim::{Faults, LogEntry, Sim, SimOptions, TenantSpec};
 
 const TENANT: &str = "b3c1e0a2-7d4f-4c8e-9f1a-2d6b5e8c4a10";
 
+/// The example config without its Key Vault: the goals are about Graph, and the vault's own
+/// requests (one read, one write per new secret) would blur them.
+fn example() -> String {
+    include_str!("../examples/pandora-itsm.toml")
+        .lines()
+        .filter(|line| !line.starts_with("key_vault = "))
+        .map(|line| format!("{line}\n"))
+        .collect()
+}
+
 /// The example without Conditional Access (measured on its own, at 1 request/second).
 fn config_text() -> String {
-    let example = include_str!("../examples/pandora-itsm.toml");
+    let example = example();
+    let example = example.as_str();
     let cut = example
         .find("# Conditional Access")
         .unwrap_or(example.len());
@@ -290,7 +301,7 @@ async fn cli_run(
 /// The example config, Conditional Access included (the built-in policy copy), with its
 /// outputs in `outputs_dir`.
 fn example_with_conditional_access(outputs_dir: &str) -> String {
-    include_str!("../examples/pandora-itsm.toml")
+    example()
         .replace("policy = \"../policies/mfa-pilot.json\"\n", "")
         .replace("\"out/pandora-itsm\"", &format!("\"{outputs_dir}\""))
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Mutation check: breaks five safety rules on purpose, one at a time, and asserts that the
+# Mutation check: breaks safety rules on purpose, one at a time, and asserts that the
 # test meant to guard each rule fails. A mutation that survives (its test still passes)
 # means that rule is no longer tested; the script then exits 1.
 #
@@ -30,6 +30,8 @@ MUTATIONS=(
 "orphan decision|src/resources/client_secret.rs|if age < PENDING_WINDOW {|if age > PENDING_WINDOW {|--test it ownership::a_lost_add_password_answer_leaves_an_orphan_that_a_fresh_runner_removes"
 "uniqueName upsert|src/resources/application/mod.rs|.header(\"Prefer\", \"create-if-missing\")|.header(\"Prefer\", \"return=minimal\")|--test it provision::a_cold_apply_builds_exactly_the_seed_app"
 "0600 mode|crates/entra-base/src/fsutil.rs|file.set_permissions(std::fs::Permissions::from_mode(0o600))|file.set_permissions(std::fs::Permissions::from_mode(0o640))|-p entra-base --lib fsutil::tests::writes_whole_files_readable_by_the_owner_only"
+"vault rollback|src/resources/client_secret.rs|Some(false) => match remove_password(ctx, &object_id, key_id).await {|Some(false) => match Ok::<(), ApplyError>(()) {|--test it key_vault::a_refused_vault_write_takes_the_new_secret_off_the_app"
+"secret the vault serves|src/resources/client_secret.rs|let served = in_vault == Some(secret.key_id) && secret.expires() > now;|let served = false;|--test it key_vault::a_secret_the_vault_still_serves_outlives_its_grace_period"
 "record repair|src/kind/context.rs|if ours.shown_in(&record) && self.lacks_own(&record) {|if false && ours.shown_in(&record) && self.lacks_own(&record) {|--test it reliability::convergence::a_record_write_from_a_stale_copy_is_repaired_by_the_run_it_dropped"
 )
 

@@ -4,7 +4,7 @@
 //! reported (and fixed only on `--rotate-secret`), and `render --from-vault` rebuilds the sheet.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use azure_security_keyvault_secrets::models::SetSecretParameters;
@@ -12,6 +12,7 @@ use azure_security_keyvault_secrets::{SecretClient, SecretClientOptions};
 use entra_mail::sim::Faults;
 use serde_json::Value;
 
+use crate::common::files_under;
 use crate::common::provision::{CliRun, Harness, CONFIG, TENANT};
 
 const VAULT: &str = "contoso-itsm";
@@ -78,23 +79,6 @@ fn key_ids(h: &Harness) -> Vec<String> {
         .iter()
         .map(|s| s["keyId"].as_str().unwrap().to_string())
         .collect()
-}
-
-fn files_under(dir: &Path) -> Vec<(PathBuf, String)> {
-    let mut found = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return found;
-    };
-    for entry in entries {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            found.extend(files_under(&path));
-        } else {
-            let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
-            found.push((path, text));
-        }
-    }
-    found
 }
 
 /// A client of the simulator's vault signed in as the tenant's admin app: the test's own

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::common;
 
 use assert_cmd::Command;
+use common::files_under;
 use common::provision::{Harness, CONFIG as CORE};
 use entra_mail::sim::Faults;
 use predicates::prelude::*;
@@ -325,21 +326,6 @@ fn github_actions_json_output_is_only_json() {
     assert!(String::from_utf8(output.stderr)
         .unwrap()
         .contains(&format!("::add-mask::{}", ws.secret())));
-}
-
-/// Every file under `dir`, with its contents (lossy text).
-fn files_under(dir: &Path) -> Vec<(PathBuf, String)> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            found.extend(files_under(&path));
-        } else {
-            let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
-            found.push((path, text));
-        }
-    }
-    found
 }
 
 /// The CLI against a simulator running in this test, so the simulator's record of every
