@@ -114,6 +114,8 @@ struct Ours<'a> {
     key_id: Uuid,
     credential: &'a PasswordCredential,
     delivered: bool,
+    /// Its place among the app's secrets of ours.
+    position: usize,
 }
 
 impl Ours<'_> {
@@ -141,7 +143,8 @@ fn ours<'a>(desired: &'a Desired, live: &'a LiveState, held: Option<&HeldSecret>
     let in_vault = live.vault.as_ref().and_then(VaultState::key_id);
     let mut ours: Vec<Ours> = live
         .our_secrets(&desired.secret.display_name)
-        .filter_map(|credential| {
+        .enumerate()
+        .filter_map(|(position, credential)| {
             let key_id = credential.key_id?;
             let delivered = trust_all
                 || record.delivered(key_id)
@@ -151,15 +154,24 @@ fn ours<'a>(desired: &'a Desired, live: &'a LiveState, held: Option<&HeldSecret>
                 key_id,
                 credential,
                 delivered,
+                position,
             })
         })
         .collect();
     // Oldest first. Graph gives start times to the second, so two secrets made in one second
-    // are told apart by expiry, then by which one this runner holds or the vault serves (the
-    // latest delivery): never by keyId alone, which would let a renewal remove the secret it
-    // just delivered.
-    let is_held = |key: Uuid| held.is_some_and(|h| h.key_id == key) || in_vault == Some(key);
-    ours.sort_by_key(|s| (s.started(), s.expires(), is_held(s.key_id), s.key_id));
+    // are told apart by expiry, then by which one this runner holds, then by their order on
+    // the app (addPassword appends): never by keyId alone, which would let a renewal remove
+    // the secret it just delivered. Which one the vault serves says nothing of age.
+    let is_held = |key: Uuid| held.is_some_and(|h| h.key_id == key);
+    ours.sort_by_key(|s| {
+        (
+            s.started(),
+            s.expires(),
+            is_held(s.key_id),
+            s.position,
+            s.key_id,
+        )
+    });
     ours
 }
 
