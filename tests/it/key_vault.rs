@@ -13,7 +13,7 @@ use entra_mail::sim::Faults;
 use serde_json::Value;
 
 use crate::common::files_under;
-use crate::common::provision::{CliRun, Harness, CONFIG, TENANT};
+use crate::common::provision::{sweep_kills, CliRun, Harness, CONFIG, TENANT};
 
 const VAULT: &str = "contoso-itsm";
 const SECRET_NAME: &str = "pandora-itsm-mail-client-secret";
@@ -536,26 +536,7 @@ async fn killed_at(nth: u64) -> Result<(), String> {
     assert!(h.running.sim.add_key_vault(TENANT, VAULT));
     h.rewrite_config(&config_with_vault(&h, ""));
     let dir = h.dir.path().to_path_buf();
-    let mut child = h
-        .running
-        .cli_process(&dir)
-        .args(["apply", "--auto-approve", "-f", "tenant.toml"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = std::time::Instant::now();
-    while h.running.sim.counters().writes < nth {
-        if started.elapsed() > std::time::Duration::from_secs(120) {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!("write {nth} never came"));
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    child.kill().unwrap();
-    let _ = child.wait();
-    let (method, path) = h.nth_write(nth).unwrap_or_default();
+    let (method, path) = h.apply_killed_at(&dir, nth).await?;
     let at = format!("killed at {method} {path}");
     let again = tokio::task::block_in_place(|| run(&h, &["apply", "--auto-approve"]));
     if again.code != 0 {
@@ -596,14 +577,5 @@ async fn a_kill_at_every_write_with_a_vault_converges_on_the_rerun() {
         .filter(|e| e.wrote && e.path.starts_with("keyvault/"))
         .count();
     assert_eq!(vault_writes, 1, "{}", cold.text());
-    let sweeps: Vec<_> = (1..=writes)
-        .map(|nth| tokio::spawn(killed_at(nth)))
-        .collect();
-    let mut failures = Vec::new();
-    for sweep in sweeps {
-        if let Err(e) = sweep.await.unwrap() {
-            failures.push(e);
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    sweep_kills(writes, killed_at).await;
 }

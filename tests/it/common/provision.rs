@@ -281,6 +281,54 @@ impl Harness {
     pub fn writes(&self) -> u64 {
         self.running.sim.counters().writes
     }
+
+    /// Starts `apply --auto-approve` in `dir` and kills it (`kill -9`) once the simulator has
+    /// seen `nth` writes (its faults hold that write's answer); that write's method and path.
+    pub async fn apply_killed_at(
+        &self,
+        dir: &std::path::Path,
+        nth: u64,
+    ) -> Result<(String, String), String> {
+        let mut child = self
+            .running
+            .cli_process(dir)
+            .args(["apply", "--auto-approve", "-f", "tenant.toml"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = std::time::Instant::now();
+        while self.writes() < nth {
+            if started.elapsed() > Duration::from_secs(120) {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("write {nth} never came"));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        child.kill().unwrap();
+        let _ = child.wait();
+        Ok(self.nth_write(nth).unwrap_or_default())
+    }
+}
+
+/// Runs `killed_at(nth)` for every write from 1 to `writes` at once; fails listing each
+/// write whose run did not converge.
+pub async fn sweep_kills<F, Fut>(writes: u64, killed_at: F)
+where
+    F: Fn(u64) -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>> + Send + 'static,
+{
+    let sweeps: Vec<_> = (1..=writes)
+        .map(|nth| tokio::spawn(killed_at(nth)))
+        .collect();
+    let mut failures = Vec::new();
+    for sweep in sweeps {
+        if let Err(e) = sweep.await.unwrap() {
+            failures.push(e);
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
 /// The outputs the config at `config_path` names, if written.

@@ -4,9 +4,9 @@
 
 use crate::common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::provision::{outputs_of, CliRun, Harness, CONFIG};
+use common::provision::{outputs_of, sweep_kills, CliRun, Harness, CONFIG};
 use entra_mail::sim::Faults;
 use serde_json::Value;
 
@@ -218,26 +218,7 @@ async fn killed_at(nth: u64) -> Result<(), String> {
     )
     .await;
     let dir = h.dir.path().to_path_buf();
-    let mut child = h
-        .running
-        .cli_process(&dir)
-        .args(["apply", "--auto-approve", "-f", "tenant.toml"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while h.running.sim.counters().writes < nth {
-        if started.elapsed() > Duration::from_secs(120) {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!("write {nth} never came"));
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    child.kill().unwrap();
-    let _ = child.wait();
-    let (method, path) = h.nth_write(nth).unwrap_or_default();
+    let (method, path) = h.apply_killed_at(&dir, nth).await?;
     let again = tokio::task::block_in_place(|| apply(&h, &dir));
     if again.code != 0 {
         return Err(format!(
@@ -261,16 +242,7 @@ async fn a_kill_at_every_write_under_lag_converges_on_the_rerun() {
     assert_eq!(run.code, 0, "{}", run.text());
     let writes = baseline.running.sim.counters().writes;
     assert!(writes >= 10, "a cold apply makes {writes} writes");
-    let sweeps: Vec<_> = (1..=writes)
-        .map(|nth| tokio::spawn(killed_at(nth)))
-        .collect();
-    let mut failures = Vec::new();
-    for sweep in sweeps {
-        if let Err(e) = sweep.await.unwrap() {
-            failures.push(e);
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    sweep_kills(writes, killed_at).await;
 }
 
 /// Another run's record write, based on a copy read before ours replicated, drops our
