@@ -221,20 +221,17 @@ fn write_client_files(
     let mut env = String::from(
         "# entra-mail simulated tenant: source this file to sign in as the admin app.\n",
     );
-    env.push_str(&format!(
-        "export SSL_CERT_FILE='{}'\n",
-        absolute(&ca).display()
-    ));
-    env.push_str(&format!(
-        "export AZURE_AUTHORITY_HOST='{}'\n",
-        sim.authority_host()
-    ));
-    env.push_str(&format!(
-        "export ENTRA_MAIL_GRAPH_URL='{}'\n",
-        sim.graph_url()
-    ));
+    let ca_path = absolute(&ca).display().to_string();
+    // The CA for every client that may talk to the simulator: OpenSSL and rustls readers
+    // (SSL_CERT_FILE), curl, Python's requests (so azure-identity and Microsoft's Graph SDK
+    // for Python) and Node.
+    for name in CA_VARIABLES {
+        env.push_str(&export("", name, &ca_path));
+    }
+    env.push_str(&export("", "AZURE_AUTHORITY_HOST", &sim.authority_host()));
+    env.push_str(&export("", "ENTRA_MAIL_GRAPH_URL", &sim.graph_url()));
     if let Some(url) = key_vault_url {
-        env.push_str(&format!("export ENTRA_MAIL_SIM_KEY_VAULT_URL='{url}'\n"));
+        env.push_str(&export("", "ENTRA_MAIL_SIM_KEY_VAULT_URL", url));
     }
     let tenants = sim.tenants();
     for (i, tenant) in tenants.iter().enumerate() {
@@ -243,23 +240,32 @@ fn write_client_files(
         } else {
             format!("# tenant {}: ", i + 1)
         };
-        env.push_str(&format!(
-            "{prefix}export AZURE_TENANT_ID='{}'\n",
-            tenant.tenant_id
-        ));
-        env.push_str(&format!(
-            "{prefix}export AZURE_CLIENT_ID='{}'\n",
-            tenant.admin_client_id
-        ));
-        env.push_str(&format!(
-            "{prefix}export AZURE_CLIENT_SECRET='{}'\n",
-            tenant.admin_client_secret.expose()
+        env.push_str(&export(&prefix, "AZURE_TENANT_ID", &tenant.tenant_id));
+        env.push_str(&export(&prefix, "AZURE_CLIENT_ID", &tenant.admin_client_id));
+        env.push_str(&export(
+            &prefix,
+            "AZURE_CLIENT_SECRET",
+            tenant.admin_client_secret.expose(),
         ));
     }
     let credentials = dir.join("credentials.env");
     write_private_atomically(&credentials, env.as_bytes())
         .with_context(|| format!("cannot write {}", credentials.display()))?;
     Ok(ClientFiles { ca, credentials })
+}
+
+/// The variables `credentials.env` points at the simulator's CA.
+const CA_VARIABLES: [&str; 4] = [
+    "SSL_CERT_FILE",
+    "CURL_CA_BUNDLE",
+    "REQUESTS_CA_BUNDLE",
+    "NODE_EXTRA_CA_CERTS",
+];
+
+/// One `export NAME='value'` line, the value quoted for a POSIX shell (a directory the user
+/// names may hold a quote).
+fn export(prefix: &str, name: &str, value: &str) -> String {
+    format!("{prefix}export {name}='{}'\n", value.replace('\'', "'\\''"))
 }
 
 fn print_banner(

@@ -649,6 +649,38 @@ async fn a_missing_permission_is_named_by_doctor_and_stops_apply_before_any_writ
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_app_token_without_a_roles_claim_holds_no_permission() {
+    // A token carries no `roles` claim when the app holds no app role (Entra leaves out
+    // empty claims): doctor and apply read that as "none", name every grant, and write nothing.
+    let running = sim(Faults::default(), Some(Vec::new())).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tenant.toml"), format!("{CONFIG}{POLICY}")).unwrap();
+
+    let doctor = cli(&running, dir.path(), &["doctor", "-f", "tenant.toml"]).code(1);
+    let out = String::from_utf8_lossy(&doctor.get_output().stdout).to_string();
+    assert!(
+        out.contains("MISSING  create and update the app registration and its secrets"),
+        "{out}"
+    );
+    assert!(!out.contains("ok       "), "nothing is held: {out}");
+
+    running.sim.reset_counters();
+    let apply = cli(
+        &running,
+        dir.path(),
+        &["apply", "-f", "tenant.toml", "--auto-approve"],
+    )
+    .code(1);
+    let err = String::from_utf8_lossy(&apply.get_output().stderr).to_string();
+    assert!(
+        err.contains("lacks permissions this config needs, so nothing was read or written"),
+        "{err}"
+    );
+    assert!(err.contains("Application.ReadWrite.All"), "{err}");
+    assert_eq!(running.sim.counters().requests, 0, "not even a read");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_token_for_another_tenant_is_refused() {
     let running = sim(Faults::default(), None).await;
     let other = running.sim.add_tenant(TenantSpec {

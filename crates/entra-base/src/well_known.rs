@@ -112,6 +112,13 @@ pub const GRAPH_ROLES: &[(&str, &str)] = &[
         "Organization.ReadWrite.All",
         "292d869f-3427-49a8-9dab-8c70152b74e9",
     ),
+    // What may read `GET /domains` (domain-list.md), least privileged first; ids as in
+    // crates/entra-sim/src/data/well_known_ids.json.
+    ("Domain.Read.All", "dbb9058a-0e50-45d7-ae91-66909b5d4664"),
+    (
+        "Domain.ReadWrite.All",
+        "7e05723c-0bb0-42da-be95-ae9f08a6e53c",
+    ),
 ];
 
 /// (value, GUID, consent type) of Microsoft Graph delegated permissions.
@@ -191,6 +198,21 @@ pub const GRAPH_SCOPES: &[(&str, &str, &str)] = &[
     (
         "Policy.ReadWrite.ConditionalAccess",
         "ad902697-1014-4ef5-81ef-2b4301988e8c",
+        "Admin",
+    ),
+    (
+        "Organization.Read.All",
+        "4908d5b9-3fb2-4b1e-9336-1888b7937185",
+        "Admin",
+    ),
+    (
+        "Domain.Read.All",
+        "2f9ee017-59c1-4f1d-9472-bd5529a7b311",
+        "Admin",
+    ),
+    (
+        "Domain.ReadWrite.All",
+        "0b5d694c-a244-4bde-86e6-eb5cd07730fe",
         "Admin",
     ),
 ];

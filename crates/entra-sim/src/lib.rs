@@ -104,16 +104,25 @@ impl Sim {
                 inner.tenants = load(path)?;
             }
         }
+        let kept = !inner.tenants.is_empty();
+        // New ids never repeat a kept one or a tenant id the specs name (the generator is
+        // seeded, so it draws the same ids as the run that wrote the state file).
+        inner.claim_ids_in_tenants();
+        for id in options.tenants.iter().filter_map(|s| s.tenant_id.as_ref()) {
+            inner.issued_ids.insert(id.to_ascii_lowercase());
+        }
         for spec in &options.tenants {
-            let exists = spec
-                .tenant_id
-                .as_ref()
-                .is_some_and(|id| inner.tenants.contains_key(&id.to_ascii_lowercase()));
+            // A spec without an id asks for "a tenant": a kept directory is one.
+            let exists = match &spec.tenant_id {
+                Some(id) => inner.tenants.contains_key(&id.to_ascii_lowercase()),
+                None => kept,
+            };
             if !exists {
                 let tenant = seed::tenant(&mut inner, spec);
                 inner.tenants.insert(tenant.id.clone(), tenant);
             }
         }
+        inner.claim_ids_in_tenants();
         register_known_secrets(&mut inner);
         let state = AppState {
             shared: Arc::new(Shared {
@@ -166,9 +175,13 @@ impl Sim {
         let id = match existing.filter(|id| inner.tenants.contains_key(id)) {
             Some(id) => id,
             None => {
+                if let Some(id) = &spec.tenant_id {
+                    inner.issued_ids.insert(id.to_ascii_lowercase());
+                }
                 let tenant = seed::tenant(&mut inner, &spec);
                 let id = tenant.id.clone();
                 inner.tenants.insert(id.clone(), tenant);
+                inner.claim_ids_in_tenants();
                 id
             }
         };
@@ -407,6 +420,7 @@ fn snapshot_of(inner: &Inner) -> Value {
                     "id": t.id,
                     "displayName": t.display_name,
                     "domains": t.domains,
+                    "unverifiedDomains": t.unverified_domains,
                     "p1Licence": t.p1_licence,
                     "securityDefaults": t.security_defaults,
                     "applications": data(&t.applications),

@@ -76,6 +76,7 @@ pub fn tenant(inner: &mut Inner, spec: &TenantSpec) -> Tenant {
         id: id.clone(),
         display_name: spec.display_name.clone(),
         domains: vec![domain.clone(), format!("{}.com", spec.domain_label)],
+        unverified_domains: vec![format!("{}.org", spec.domain_label)],
         p1_licence: spec.p1_licence,
         security_defaults: spec.security_defaults,
         applications: Vec::new(),

@@ -2,7 +2,7 @@
 //! counters and the request log. One lock guards it all ([`AppState`], which every connection
 //! holds); handlers never await under it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -167,6 +167,10 @@ pub struct Tenant {
     pub display_name: String,
     /// Verified domains; the first is the initial `*.onmicrosoft.com` one.
     pub domains: Vec<String>,
+    /// Domains added to the tenant whose DNS proof is still outstanding: listed by
+    /// `GET /domains` with `isVerified: false`, refused in identifier URIs.
+    #[serde(default)]
+    pub unverified_domains: Vec<String>,
     /// Microsoft Entra ID P1 (Conditional Access needs it).
     pub p1_licence: bool,
     pub security_defaults: bool,
@@ -484,6 +488,10 @@ pub struct Inner {
     /// Every secret value the simulator handed out (client secrets, tokens), so tests can
     /// scan outputs for leaks.
     pub issued_secrets: Vec<String>,
+    /// Every GUID in use (tenants, objects, credentials, published permissions), lowercase, so
+    /// a new one never repeats one: the generator is seeded, and a kept state file or a
+    /// `--tenant` id may already hold what it draws next.
+    pub issued_ids: HashSet<String>,
     pub writes_seen: u64,
     /// Paths of `Faults::drop_answer_of_first_write_to` whose first write has been made.
     pub first_writes_dropped: Vec<String>,
@@ -503,6 +511,7 @@ impl Inner {
             counters: Counters::default(),
             log: Vec::new(),
             issued_secrets: Vec::new(),
+            issued_ids: HashSet::new(),
             writes_seen: 0,
             first_writes_dropped: Vec::new(),
             epoch: std::time::Instant::now(),
@@ -511,7 +520,18 @@ impl Inner {
 
     /// A new GUID from the seeded generator, so a seed reproduces a run's ids.
     pub fn new_guid(&mut self) -> String {
-        guid_from(&mut self.rng)
+        guid_from(&mut self.rng, &mut self.issued_ids)
+    }
+
+    /// Marks every GUID the tenants hold as in use (after loading a state file or seeding).
+    pub fn claim_ids_in_tenants(&mut self) {
+        let mut found = Vec::new();
+        for tenant in self.tenants.values() {
+            if let Ok(value) = serde_json::to_value(tenant) {
+                collect_guids(&value, &mut found);
+            }
+        }
+        self.issued_ids.extend(found);
     }
 
     /// A client secret, remembered as issued.
@@ -572,21 +592,47 @@ impl AppState {
 }
 
 /// A GUID drawn from `rng`.
-pub fn guid_from(rng: &mut fastrand::Rng) -> String {
-    let bytes: [u8; 16] = std::array::from_fn(|_| rng.u8(..));
-    uuid::Builder::from_random_bytes(bytes)
-        .into_uuid()
-        .to_string()
+/// A GUID from `rng` that is not in `issued`, which then holds it.
+pub fn guid_from(rng: &mut fastrand::Rng, issued: &mut HashSet<String>) -> String {
+    loop {
+        let bytes: [u8; 16] = std::array::from_fn(|_| rng.u8(..));
+        let guid = uuid::Builder::from_random_bytes(bytes)
+            .into_uuid()
+            .to_string();
+        if issued.insert(guid.clone()) {
+            return guid;
+        }
+    }
+}
+
+/// Every string in `value` that is a GUID (hyphenated or as 32 hex digits), hyphenated and
+/// lowercase.
+fn collect_guids(value: &Value, found: &mut Vec<String>) {
+    match value {
+        Value::String(text) => {
+            if let Ok(guid) = uuid::Uuid::try_parse(text) {
+                found.push(guid.to_string());
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_guids(v, found)),
+        Value::Object(map) => map.values().for_each(|v| collect_guids(v, found)),
+        _ => {}
+    }
 }
 
 /// A secret in Entra's client-secret shape (40 characters, `~` fourth), recorded in `issued`
 /// so tests can scan outputs for leaks.
 pub fn secret_from(rng: &mut fastrand::Rng, issued: &mut Vec<String>) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-";
-    let mut text: String = (0..40)
-        .map(|_| ALPHABET[rng.usize(..ALPHABET.len())] as char)
-        .collect();
-    text.replace_range(3..4, "~");
-    issued.push(text.clone());
-    text
+    loop {
+        let mut text: String = (0..40)
+            .map(|_| ALPHABET[rng.usize(..ALPHABET.len())] as char)
+            .collect();
+        text.replace_range(3..4, "~");
+        // A restarted simulator draws again from its seed: never hand out a value twice.
+        if !issued.contains(&text) {
+            issued.push(text.clone());
+            return text;
+        }
+    }
 }

@@ -700,15 +700,20 @@ fn issue(inner: &mut Inner, base_url: &str, token: IssuedToken) -> Response {
         "ver": "1.0",
         "xms_sim": base_url,
     });
+    // Entra leaves out a claim that has no values: no `roles: []`, no `wids: []`.
     match &token.scopes {
         Some(scopes) => {
             claims["scp"] = json!(scopes.join(" "));
             claims["idtyp"] = json!("user");
             claims["upn"] = json!(token.user_principal_name);
-            claims["wids"] = json!(token.directory_roles);
+            if !token.directory_roles.is_empty() {
+                claims["wids"] = json!(token.directory_roles);
+            }
         }
         None => {
-            claims["roles"] = json!(token.roles);
+            if !token.roles.is_empty() {
+                claims["roles"] = json!(token.roles);
+            }
             claims["idtyp"] = json!("app");
         }
     }

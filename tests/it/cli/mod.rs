@@ -3,3 +3,4 @@
 mod commands;
 mod outputs_dirs;
 mod provision;
+mod sim_serve;

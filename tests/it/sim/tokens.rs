@@ -270,6 +270,31 @@ async fn roles_follow_the_admin_apps_assignments() {
 }
 
 #[tokio::test]
+async fn an_app_with_no_app_roles_gets_a_token_without_a_roles_claim() {
+    // Entra leaves out a claim that has no values; a reader must take absence as "none".
+    let running = common::sim::start(SimOptions {
+        tenants: vec![TenantSpec {
+            admin_roles: Vec::new(),
+            ..TenantSpec::default()
+        }],
+        ..SimOptions::default()
+    })
+    .await;
+    let tenant = &running.tenant;
+    let (status, answer) = client_credentials(
+        &running,
+        tenant,
+        tenant.admin_client_secret.expose(),
+        GRAPH_DEFAULT,
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let claims = claims(&access_token(&answer));
+    assert!(claims.get("roles").is_none(), "{claims}");
+    assert_eq!(s(&claims, "/idtyp"), "app");
+}
+
+#[tokio::test]
 async fn a_new_app_role_assignment_shows_in_the_next_token() {
     let running = start().await;
     let client = running.client();

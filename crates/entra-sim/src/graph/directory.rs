@@ -1,4 +1,4 @@
-//! Users, the organization, its subscriptions, and the security defaults policy.
+//! Users, the organization, its domains and subscriptions, and the security defaults policy.
 
 use axum::http::Method;
 use serde_json::{json, Map, Value};
@@ -79,22 +79,36 @@ pub fn route(
         }
         ("organization", "GET", None) => {
             ctx.require(need::ORGANIZATION_READ)?;
-            let domains: Vec<Value> = ctx
-                .tenant
-                .domains
-                .iter()
-                .enumerate()
-                .map(|(i, d)| json!({"name": d, "isDefault": i == 0, "isInitial": i == 0, "type": "Managed", "capabilities": "Email, OfficeCommunicationsOnline"}))
-                .collect();
-            let org = crate::state::object(json!({
-                "id": ctx.tenant.id,
-                "displayName": ctx.tenant.display_name,
-                "verifiedDomains": domains,
-                "assignedPlans": if ctx.tenant.p1_licence {
-                    json!([{"capabilityStatus": "Enabled", "service": "AADPremiumService", "servicePlanId": "41781fb2-bc02-4b7c-bd55-b576c07bb09d"}])
-                } else { json!([]) },
-            }));
-            ctx.collection("organization", vec![org], &["id"])
+            ctx.collection("organization", vec![organization(ctx)], &["id"])
+        }
+        ("organization", "GET", Some(key)) => {
+            ctx.require(need::ORGANIZATION_READ)?;
+            let id = key.describe().to_string();
+            if !id.eq_ignore_ascii_case(&ctx.tenant.id) {
+                return Err(not_found(&id));
+            }
+            Ok(ctx.entity(200, "organization", &organization(ctx)))
+        }
+        ("domains", "GET", None) => {
+            ctx.require(need::DOMAIN_READ)?;
+            ctx.collection(
+                "domains",
+                domains(ctx),
+                &["id", "isVerified", "isDefault", "isInitial", "isRoot"],
+            )
+        }
+        ("domains", "GET", Some(key)) => {
+            ctx.require(need::DOMAIN_READ)?;
+            let id = key.describe().to_string();
+            let domain = domains(ctx)
+                .into_iter()
+                .find(|d| {
+                    d.get("id")
+                        .and_then(Value::as_str)
+                        .is_some_and(|name| name.eq_ignore_ascii_case(&id))
+                })
+                .ok_or_else(|| not_found(&id))?;
+            Ok(ctx.entity(200, "domains", &domain))
         }
         ("subscribedSkus", "GET", None) => {
             ctx.require(need::LICENCE_READ)?;
@@ -136,6 +150,60 @@ pub fn route(
             "The HTTP method is not allowed on this resource.",
         )),
     }
+}
+
+/// The tenant as `GET /organization` shows it: only verified domains are in
+/// `verifiedDomains`.
+fn organization(ctx: &Ctx<'_>) -> Map<String, Value> {
+    let tenant = &ctx.tenant;
+    let verified: Vec<Value> = tenant
+        .domains
+        .iter()
+        .enumerate()
+        .map(|(i, d)| json!({"name": d, "isDefault": i == 0, "isInitial": i == 0, "type": "Managed", "capabilities": "Email, OfficeCommunicationsOnline"}))
+        .collect();
+    crate::state::object(json!({
+        "id": tenant.id,
+        "displayName": tenant.display_name,
+        "tenantType": "AAD",
+        "verifiedDomains": verified,
+        "assignedPlans": if tenant.p1_licence {
+            json!([{"capabilityStatus": "Enabled", "service": "AADPremiumService", "servicePlanId": "41781fb2-bc02-4b7c-bd55-b576c07bb09d"}])
+        } else { json!([]) },
+    }))
+}
+
+/// The tenant's domains as `GET /domains` lists them (domain.md): the verified ones, the
+/// initial `*.onmicrosoft.com` one first and default, then any added but not yet verified.
+fn domains(ctx: &Ctx<'_>) -> Vec<Map<String, Value>> {
+    let tenant = &ctx.tenant;
+    let verified = tenant.domains.iter().map(|d| (d, true));
+    let unverified = tenant.unverified_domains.iter().map(|d| (d, false));
+    verified
+        .chain(unverified)
+        .enumerate()
+        .map(|(i, (name, is_verified))| {
+            let services = if is_verified {
+                json!(["Email", "OfficeCommunicationsOnline"])
+            } else {
+                json!([])
+            };
+            crate::state::object(json!({
+                "authenticationType": "Managed",
+                "availabilityStatus": null,
+                "id": name,
+                "isAdminManaged": true,
+                "isDefault": i == 0,
+                "isInitial": i == 0,
+                "isRoot": is_verified,
+                "isVerified": is_verified,
+                "passwordNotificationWindowInDays": 14,
+                "passwordValidityPeriodInDays": 2147483647,
+                "state": null,
+                "supportedServices": services,
+            }))
+        })
+        .collect()
 }
 
 /// The tenant's one subscription: Microsoft 365 Business Premium (which carries Entra ID P1)

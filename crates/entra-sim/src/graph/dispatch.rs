@@ -147,6 +147,7 @@ pub fn dispatch(
         tenants,
         rng,
         issued_secrets,
+        issued_ids,
         ..
     } = inner;
     let Some(tenant) = tenants.get_mut(&caller.tenant_id) else {
@@ -173,6 +174,7 @@ pub fn dispatch(
         caller,
         rng,
         issued_secrets,
+        issued_ids,
         now: Instant::now(),
         lag,
         base,
@@ -199,6 +201,7 @@ pub fn dispatch(
         "groups" => groups::route(&mut ctx, call.method, key, &rest, call.body),
         "users"
         | "organization"
+        | "domains"
         | "subscribedSkus"
         | "policies/identitySecurityDefaultsEnforcementPolicy" => {
             directory::route(&mut ctx, &set, call.method, key, &rest, call.body)

@@ -40,6 +40,7 @@ pub struct Ctx<'a> {
     pub caller: &'a IssuedToken,
     rng: &'a mut fastrand::Rng,
     pub issued_secrets: &'a mut Vec<String>,
+    pub issued_ids: &'a mut std::collections::HashSet<String>,
     pub now: Instant,
     pub lag: Lag,
     pub base: &'a str,
@@ -50,7 +51,7 @@ pub struct Ctx<'a> {
 
 impl Ctx<'_> {
     pub fn guid(&mut self) -> String {
-        super::state::guid_from(self.rng)
+        super::state::guid_from(self.rng, self.issued_ids)
     }
 
     pub fn secret_text(&mut self) -> String {

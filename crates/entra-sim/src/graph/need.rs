@@ -101,8 +101,19 @@ pub const LICENCE_READ: &[&[&str]] = &[
     &["Directory.Read.All"],
     &["Directory.ReadWrite.All"],
 ];
+/// The organization (organization-list.md: User.Read least for a user, Organization.Read.All
+/// for an app).
 pub const ORGANIZATION_READ: &[&[&str]] = &[
     &["Organization.Read.All"],
     &["Directory.Read.All"],
+    &["Organization.ReadWrite.All"],
+    &["Directory.ReadWrite.All"],
     &["User.Read"],
+];
+/// The tenant's domains (domain-list.md, domain-get.md).
+pub const DOMAIN_READ: &[&[&str]] = &[
+    &["Domain.Read.All"],
+    &["Domain.ReadWrite.All"],
+    &["Directory.Read.All"],
+    &["Directory.ReadWrite.All"],
 ];

@@ -372,6 +372,7 @@ fn answer(
         tenants,
         rng,
         issued_secrets,
+        issued_ids,
         ..
     } = inner;
     let key_vault = tenants
@@ -390,6 +391,7 @@ fn answer(
         url: vault_url(base, vault),
         rng,
         issued_secrets,
+        issued_ids,
     };
     ctx.run(operation, call.body)
 }

@@ -27,6 +27,7 @@ pub struct Ctx<'a> {
     pub url: String,
     pub rng: &'a mut fastrand::Rng,
     pub issued_secrets: &'a mut Vec<String>,
+    pub issued_ids: &'a mut std::collections::HashSet<String>,
 }
 
 /// The body of a set: the value, and optionally its content type, attributes and tags.
@@ -80,7 +81,7 @@ impl Ctx<'_> {
         let attributes = request.attributes.unwrap_or_default();
         let now = epoch_now();
         let version = SecretVersion {
-            version: crate::state::guid_from(self.rng).replace('-', ""),
+            version: crate::state::guid_from(self.rng, self.issued_ids).replace('-', ""),
             value,
             content_type: request.content_type,
             tags: request.tags,
@@ -271,11 +272,13 @@ mod tests {
             .sum::<usize>();
         let mut rng = fastrand::Rng::with_seed(writes as u64);
         let mut issued = Vec::new();
+        let mut ids = std::collections::HashSet::new();
         let mut ctx = Ctx {
             vault,
             url: "https://127.0.0.1:1/keyvault/kv".into(),
             rng: &mut rng,
             issued_secrets: &mut issued,
+            issued_ids: &mut ids,
         };
         ctx.run(operation, body.to_string().as_bytes())
     }

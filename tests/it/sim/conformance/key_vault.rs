@@ -283,7 +283,10 @@ async fn vault_tokens_carry_the_vault_audience_and_need_no_resource_service_prin
         let expected = scope.trim_end_matches("/.default").trim_end_matches('/');
         assert_eq!(claims["aud"], expected, "{scope}");
         assert_eq!(claims["oid"], admin_sp(&running).as_str());
-        assert_eq!(claims["roles"], json!([]));
+        assert!(
+            claims.get("roles").is_none(),
+            "no values, no claim: {claims}"
+        );
     }
     let no_vault_sp = snapshot_list(&running, &running.tenant.tenant_id, "servicePrincipals")
         .iter()

@@ -21,6 +21,7 @@ mod batch;
 mod conditional_access;
 mod create_application;
 mod delete_application;
+mod domains_organization;
 mod error_shape;
 mod expose_api;
 mod get_application;
