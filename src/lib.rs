@@ -27,7 +27,7 @@ pub mod session;
 pub mod vault;
 
 /// The foundation shared with the simulator (crates/entra-base), at the paths it always had.
-pub use entra_base::{fsutil, secret, well_known};
+pub use entra_base::{fsutil, identifier_uri, secret, well_known};
 /// The simulated tenant (crates/entra-sim), behind the default-on `sim` feature.
 #[cfg(feature = "sim")]
 pub use entra_sim as sim;

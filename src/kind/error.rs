@@ -36,6 +36,8 @@ pub enum PlanError {
     },
     #[error("cannot render outputs: {0}")]
     Render(String),
+    #[error(transparent)]
+    IdentifierUriNotOnVerifiedDomain(Box<UnverifiedIdentifierUri>),
     #[error("security defaults are on in tenant {tenant}, and Conditional Access policies cannot be used while they are; turn them off (Entra admin center: Identity > Overview > Properties > Manage security defaults > Disabled), then run again. Nothing was written")]
     SecurityDefaultsOn { tenant: String },
     #[error("tenant {tenant} has no Microsoft Entra ID P1 licence, which Conditional Access needs, so nothing was written: buy Microsoft Entra ID P1 (or P2, or Microsoft 365 Business Premium, which includes it), or remove [conditional_access] from {config}")]
@@ -77,6 +79,26 @@ pub enum PlanError {
     Guests { policy: String },
     #[error("refusing to enable `{policy}`: emergency-access rule: as it will stand, it does not exclude emergency-access account `{who}`; its policy file must put \"${{emergency_access_users}}\" in conditions.users.excludeUsers and \"${{emergency_access_groups}}\" in excludeGroups (or pass --allow-lockout-risk to enable it anyway)")]
     EmergencyAccessNotExcluded { who: String, policy: String },
+}
+
+/// An identifier URI whose host is on no verified domain of the tenant.
+#[derive(Debug, thiserror::Error)]
+#[error("api.identifier_uri `{uri}` in {config}: its host `{host}` is not on a verified domain of tenant {tenant} (verified: {}), so Entra would refuse it (HostNameNotOnVerifiedDomain); nothing was written. {}", verified.join(", "), identifier_uri_fix(pending.as_deref()))]
+pub struct UnverifiedIdentifierUri {
+    pub uri: String,
+    pub host: String,
+    pub tenant: String,
+    pub config: String,
+    pub verified: Vec<String>,
+    /// The domain the host is on that is added to the tenant but not verified yet.
+    pub pending: Option<String>,
+}
+
+fn identifier_uri_fix(pending: Option<&str>) -> String {
+    match pending {
+        Some(domain) => format!("`{domain}` is added to the tenant but not verified yet: add its DNS TXT record and verify it (Entra admin center: Settings > Domain names), then run again"),
+        None => "Use api://{appId} (the default), api://{tenantId}/<name>, or a host on a verified domain".into(),
+    }
 }
 
 fn suggestions_text(suggestions: &[String]) -> String {

@@ -20,7 +20,7 @@ pub use change::{
 pub use context::{ApplyContext, ApplySettings, Known, SecretHook};
 pub use dependencies::dependency_graph;
 pub use draft::{DestroyDraft, Facts, PlanDraft, PlannedMembers};
-pub use error::{ApplyError, NewSecretFate, PlanError};
+pub use error::{ApplyError, NewSecretFate, PlanError, UnverifiedIdentifierUri};
 pub use promise::Promise;
 
 use crate::config::Desired;

@@ -1,5 +1,6 @@
 //! The helpdesk's side of the tenant: checked, never written. Plan warns when the mailbox
-//! does not resolve to a user or shared mailbox, when the app's redirect URIs miss every one
+//! is at a domain the tenant has not verified, when it does not resolve to a user or shared
+//! mailbox, when the app's redirect URIs miss every one
 //! the helpdesk signs in with, and when the app will reach every mailbox in the tenant.
 
 use serde::Deserialize;
@@ -9,6 +10,7 @@ use crate::graph::{GraphClient, GraphError, Request};
 use crate::helpdesk::{Flow, Profile};
 use crate::kind::{LivePart, ManagedKind, PlanDraft, PlanError, Reader};
 use crate::preflight::{optional, Need};
+use crate::resources::domains::TenantDomains;
 
 pub const KIND: &str = "helpdesk";
 
@@ -77,7 +79,10 @@ impl ManagedKind for HelpdeskKind {
             return Ok(());
         };
         let found = draft.live.parts.get::<MailboxFound>();
-        draft.warnings.extend(mailbox_warning(helpdesk, found));
+        let domains = draft.live.parts.get::<TenantDomains>();
+        draft.warnings.extend(
+            mailbox_domain_warning(helpdesk, domains).or_else(|| mailbox_warning(helpdesk, found)),
+        );
         draft
             .warnings
             .extend(redirect_uri_warning(draft.desired, helpdesk));
@@ -154,6 +159,19 @@ async fn lookup(
         },
         None => MailboxFound::Missing,
     })
+}
+
+/// A mailbox at a domain the tenant has not verified: the reason the lookup finds nothing.
+fn mailbox_domain_warning(
+    helpdesk: &DesiredHelpdesk,
+    domains: Option<&TenantDomains>,
+) -> Option<String> {
+    let problem = domains?.mailbox_domain_problem(&helpdesk.mailbox)?;
+    Some(format!(
+        "the mailbox `{}` cannot be in this tenant: {problem}; {} cannot read or send mail until it is, so fix the mailbox in the config or the domain in the tenant",
+        helpdesk.mailbox,
+        helpdesk.profile().name
+    ))
 }
 
 fn mailbox_warning(helpdesk: &DesiredHelpdesk, found: Option<&MailboxFound>) -> Option<String> {

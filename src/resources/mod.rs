@@ -8,6 +8,7 @@ pub mod application;
 pub mod client_secret;
 pub mod conditional_access;
 pub mod consent;
+pub mod domains;
 pub mod group;
 pub mod helpdesk;
 pub mod outputs_files;
@@ -28,6 +29,7 @@ pub static KINDS: &[&dyn ManagedKind] = &[
     &consent::ConsentKind,
     &group::GroupKind,
     &conditional_access::ConditionalAccessKind,
+    &domains::DomainsKind,
     &helpdesk::HelpdeskKind,
     &outputs_files::OutputsKind,
 ];

@@ -11,6 +11,7 @@ mod cli;
 mod conditional_access;
 mod config;
 mod doctor;
+mod domains;
 mod fuzz;
 mod graph_client;
 mod groups;

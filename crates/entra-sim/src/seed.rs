@@ -27,6 +27,7 @@ pub const DEFAULT_ADMIN_ROLES: &[&str] = &[
     "AuditLog.Read.All",
     "RoleManagement.Read.Directory",
     "LicenseAssignment.Read.All",
+    "Domain.Read.All",
 ];
 
 /// The federated credential seeded on the admin app (a GitHub Actions workflow).

@@ -299,7 +299,7 @@ fn check_identifier_uris(
         .filter_map(|v| v.as_str().map(String::from))
         .collect();
     for uri in &uris {
-        if !identifier_uri_allowed(uri, &app_id, &ctx.tenant.id, &ctx.tenant.domains) {
+        if !entra_base::identifier_uri::allowed(uri, &app_id, &ctx.tenant.id, &ctx.tenant.domains) {
             return Err(error(
                 400,
                 "HostNameNotOnVerifiedDomain",
@@ -326,37 +326,6 @@ fn check_identifier_uris(
         }
     }
     Ok(())
-}
-
-pub fn identifier_uri_allowed(
-    uri: &str,
-    app_id: &str,
-    tenant_id: &str,
-    domains: &[String],
-) -> bool {
-    let lower = uri.to_ascii_lowercase();
-    if let Some(rest) = lower.strip_prefix("api://") {
-        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-        if authority == app_id {
-            return true;
-        }
-        if authority == tenant_id && !path.is_empty() {
-            return true;
-        }
-        return on_verified_domain(authority, domains);
-    }
-    if let Some(rest) = lower.strip_prefix("https://") {
-        let authority = rest.split('/').next().unwrap_or_default();
-        return on_verified_domain(authority, domains);
-    }
-    lower.starts_with("urn:") || lower.starts_with("ms-appx://")
-}
-
-fn on_verified_domain(host: &str, domains: &[String]) -> bool {
-    domains.iter().any(|d| {
-        let d = d.to_ascii_lowercase();
-        host == d || host.ends_with(&format!(".{d}"))
-    })
 }
 
 /// The permissions an app defines: exposed scopes and app roles.
