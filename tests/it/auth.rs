@@ -156,9 +156,10 @@ async fn certificate_signed_assertion() {
 }
 
 /// A certificate uploaded through Graph (`keyCredentials`, as the portal or `az ad app
-/// credential reset --cert` does) signs in too.
+/// credential reset --cert` does) signs in too, once it has replicated.
 #[tokio::test]
 async fn a_certificate_uploaded_as_a_key_credential() {
+    let lag = std::time::Duration::from_millis(800);
     let running = sim(Faults::default(), None).await;
     let (certificate, key) = rsa_certificate();
     let der = rustls_pki_types::CertificateDer::from_pem_slice(certificate.as_bytes()).unwrap();
@@ -176,13 +177,23 @@ async fn a_certificate_uploaded_as_a_key_credential() {
             "usage": "Verify",
             "key": base64::engine::general_purpose::STANDARD.encode(der.as_ref()),
             "displayName": "CN=entra-mail",
-        }]}))
-        .send()
-        .await
-        .unwrap();
+        }]}));
+    running.sim.set_faults(|f| f.replication_lag = lag);
+    let uploaded = std::time::Instant::now();
+    let patched = patched.send().await.unwrap();
     assert_eq!(patched.status().as_u16(), 204, "{:?}", patched.text().await);
     let dir = tempfile::tempdir().unwrap();
     let env = certificate_env(&running, dir.path(), "app.pem", &certificate, &key);
+    // Until it has replicated, sign-in does not know the certificate.
+    let early = sign_in(&running, AuthMethod::Certificate, &env)
+        .await
+        .unwrap_err();
+    assert!(uploaded.elapsed() < lag, "checked inside the lag");
+    assert!(early.contains("AADSTS700027"), "{early}");
+    tokio::time::sleep(
+        lag.saturating_sub(uploaded.elapsed()) + std::time::Duration::from_millis(50),
+    )
+    .await;
     let claims = sign_in(&running, AuthMethod::Certificate, &env)
         .await
         .unwrap();

@@ -205,7 +205,17 @@ fn client_credentials(
     } else if form.get("client_assertion_type").map(String::as_str) == Some(JWT_BEARER) {
         let assertion = form.get("client_assertion").cloned().unwrap_or_default();
         let token_endpoint = format!("{base_url}/{tenant_key}/oauth2/v2.0/token");
-        check_assertion(app, &client_id, &assertion, &token_endpoint, now_epoch)?;
+        // Sign-in knows the app's certificates as a point read sees them: one uploaded a
+        // moment ago is not there until it has replicated.
+        let seen = app.view(now, false).unwrap_or(&app.data);
+        check_assertion(
+            app,
+            seen,
+            &client_id,
+            &assertion,
+            &token_endpoint,
+            now_epoch,
+        )?;
     } else {
         return Err(aad_error(
             StatusCode::UNAUTHORIZED,
@@ -345,6 +355,7 @@ fn signature_verifies(der: &[u8], alg: &str, signed: &[u8], signature: &[u8]) ->
 /// cannot fetch an identity provider's keys.
 fn check_assertion(
     app: &super::state::Obj,
+    seen: &serde_json::Map<String, Value>,
     client_id: &str,
     assertion: &str,
     token_endpoint: &str,
@@ -380,8 +391,7 @@ fn check_assertion(
     if sha1.is_some() || sha256.is_some() {
         let shown = sha256.or(sha1).unwrap_or_default();
         // Registered through the simulator, or uploaded through Graph as a verify key.
-        let uploaded = app
-            .data
+        let uploaded = seen
             .get("keyCredentials")
             .and_then(Value::as_array)
             .into_iter()

@@ -3,7 +3,7 @@
 use super::*;
 
 #[tokio::test]
-async fn identifier_uris_accept_app_id_and_tenant_patterns_only() {
+async fn identifier_uris_accept_the_documented_secure_patterns_only() {
     let (running, client) = start().await;
     let app = create_app(&client, "api").await;
     let id = s(&app, "/id");
@@ -12,6 +12,12 @@ async fn identifier_uris_accept_app_id_and_tenant_patterns_only() {
     for uris in [
         json!([format!("api://{app_id}")]),
         json!([format!("api://{app_id}"), format!("api://{tenant}/x")]),
+        // Microsoft's "Restrictions on identifier URIs": these secure patterns are accepted.
+        json!([format!("api://productapi/{app_id}")]),
+        json!(["https://contoso.onmicrosoft.com/productsapi"]),
+        json!(["https://product.contoso.com/productsapi"]),
+        json!(["api://contoso.com/productsapi"]),
+        // Last: the filter below looks for it.
         json!([format!("api://{tenant}/{app_id}")]),
     ] {
         let response = ok(
@@ -25,18 +31,27 @@ async fn identifier_uris_accept_app_id_and_tenant_patterns_only() {
         assert_eq!(response.status, 204, "{uris}");
         assert_eq!(get_app(&client, id).await["identifierUris"], uris);
     }
-    let e = fail(
-        &client,
-        Request::patch(
-            format!("applications/{id}"),
-            json!({"identifierUris": ["https://evil.example.com"]}),
-        ),
-    )
-    .await;
-    assert_eq!(
-        (e.status, e.code.as_str()),
-        (400, "HostNameNotOnVerifiedDomain")
-    );
+    // A host off the verified domains, on a domain added but not verified yet (contoso.org),
+    // or a bare name: refused.
+    for uri in [
+        "https://evil.example.com",
+        "https://helpdesk.contoso.org/mail",
+        "api://productapi",
+    ] {
+        let e = fail(
+            &client,
+            Request::patch(
+                format!("applications/{id}"),
+                json!({"identifierUris": [uri]}),
+            ),
+        )
+        .await;
+        assert_eq!(
+            (e.status, e.code.as_str()),
+            (400, "HostNameNotOnVerifiedDomain"),
+            "{uri}"
+        );
+    }
     // Filterable with any().
     let found = list(
         &client,
