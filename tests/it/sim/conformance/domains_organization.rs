@@ -52,13 +52,10 @@ async fn domains_list_the_verified_and_the_unverified_ones() {
         .await,
     );
     assert!(context_of(&selected).ends_with("#domains(id,isVerified)"));
-    let keys: HashSet<&str> = selected["value"][0]
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    assert_eq!(keys, HashSet::from(["id", "isVerified"]));
+    assert_eq!(
+        keys_of(&selected["value"][0]),
+        HashSet::from(["id", "isVerified"])
+    );
     let verified = list(
         &client,
         Request::get("domains").query("$filter", "isVerified eq true"),

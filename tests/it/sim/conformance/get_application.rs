@@ -37,14 +37,8 @@ async fn get_application_by_id_app_id_and_unique_name_with_select() {
         )
         .await,
     );
-    let keys: HashSet<&str> = selected
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
     assert_eq!(
-        keys,
+        keys_of(&selected),
         HashSet::from([
             "@odata.context",
             "id",

@@ -84,6 +84,14 @@ fn is_guid(text: &str) -> bool {
     uuid::Uuid::parse_str(text).is_ok()
 }
 
+/// The property names of a JSON object (what `$select` kept).
+fn keys_of(value: &Value) -> HashSet<&str> {
+    value
+        .as_object()
+        .map(|object| object.keys().map(String::as_str).collect())
+        .unwrap_or_default()
+}
+
 fn context_of(value: &Value) -> &str {
     s(value, "/@odata.context")
 }

@@ -54,13 +54,10 @@ async fn subscribed_skus_show_the_p1_plan_only_in_a_p1_tenant() {
         .await,
     );
     assert!(context_of(&selected).ends_with("#subscribedSkus(skuPartNumber,servicePlans)"));
-    let keys: HashSet<&str> = selected["value"][0]
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    assert_eq!(keys, HashSet::from(["id", "skuPartNumber", "servicePlans"]));
+    assert_eq!(
+        keys_of(&selected["value"][0]),
+        HashSet::from(["id", "skuPartNumber", "servicePlans"])
+    );
     let e = fail(
         &client,
         Request::get("subscribedSkus").query("$filter", "skuPartNumber eq 'SPB'"),
