@@ -32,6 +32,7 @@ MUTATIONS=(
 "0600 mode|crates/entra-base/src/fsutil.rs|file.set_permissions(std::fs::Permissions::from_mode(0o600))|file.set_permissions(std::fs::Permissions::from_mode(0o640))|-p entra-base --lib fsutil::tests::writes_whole_files_readable_by_the_owner_only"
 "vault rollback|src/resources/client_secret.rs|Some(false) => match remove_password(ctx, &object_id, key_id).await {|Some(false) => match Ok::<(), ApplyError>(()) {|--test it key_vault::a_refused_vault_write_takes_the_new_secret_off_the_app"
 "secret the vault serves|src/resources/client_secret.rs|let served = in_vault == Some(secret.key_id) && secret.expires() > now;|let served = false;|--test it key_vault::a_secret_the_vault_still_serves_outlives_its_grace_period"
+"verified domains|src/resources/domains.rs|Some(host) if !held && !identifier_uri::on_verified_domain(&host, verified) =>|Some(host) if false && !held =>|--test it domains::an_identifier_uri_off_the_verified_domains_stops_plan_and_apply_before_any_write"
 "record repair|src/kind/context.rs|if ours.shown_in(&record) && self.lacks_own(&record) {|if false && ours.shown_in(&record) && self.lacks_own(&record) {|--test it reliability::convergence::a_record_write_from_a_stale_copy_is_repaired_by_the_run_it_dropped"
 )
 
