@@ -126,9 +126,15 @@ pub async fn run(global: &GlobalArgs, command: &SimCommand) -> anyhow::Result<Ex
         }
         tenant_ids.push(tenant_id);
     }
-    for id in &tenant_ids {
-        uuid::Uuid::try_parse(id).with_context(|| format!("--tenant `{id}` is not a GUID"))?;
-    }
+    // One spelling of each id (braces, upper case and `urn:uuid:` are GUIDs too).
+    let tenant_ids: Vec<String> = tenant_ids
+        .iter()
+        .map(|id| {
+            uuid::Uuid::try_parse(id)
+                .map(|guid| guid.to_string())
+                .with_context(|| format!("--tenant `{id}` is not a GUID"))
+        })
+        .collect::<anyhow::Result<_>>()?;
     for (_, name) in &vaults {
         if !crate::sim::keyvault::vault_name_ok(name) {
             anyhow::bail!("key vault name `{name}` is not valid: 3 to 24 letters, digits and hyphens, starting with a letter, ending with a letter or digit, no two hyphens in a row");

@@ -80,8 +80,11 @@ impl ManagedKind for DomainsKind {
             "check identifier URIs and the helpdesk's mailbox against the tenant's verified domains",
             &[
                 &["Domain.Read.All"],
+                &["Organization.Read.All"],
                 &["Directory.Read.All"],
                 &["Domain.ReadWrite.All"],
+                &["Organization.ReadWrite.All"],
+                &["Directory.ReadWrite.All"],
             ],
         )]
     }

@@ -3,8 +3,10 @@
 //! the planner to predict the refusal (`HostNameNotOnVerifiedDomain`).
 //!
 //! URIs that carry the app's or the tenant's own id are accepted on any tenant:
-//! `api://{appId}`, `api://{appId}/…`, `api://{tenantId}/…` and `api://{name}/{appId}`. Other
-//! `api://`, `https://` and `http://` URIs name a host that must be a verified domain or a
+//! `api://{appId}`, `api://{tenantId}[/…]`, `api://{name}/{appId}`, `api://{name}/{tenantId}`.
+//! So is an `api://` name that is no DNS name (`api://productapi`): whether a tenant allows it
+//! is its app management policy's call, not the verified domains'. Other `api://` URIs and
+//! every `https://` and `http://` URI name a host that must be a verified domain or a
 //! subdomain of one. Other schemes (`urn:`, `ms-appx://`) name no host.
 
 /// The host Entra checks against the verified domains, lowercase; `None` when it checks none.
@@ -12,19 +14,24 @@ pub fn host_to_verify(uri: &str, app_id: &str, tenant_id: &str) -> Option<String
     let lower = uri.to_ascii_lowercase();
     let (app_id, tenant_id) = (app_id.to_ascii_lowercase(), tenant_id.to_ascii_lowercase());
     if let Some(rest) = lower.strip_prefix("api://") {
+        let rest = rest.split(['?', '#']).next().unwrap_or_default();
         let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-        let carries_own_id = authority == app_id
-            || (authority == tenant_id && !path.is_empty())
-            || path.split('/').any(|segment| segment == app_id);
-        return (!carries_own_id).then(|| authority.to_string());
+        let host = host_of(authority);
+        let own_id = |part: &str| part == app_id || part == tenant_id;
+        let carries_own_id = own_id(host) || path.split('/').any(own_id);
+        return (!carries_own_id && host.contains('.')).then(|| host.to_string());
     }
     let rest = lower
         .strip_prefix("https://")
         .or_else(|| lower.strip_prefix("http://"))?;
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    Some(host_of(authority).to_string())
+}
+
+/// An authority without its user info and port.
+fn host_of(authority: &str) -> &str {
     let host = authority.rsplit('@').next().unwrap_or_default();
-    let host = host.split(':').next().unwrap_or_default();
-    Some(host.to_string())
+    host.split(':').next().unwrap_or_default()
 }
 
 /// Whether `host` is one of `verified` or a subdomain of one.
@@ -57,6 +64,10 @@ mod tests {
             format!("api://{TENANT}/{APP}"),
             format!("api://{TENANT}/api"),
             format!("api://productapi/{APP}"),
+            format!("api://productapi/{TENANT}"),
+            format!("api://{TENANT}"),
+            "api://productapi".into(),
+            "api://contoso.com:443/x?y".into(),
             format!("API://{}", APP.to_uppercase()),
             "https://contoso.onmicrosoft.com/productsapi".into(),
             "https://contoso.com/productsapi".into(),
@@ -77,8 +88,7 @@ mod tests {
             "https://notcontoso.com/api",
             "http://user@fabrikam.com:8443/api",
             "api://fabrikam.com/api",
-            "api://productapi",
-            &format!("api://{TENANT}"),
+            "api://user@fabrikam.com:443/api",
         ] {
             assert!(!allowed(uri, APP, TENANT, &VERIFIED), "{uri}");
         }

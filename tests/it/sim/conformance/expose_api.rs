@@ -17,6 +17,8 @@ async fn identifier_uris_accept_the_documented_secure_patterns_only() {
         json!(["https://contoso.onmicrosoft.com/productsapi"]),
         json!(["https://product.contoso.com/productsapi"]),
         json!(["api://contoso.com/productsapi"]),
+        // A name that is no DNS name is the app management policy's call, not the domains'.
+        json!(["api://productapi"]),
         // Last: the filter below looks for it.
         json!([format!("api://{tenant}/{app_id}")]),
     ] {
@@ -31,12 +33,12 @@ async fn identifier_uris_accept_the_documented_secure_patterns_only() {
         assert_eq!(response.status, 204, "{uris}");
         assert_eq!(get_app(&client, id).await["identifierUris"], uris);
     }
-    // A host off the verified domains, on a domain added but not verified yet (contoso.org),
-    // or a bare name: refused.
+    // A host off the verified domains, or on a domain added but not verified yet
+    // (contoso.org): refused.
     for uri in [
         "https://evil.example.com",
         "https://helpdesk.contoso.org/mail",
-        "api://productapi",
+        "api://fabrikam.com/api",
     ] {
         let e = fail(
             &client,
