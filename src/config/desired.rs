@@ -107,6 +107,13 @@ pub struct DesiredApi {
     pub scopes: Vec<DesiredScope>,
 }
 
+/// An identifier URI template with its `{appId}` and `{tenantId}` filled in.
+pub fn fill_identifier_uri(template: &str, app_id: &str, tenant_id: &str) -> String {
+    template
+        .replace("{appId}", app_id)
+        .replace("{tenantId}", tenant_id)
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct DesiredScope {
     pub value: String,

@@ -5,7 +5,7 @@
 
 use serde::Deserialize;
 
-use crate::config::Desired;
+use crate::config::{fill_identifier_uri, Desired};
 use crate::graph::{GraphClient, GraphError, Request};
 use crate::identifier_uri;
 use crate::kind::{LivePart, ManagedKind, PlanDraft, PlanError, Reader, UnverifiedIdentifierUri};
@@ -111,10 +111,7 @@ impl ManagedKind for DomainsKind {
         let app = draft.live.application.as_ref();
         let app_id = app.and_then(|a| a.app_id.as_deref()).unwrap_or(NEW_APP_ID);
         let tenant_id = desired.tenant_id.to_string();
-        let uri = api
-            .identifier_uri
-            .replace("{appId}", app_id)
-            .replace("{tenantId}", &tenant_id);
+        let uri = fill_identifier_uri(&api.identifier_uri, app_id, &tenant_id);
         // A URI the app already holds is not written again, so Entra does not check it again.
         let held = app
             .and_then(|a| a.identifier_uris.as_ref())
@@ -151,10 +148,7 @@ impl ManagedKind for DomainsKind {
 fn has_something_to_check(desired: &Desired) -> bool {
     let uri_has_host = desired.api.as_ref().is_some_and(|api| {
         let tenant_id = desired.tenant_id.to_string();
-        let uri = api
-            .identifier_uri
-            .replace("{appId}", NEW_APP_ID)
-            .replace("{tenantId}", &tenant_id);
+        let uri = fill_identifier_uri(&api.identifier_uri, NEW_APP_ID, &tenant_id);
         identifier_uri::host_to_verify(&uri, NEW_APP_ID, &tenant_id).is_some()
     });
     uri_has_host || desired.helpdesk.is_some()

@@ -790,9 +790,8 @@ async fn set_identifier_uris(ctx: &ApplyContext<'_>, template: &str) -> Result<(
     let (Some(object_id), Some(app_id)) = (known.app_object_id, known.app_id) else {
         return Err(ApplyError::Missing("the application's ids"));
     };
-    let uri = template
-        .replace("{appId}", &app_id)
-        .replace("{tenantId}", &ctx.desired.tenant_id.to_string());
+    let uri =
+        crate::config::fill_identifier_uri(template, &app_id, &ctx.desired.tenant_id.to_string());
     let request = Request::patch(
         format!("applications/{object_id}"),
         json!({"identifierUris": [uri]}),

@@ -245,36 +245,11 @@ async fn graph_scope_may_name_graph_by_url_or_app_id() {
     }
 }
 
-#[tokio::test]
-async fn roles_follow_the_admin_apps_assignments() {
+/// The status and claims of the admin app's Graph token, in a tenant where it holds `roles`.
+async fn admin_token_claims_holding(roles: &[&str]) -> (u16, Value) {
     let running = common::sim::start(SimOptions {
         tenants: vec![TenantSpec {
-            admin_roles: vec!["Application.Read.All".into()],
-            ..TenantSpec::default()
-        }],
-        ..SimOptions::default()
-    })
-    .await;
-    let tenant = &running.tenant;
-    let (_, answer) = client_credentials(
-        &running,
-        tenant,
-        tenant.admin_client_secret.expose(),
-        GRAPH_DEFAULT,
-    )
-    .await;
-    assert_eq!(
-        claims(&access_token(&answer))["roles"],
-        json!(["Application.Read.All"])
-    );
-}
-
-#[tokio::test]
-async fn an_app_with_no_app_roles_gets_a_token_without_a_roles_claim() {
-    // Entra leaves out a claim that has no values; a reader must take absence as "none".
-    let running = common::sim::start(SimOptions {
-        tenants: vec![TenantSpec {
-            admin_roles: Vec::new(),
+            admin_roles: roles.iter().map(|r| r.to_string()).collect(),
             ..TenantSpec::default()
         }],
         ..SimOptions::default()
@@ -288,8 +263,20 @@ async fn an_app_with_no_app_roles_gets_a_token_without_a_roles_claim() {
         GRAPH_DEFAULT,
     )
     .await;
-    assert_eq!(status, 200, "{answer}");
-    let claims = claims(&access_token(&answer));
+    (status, claims(&access_token(&answer)))
+}
+
+#[tokio::test]
+async fn roles_follow_the_admin_apps_assignments() {
+    let (_, claims) = admin_token_claims_holding(&["Application.Read.All"]).await;
+    assert_eq!(claims["roles"], json!(["Application.Read.All"]));
+}
+
+#[tokio::test]
+async fn an_app_with_no_app_roles_gets_a_token_without_a_roles_claim() {
+    // Entra leaves out a claim that has no values; a reader must take absence as "none".
+    let (status, claims) = admin_token_claims_holding(&[]).await;
+    assert_eq!(status, 200, "{claims}");
     assert!(claims.get("roles").is_none(), "{claims}");
     assert_eq!(s(&claims, "/idtyp"), "app");
 }
